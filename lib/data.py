@@ -1,0 +1,134 @@
+"""The data: names.txt, its vocabulary, the (context, target) examples and the lecture's split.
+
+Letters used in shapes throughout the project:
+    N  number of examples        n  batch size
+    T  block_size (context)      V  vocabulary size (27 for names.txt)
+"""
+import hashlib
+import os
+import random
+import shutil
+import urllib.request
+
+import numpy as np
+
+from lib.cli import UsageError
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+NAMES_PATH = os.path.join(ROOT, "data", "names.txt")
+NAMES_URL = "https://raw.githubusercontent.com/karpathy/makemore/master/names.txt"
+NAMES_SHA256 = "0a30b5557f192f32ab962680889aac5f6fda0f4cecf40a6d0b5694f58ea8cc4d"
+BOUNDARY = "."  # starts and ends every name; index 0 of the vocabulary
+
+
+def sha256(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def _install(tmp, dest, origin):
+    """Check the sha256 of a freshly fetched copy, then move it into place atomically."""
+    if sha256(tmp) != NAMES_SHA256:
+        os.remove(tmp)
+        raise UsageError(f"names.txt from {origin} is not the canonical file (sha256 mismatch); "
+                         f"point NAMES_TXT at a good copy or delete it and download again")
+    os.replace(tmp, dest)
+
+
+def ensure_names(dest=NAMES_PATH, environ=os.environ):
+    """Return the path of names.txt, fetching it once if it is not in data/ yet.
+
+    In order: data/names.txt when present; a copy of the file named by the
+    environment variable NAMES_TXT; a download from the makemore repository.
+    A fetched copy is verified by its sha256 before it is kept. NAMES_URL overrides
+    the download address (a mirror).
+    """
+    url = environ.get("NAMES_URL", NAMES_URL)
+    if os.path.exists(dest):
+        return dest
+    os.makedirs(os.path.dirname(dest), exist_ok=True)
+    tmp = dest + ".part"
+    source = environ.get("NAMES_TXT")
+    if source:
+        if not os.path.isfile(source):
+            raise UsageError(f"NAMES_TXT={source} is not a file; point it at a copy of names.txt")
+        shutil.copyfile(source, tmp)
+        _install(tmp, dest, f"NAMES_TXT={source}")
+        return dest
+    try:
+        with urllib.request.urlopen(url, timeout=30) as r, open(tmp, "wb") as f:
+            shutil.copyfileobj(r, f)
+    except OSError as e:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        reason = getattr(e, "reason", None) or e
+        raise UsageError(f"no names.txt in data/ and the download failed ({reason}); "
+                         f"set NAMES_TXT=/path/to/names.txt or connect to the network and retry")
+    _install(tmp, dest, url)
+    return dest
+
+
+def read_words(path):
+    """A word list: UTF-8, one word per line, whitespace stripped, blank lines dropped."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except FileNotFoundError:
+        raise UsageError(f"no such file: {path}; pass an existing word list with --data")
+    except IsADirectoryError:
+        raise UsageError(f"{path} is a folder; pass a word list file with --data")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[:e.start].count(b"\n") + 1
+        raise UsageError(f"{path} is not UTF-8 (bad byte at line {line}); re-save it as UTF-8")
+    words = [w.strip() for w in text.splitlines()]
+    words = [w for w in words if w]
+    if not words:
+        raise UsageError(f"{path} has no words; give a file with one word per line")
+    for i, w in enumerate(words):
+        if BOUNDARY in w:
+            raise UsageError(f"word {w!r} in {path} contains {BOUNDARY!r}, the boundary token; "
+                             f"remove or replace that character")
+    return words
+
+
+def vocabulary(words):
+    """(itos, stoi): '.' at index 0, then the sorted characters that occur in the words."""
+    itos = [BOUNDARY] + sorted(set("".join(words)))
+    stoi = {s: i for i, s in enumerate(itos)}
+    return itos, stoi
+
+
+def build_dataset(words, stoi, block_size):
+    """X (N, T) int64 contexts padded with the boundary token, Y (N,) int64 next characters."""
+    if block_size < 1:
+        raise UsageError(f"block_size must be >= 1, got {block_size}; pass a positive context length")
+    X, Y = [], []
+    for w in words:
+        context = [0] * block_size
+        for ch in w + BOUNDARY:
+            ix = stoi[ch]
+            X.append(context)
+            Y.append(ix)
+            context = context[1:] + [ix]
+    return np.array(X, dtype=np.int64).reshape(-1, block_size), np.array(Y, dtype=np.int64)
+
+
+def split_words(words, seed=42):
+    """The lecture's split: random.seed(42), random.shuffle, then 80% / 10% / 10%."""
+    words = list(words)
+    random.Random(seed).shuffle(words)  # same sequence as random.seed(seed); random.shuffle(words)
+    n1, n2 = int(0.8 * len(words)), int(0.9 * len(words))
+    return words[:n1], words[n1:n2], words[n2:]
+
+
+def load_splits(block_size, data=None):
+    """Everything a script needs: itos, stoi and the (X, Y) of train, val and test.
+
+    data is a user's word list (not verified); None means names.txt, fetched if needed.
+    """
+    words = read_words(data if data else ensure_names())
+    itos, stoi = vocabulary(words)
+    splits = [build_dataset(part, stoi, block_size) for part in split_words(words)]
+    return itos, stoi, splits

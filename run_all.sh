@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The README's two commands, each on a fresh machine:
+#   ./run_all.sh        set up, then every script in lecture order: plots/ and results.md
+#   ./run_all.sh test   set up, then the test suite
+# Set-up: a .venv from requirements.txt (made once, again when requirements.txt changes)
+# and names.txt in data/ (from $NAMES_TXT when set, else downloaded and checked by sha256).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+if [ ! -x .venv/bin/python ] || [ requirements.txt -nt .venv/.installed ]; then
+    echo "== setting up .venv from requirements.txt"
+    python3 -m venv .venv
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+    touch .venv/.installed
+fi
+PY=.venv/bin/python
+export MPLBACKEND=Agg PYTHONHASHSEED=0
+
+if [ "${1:-}" = "test" ]; then
+    shift
+    $PY scripts/prepare_data.py
+    exec $PY -m pytest -q tests "$@"
+fi
+if [ $# -gt 0 ]; then
+    echo "error: unknown argument '$1'; use './run_all.sh' (everything) or './run_all.sh test'" >&2
+    exit 2
+fi
+
+start=$SECONDS
+step() {  # run one script, timing it
+    local t0=$SECONDS
+    echo; echo "== $*"
+    $PY "$@"
+    echo "   ($((SECONDS - t0)) s)"
+}
+step scripts/prepare_data.py
+for s in ex1_backprop_by_hand ex2_cross_entropy ex3_batchnorm train sample \
+         gradcheck clamp_bug activation_stats embedding_backward benchmark results; do
+    [ -f scripts/$s.py ] && step scripts/$s.py
+done
+echo; echo "== all done in $((SECONDS - start)) s; plots in plots/"
