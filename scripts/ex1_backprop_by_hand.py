@@ -66,14 +66,10 @@ FORWARD = [
 ]
 
 
-def backward(v):
-    """Every gradient by hand, in exact reverse order of FORWARD; returns {'d' + name: gradient}.
-
-    A tensor used twice in the forward pass gets the sum of both uses: '+=' marks the second
-    branch. A sum in the forward pass is a broadcast in the backward pass and vice versa.
-    """
+def backward_cross_entropy(v):
+    """loss -> logits, step by step. A sum in the forward pass is a broadcast in the backward
+    pass and vice versa; '+=' marks the second branch of a tensor used twice."""
     n, V = v.logits.shape
-    # cross-entropy
     dlogprobs = np.zeros_like(v.logprobs)
     dlogprobs[np.arange(n), v.Yb] = -1.0 / n                  # only the targets' log-probs enter the mean
     dprobs = (1.0 / v.probs) * dlogprobs                      # d log(x) = 1/x
@@ -85,14 +81,14 @@ def backward(v):
     dlogits = dnorm_logits.copy()                             # logits, branch 1: norm_logits = logits - maxes
     dlogit_maxes = -dnorm_logits.sum(1, keepdims=True)        # logit_maxes was broadcast over V
     dlogits += np.eye(V)[v.logits.argmax(1)] * dlogit_maxes   # logits, branch 2: max routes to the argmax
-    # linear layer 2
-    dh = dlogits @ v.W2.T
-    dW2 = v.h.T @ dlogits
-    db2 = dlogits.sum(0)                                      # b2 was broadcast over the batch
-    # tanh
-    dhpreact = (1.0 - v.h ** 2) * dh                          # d tanh(x) = 1 - tanh(x)^2
-    # batchnorm
-    dbngain = (v.bnraw * dhpreact).sum(0, keepdims=True)
+    return dict(dlogprobs=dlogprobs, dprobs=dprobs, dcounts_sum_inv=dcounts_sum_inv, dcounts_sum=dcounts_sum,
+                dcounts=dcounts, dnorm_logits=dnorm_logits, dlogit_maxes=dlogit_maxes, dlogits=dlogits)
+
+
+def backward_batchnorm(v, dhpreact):
+    """hpreact -> hprebn, step by step, given the gradient dhpreact arriving from above."""
+    n = len(v.hprebn)
+    dbngain = (v.bnraw * dhpreact).sum(0, keepdims=True)      # bngain was broadcast over the batch
     dbnraw = v.bngain * dhpreact
     dbnbias = dhpreact.sum(0, keepdims=True)
     dbndiff = v.bnvar_inv * dbnraw                            # bndiff, branch 1: bnraw = bndiff * bnvar_inv
@@ -103,17 +99,43 @@ def backward(v):
     dhprebn = dbndiff.copy()                                  # hprebn, branch 1: bndiff = hprebn - bnmeani
     dbnmeani = -dbndiff.sum(0, keepdims=True)
     dhprebn += np.ones_like(v.hprebn) / n * dbnmeani          # hprebn, branch 2: bnmeani = hprebn.mean(0)
+    return dict(dbngain=dbngain, dbnbias=dbnbias, dbnraw=dbnraw, dbnvar_inv=dbnvar_inv, dbnvar=dbnvar,
+                dbndiff2=dbndiff2, dbndiff=dbndiff, dbnmeani=dbnmeani, dhprebn=dhprebn)
+
+
+def backward(v):
+    """Every gradient by hand, in exact reverse order of FORWARD; returns {'d' + name: gradient}."""
+    g = backward_cross_entropy(v)                             # loss ... logits
+    # linear layer 2
+    g["dh"] = g["dlogits"] @ v.W2.T
+    g["dW2"] = v.h.T @ g["dlogits"]
+    g["db2"] = g["dlogits"].sum(0)                            # b2 was broadcast over the batch
+    # tanh
+    g["dhpreact"] = (1.0 - v.h ** 2) * g["dh"]                # d tanh(x) = 1 - tanh(x)^2
+    g.update(backward_batchnorm(v, g["dhpreact"]))            # hpreact ... hprebn
     # linear layer 1
-    dembcat = dhprebn @ v.W1.T
-    dW1 = v.embcat.T @ dhprebn
-    db1 = dhprebn.sum(0)
+    g["dembcat"] = g["dhprebn"] @ v.W1.T
+    g["dW1"] = v.embcat.T @ g["dhprebn"]
+    g["db1"] = g["dhprebn"].sum(0)
     # embedding
-    demb = dembcat.reshape(v.emb.shape)
+    g["demb"] = g["dembcat"].reshape(v.emb.shape)
     dC = np.zeros_like(v.C)
     for k in range(v.Xb.shape[0]):                            # the lecture's loop: every use of a row
         for j in range(v.Xb.shape[1]):                        # of C adds its gradient to that row
-            dC[v.Xb[k, j]] += demb[k, j]
-    return {name: value for name, value in locals().items() if name.startswith("d")}
+            dC[v.Xb[k, j]] += g["demb"][k, j]
+    g["dC"] = dC
+    return g
+
+
+def setup(batch_size, n_embd, n_hidden, block_size, seed, data=None):
+    """The exercise's batch: parameters (float64) and one training minibatch, both from seed."""
+    if batch_size < 2:
+        raise UsageError(f"--batch-size must be >= 2 (Bessel's correction divides by n-1), got {batch_size}")
+    itos, stoi, ((Xtr, Ytr), _, _) = load_splits(block_size, data)
+    rng = np.random.default_rng(seed)
+    params = init_params(len(itos), n_embd, n_hidden, block_size, rng, np.float64)
+    ix = rng.integers(0, len(Xtr), batch_size)
+    return itos, params, Xtr[ix], Ytr[ix]  # Xb (n, T), Yb (n,)
 
 
 def main(argv=None):
@@ -126,22 +148,12 @@ def main(argv=None):
     parser.add_argument("--dump", metavar="PATH.npz", help="write parameters, batch, intermediates and gradients")
     parser.add_argument("--data", help="a word list to use instead of names.txt")
     args = parser.parse_args(argv)
-    if args.batch_size < 2:
-        raise UsageError(f"--batch-size must be >= 2 (Bessel's correction divides by n-1), got {args.batch_size}")
 
-    # data
-    itos, stoi, ((Xtr, Ytr), _, _) = load_splits(args.block_size, args.data)
+    # data, init and one minibatch
+    itos, params, Xb, Yb = setup(args.batch_size, args.n_embd, args.n_hidden, args.block_size, args.seed, args.data)
     vocab_size = len(itos)
-
-    # init
-    rng = np.random.default_rng(args.seed)
-    params = init_params(vocab_size, args.n_embd, args.n_hidden, args.block_size, rng, np.float64)
     print(f"parameters: {count_params(params)}"
           + ("   (lecture: 4137)" if (args.n_embd, args.n_hidden, args.block_size, vocab_size) == (10, 64, 3, 27) else ""))
-
-    # minibatch
-    ix = rng.integers(0, len(Xtr), args.batch_size)
-    Xb, Yb = Xtr[ix], Ytr[ix]  # (n, T), (n,)
 
     # forward
     v = run_steps(FORWARD, SimpleNamespace(Xb=Xb, Yb=Yb, **params))

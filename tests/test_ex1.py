@@ -36,14 +36,15 @@ def test_other_shapes_pass(call, names_txt, shape):
     assert code == 0 and "all 26 tensors OK" in out
 
 
-def planted(line_marker):
-    """ex1.backward with the one line containing line_marker deleted."""
-    src = textwrap.dedent(inspect.getsource(ex1.backward))
+def planted(part, old, new=None):
+    """ex1.backward with one line of ex1.<part> edited: `old` replaced by `new`, or deleted."""
+    src = textwrap.dedent(inspect.getsource(getattr(ex1, part)))
     lines = src.splitlines()
-    kept = [ln for ln in lines if line_marker not in ln]
-    assert len(kept) == len(lines) - 1
+    assert sum(old in ln for ln in lines) == 1
+    edited = [ln.replace(old, new) if new is not None else "" if old in ln else ln for ln in lines]
     namespace = dict(vars(ex1))
-    exec("\n".join(kept), namespace)
+    exec("\n".join(edited), namespace)  # the edited part...
+    exec(textwrap.dedent(inspect.getsource(ex1.backward)), namespace)  # ...called by a backward that sees it
     return namespace["backward"]
 
 
@@ -54,23 +55,25 @@ def small_batch(n=4, seed=0):
     return run_steps(ex1.FORWARD, SimpleNamespace(Xb=Xb, Yb=Yb, **params))
 
 
-def test_checker_catches_a_dropped_branch():
+def wrong_rows(backward):
     v = small_batch()
-    rows = check_steps(ex1.FORWARD, v, planted("branch 2: counts_sum")(v), PARAM_NAMES)
-    bad = {r["name"] for r in rows if not r["ok"]}
+    return {r["name"] for r in check_steps(ex1.FORWARD, v, backward(v), PARAM_NAMES) if not r["ok"]}
+
+
+def test_the_correct_backward_passes_on_the_small_batch():
+    assert wrong_rows(ex1.backward) == set()
+
+
+def test_checker_catches_a_dropped_branch():
+    bad = wrong_rows(planted("backward_cross_entropy", "branch 2: counts_sum"))
     # dcounts and everything upstream of it is wrong; what lies downstream is still right
     assert {"dcounts", "dnorm_logits", "dlogits", "dh", "dhprebn", "dW1", "dC", "dW2"} <= bad
     assert not bad & {"dlogprobs", "dprobs", "dcounts_sum_inv", "dcounts_sum"}
 
 
 def test_checker_catches_bessel_dropped_in_the_backward():
-    v = small_batch()
-    src = textwrap.dedent(inspect.getsource(ex1.backward)).replace("/ (n - 1) * dbnvar", "/ n * dbnvar")
-    namespace = dict(vars(ex1))
-    exec(src, namespace)
-    grads = namespace["backward"](v)
-    bad = {r["name"] for r in check_steps(ex1.FORWARD, v, grads, PARAM_NAMES) if not r["ok"]}
-    assert "dbndiff2" in bad and "dhprebn" in bad and "dbnvar" not in bad
+    bad = wrong_rows(planted("backward_batchnorm", "/ (n - 1) * dbnvar", "/ n * dbnvar"))
+    assert {"dbndiff2", "dbndiff", "dhprebn", "dW1"} <= bad and not bad & {"dbnvar", "dhpreact", "dlogits"}
 
 
 def test_dump_has_every_tensor(call, names_txt, tmp_path):

@@ -1,0 +1,25 @@
+"""Timing: microseconds per call, the median of several repeats after a warm-up."""
+import time
+
+import numpy as np
+
+
+def time_us(fn, repeat=7, min_seconds=0.05):
+    """Median over `repeat` runs of the time per call of fn(), in microseconds."""
+    fn()  # warm-up: first-call costs (allocation, caches) are not what we measure
+    number, t = 1, 0.0
+    while True:  # calls per run: enough for a run to last min_seconds
+        t0 = time.perf_counter()
+        for _ in range(number):
+            fn()
+        t = time.perf_counter() - t0
+        if t >= min_seconds:
+            break
+        number *= 2 if t == 0 else max(2, int(min_seconds / t * 1.2))
+    runs = [t]
+    for _ in range(repeat - 1):
+        t0 = time.perf_counter()
+        for _ in range(number):
+            fn()
+        runs.append(time.perf_counter() - t0)
+    return float(np.median(runs)) / number * 1e6
