@@ -101,18 +101,20 @@ def vocabulary(words):
 
 
 def build_dataset(words, stoi, block_size):
-    """X (N, T) int64 contexts padded with the boundary token, Y (N,) int64 next characters."""
+    """X (N, T) int64 contexts padded with the boundary token, Y (N,) int64 next characters.
+
+    A word of L characters gives L + 1 examples: '...' -> first letter, ..., last T letters -> '.'.
+    """
     if block_size < 1:
         raise UsageError(f"block_size must be >= 1, got {block_size}; pass a positive context length")
-    X, Y = [], []
-    for w in words:
-        context = [0] * block_size
-        for ch in w + BOUNDARY:
-            ix = stoi[ch]
-            X.append(context)
-            Y.append(ix)
-            context = context[1:] + [ix]
-    return np.array(X, dtype=np.int64).reshape(-1, block_size), np.array(Y, dtype=np.int64)
+    Y = np.array([stoi[ch] for w in words for ch in w + BOUNDARY], dtype=np.int64)  # (N,) every target
+    lengths = np.array([len(w) + 1 for w in words], dtype=np.int64)
+    pos = np.arange(len(Y)) - np.repeat(np.cumsum(lengths) - lengths, lengths)     # (N,) place in its word
+    X = np.zeros((len(Y), block_size), dtype=np.int64)
+    for j in range(block_size):  # column j holds the character d = T - j places back, or '.' before the word
+        d = block_size - j
+        X[d:, j] = np.where(pos[d:] >= d, Y[:-d] if d < len(Y) else Y[:0], 0)
+    return X, Y
 
 
 def split_words(words, seed=42):

@@ -36,7 +36,7 @@ def hidden_preact(params, X):
     return params["C"][X].reshape(len(X), -1) @ params["W1"] + params["b1"]
 
 
-def calibrate_batchnorm(params, X, chunk=8192):
+def calibrate_batchnorm(params, X, chunk=4096):
     """Batchnorm's mean and variance (Bessel's n-1) over all of X, in float64, chunk by chunk."""
     total = np.zeros(params["W1"].shape[1])
     for i in range(0, len(X), chunk):
@@ -55,7 +55,7 @@ def logits_eval(params, X, bnmean, bnvar):
     return np.tanh(hpreact) @ params["W2"] + params["b2"]
 
 
-def split_loss(params, X, Y, bnmean, bnvar, chunk=8192):
+def split_loss(params, X, Y, bnmean, bnvar, chunk=4096):
     """Mean cross-entropy over a whole split, chunk by chunk (float64 accumulation)."""
     total = 0.0
     for i in range(0, len(X), chunk):
