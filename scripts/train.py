@@ -15,6 +15,7 @@ Expect: train loss about 2.07 and val loss about 2.11 (lecture: 2.0705 / 2.1099)
 Outputs: <out>/train.json, <out>/train_*.png and the checkpoint (default data/model.npz).
 Ctrl-C saves the checkpoint and the plots so far; --resume goes on bit-identically.
 """
+import functools
 import json
 import os
 import signal
@@ -79,16 +80,21 @@ def backward(p, cache, Yb, g):
     np.matmul(h.T, dlogits, out=g["W2"])                                   # (H, V)
     np.sum(dlogits, 0, out=g["b2"])                                        # (V,) b2 was broadcast over the batch
     dh = dlogits @ p["W2"].T                                               # (n, H)
-    dhpreact = (1.0 - h * h) * dh                                          # (n, H) d tanh = 1 - tanh^2
+    dhpreact = dh * (1.0 - h * h)                                          # (n, H) d tanh = 1 - tanh^2
     dhprebn, g["bngain"][:], g["bnbias"][:] = batchnorm_backward(dhpreact, bn_cache)  # exercise 3
     np.matmul(embcat.T, dhprebn, out=g["W1"])                              # (T*E, H)
     np.sum(dhprebn, 0, out=g["b1"])                                        # (H,)
     demb = (dhprebn @ p["W1"].T).reshape(n * T, -1)                        # (n*T, E)
-    # embedding: each use of a row of C adds its gradient to that row. np.add.at does it
-    # one index at a time; bincount over (row, column) pairs adds all of them at once.
-    V, E = g["C"].shape
-    cells = (Xb.reshape(-1, 1) * E + np.arange(E)).ravel()                 # (n*T*E,) flat index into C
-    g["C"][:] = np.bincount(cells, demb.ravel(), V * E).reshape(V, E)
+    # embedding: each use of a row of C adds its gradient to that row. np.add.at does it one
+    # index at a time; as a matmul, row i of onehot(Xb).T sums every use of character i at once.
+    onehot = identity(len(g["C"]), g["C"].dtype)[Xb.ravel()]               # (n*T, V)
+    np.matmul(onehot.T, demb, out=g["C"])                                  # (V, E)
+
+
+@functools.lru_cache(maxsize=None)
+def identity(size, dtype):
+    """np.eye, made once per size and dtype: its rows are the one-hot vectors."""
+    return np.eye(size, dtype=dtype)
 
 
 def gradient_check(p, Xb, Yb, title):

@@ -1,0 +1,309 @@
+"""How fast is the hand-backward training step, and how far from the floor?
+
+Times one training step of scripts/train.py (fetch a minibatch, forward, hand backward,
+SGD update) in microseconds: the median of several repeats after a warm-up.
+
+1. The lecture's config (batch 32, n_hidden 200), float32 and float64, next to the floor:
+   the step's matmul FLOPs (6 n H (T E + V): 2 forward, 4 backward) divided by the
+   matrix-multiply throughput measured here on a large float32/float64 product.
+2. What each choice in train.py bought: a straightforward numpy port of the lecture's loop,
+   then each change switched on in turn.
+3. A sweep over n_hidden (64 to 1024) and batch size (32 to 1024).
+4. When PyTorch happens to be installed (it is never a requirement), the lecture's own loop
+   in the same run: loss.backward() (autograd), and its hand backward written in torch.
+
+    python scripts/benchmark.py [--quick] [--out plots/]
+
+Writes <out>/benchmark.md (the tables), <out>/benchmark.json and <out>/benchmark_sweep.png.
+"""
+import itertools
+import json
+import os
+import platform
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import train  # noqa: E402  (the step we time is the one that trains)
+from lib.bench import time_us  # noqa: E402
+from lib.cli import Parser, run, writable_dir  # noqa: E402
+from lib.data import load_splits  # noqa: E402
+from lib.model import init_params  # noqa: E402
+from lib.plotting import plt, save  # noqa: E402
+
+# the lecture's config
+n_embd, block_size, vocab_size, lr = 10, 3, 27, 0.1
+
+
+def ours(Xtr, Ytr, n_hidden, batch_size, dtype):
+    """train.py's step: (a closure that runs one training step, the parameters it updates)."""
+    params = init_params(vocab_size, n_embd, n_hidden, block_size, np.random.default_rng(0), dtype)
+    theta, grad, p, g = train.flat_params(params, dtype)
+    stream = train.batches(Xtr, Ytr, 0, batch_size, seed=0)
+
+    def step():
+        _, Xb, Yb = next(stream)
+        loss, cache = train.forward(p, Xb, Yb)
+        train.backward(p, cache, Yb, g)
+        theta.__isub__(lr * grad)
+    return step, p
+
+
+def port(Xtr, Ytr, n_hidden, batch_size, dtype, upfront=False, onehot=False, flat=False):
+    """A straightforward numpy port of the lecture's exercise-4 loop; each flag switches on one
+    of train.py's choices: minibatch indices drawn up front, embedding backward as a one-hot
+    matmul instead of np.add.at, one in-place update of a flat parameter buffer instead of seven."""
+    params = init_params(vocab_size, n_embd, n_hidden, block_size, np.random.default_rng(0), dtype)
+    theta, grad, P, G = train.flat_params(params, dtype)
+    rng = np.random.default_rng(0)
+    ixs = itertools.cycle(rng.integers(0, len(Xtr), (20000, batch_size))) if upfront else None
+    n = batch_size
+
+    def step():
+        ix = next(ixs) if upfront else rng.integers(0, len(Xtr), n)
+        Xb, Yb = Xtr[ix], Ytr[ix]
+        # forward, as in the lecture's training loop
+        emb = P["C"][Xb]
+        embcat = emb.reshape(n, -1)
+        hprebn = embcat @ P["W1"] + P["b1"]
+        bnmean = hprebn.mean(0, keepdims=True)
+        bnvar = hprebn.var(0, keepdims=True, ddof=1)
+        bnvar_inv = (bnvar + 1e-5) ** -0.5
+        bnraw = (hprebn - bnmean) * bnvar_inv
+        hpreact = P["bngain"] * bnraw + P["bnbias"]
+        h = np.tanh(hpreact)
+        logits = h @ P["W2"] + P["b2"]
+        logits = logits - logits.max(1, keepdims=True)
+        probs = np.exp(logits)
+        probs /= probs.sum(1, keepdims=True)
+        # backward, the lecture's exercise 4
+        dlogits = probs.copy()
+        dlogits[np.arange(n), Yb] -= 1
+        dlogits /= n
+        grads = {"W2": h.T @ dlogits, "b2": dlogits.sum(0)}
+        dh = dlogits @ P["W2"].T
+        dhpreact = (1.0 - h ** 2) * dh
+        grads["bngain"] = (bnraw * dhpreact).sum(0, keepdims=True)
+        grads["bnbias"] = dhpreact.sum(0, keepdims=True)
+        dhprebn = P["bngain"] * bnvar_inv / n * (n * dhpreact - dhpreact.sum(0) - n / (n - 1) * bnraw * (dhpreact * bnraw).sum(0))
+        demb = (dhprebn @ P["W1"].T).reshape(emb.shape)
+        grads["W1"] = embcat.T @ dhprebn
+        grads["b1"] = dhprebn.sum(0)
+        if onehot:
+            grads["C"] = train.identity(vocab_size, dtype)[Xb.ravel()].T @ demb.reshape(-1, n_embd)
+        else:
+            grads["C"] = np.zeros_like(P["C"])
+            np.add.at(grads["C"], Xb.ravel(), demb.reshape(-1, n_embd))
+        # update
+        if flat:
+            for k, v in grads.items():
+                G[k][...] = v
+            theta.__isub__(lr * grad)
+        else:
+            for k, v in grads.items():
+                P[k] += -lr * v
+    return step, P
+
+
+def matmul_gflops(dtype, size=1024):
+    """Matrix-multiply throughput of this machine's BLAS, from a large product."""
+    a = np.random.default_rng(0).standard_normal((size, size)).astype(dtype)
+    us = time_us(lambda: a @ a, repeat=5, min_seconds=0.2)
+    return 2 * size ** 3 / us / 1e3
+
+
+def step_flops(n_hidden, batch_size):
+    return 6 * batch_size * n_hidden * (block_size * n_embd + vocab_size)
+
+
+def torch_loops(Xtr, Ytr, n_hidden, batch_size):
+    """The lecture's loop in PyTorch, if installed: autograd, and its hand backward in torch."""
+    try:
+        import torch
+        import torch.nn.functional as F
+    except ImportError:
+        return None
+    torch.manual_seed(0)
+    fan_in = n_embd * block_size
+    C = torch.randn((vocab_size, n_embd))
+    W1 = torch.randn((fan_in, n_hidden)) * (5 / 3) / fan_in ** 0.5
+    b1 = torch.randn(n_hidden) * 0.1
+    W2 = torch.randn((n_hidden, vocab_size)) * 0.1
+    b2 = torch.randn(vocab_size) * 0.1
+    bngain = torch.randn((1, n_hidden)) * 0.1 + 1.0
+    bnbias = torch.randn((1, n_hidden)) * 0.1
+    parameters = [C, W1, b1, W2, b2, bngain, bnbias]
+    Xt, Yt = torch.from_numpy(Xtr), torch.from_numpy(Ytr)
+    n = batch_size
+
+    def forward():
+        ix = torch.randint(0, Xt.shape[0], (n,))
+        Xb, Yb = Xt[ix], Yt[ix]
+        emb = C[Xb]
+        embcat = emb.view(emb.shape[0], -1)
+        hprebn = embcat @ W1 + b1
+        bnmean = hprebn.mean(0, keepdim=True)
+        bnvar = hprebn.var(0, keepdim=True, unbiased=True)
+        bnvar_inv = (bnvar + 1e-5) ** -0.5
+        bnraw = (hprebn - bnmean) * bnvar_inv
+        hpreact = bngain * bnraw + bnbias
+        h = torch.tanh(hpreact)
+        logits = h @ W2 + b2
+        return F.cross_entropy(logits, Yb), (Xb, Yb, emb, embcat, bnvar_inv, bnraw, h, logits)
+
+    def autograd_step():
+        for p in parameters:
+            p.requires_grad = True
+        loss, _ = forward()
+        for p in parameters:
+            p.grad = None
+        loss.backward()
+        for p in parameters:
+            p.data += -lr * p.grad
+
+    def hand_step():
+        with torch.no_grad():
+            loss, (Xb, Yb, emb, embcat, bnvar_inv, bnraw, h, logits) = forward()
+            dlogits = F.softmax(logits, 1)
+            dlogits[range(n), Yb] -= 1
+            dlogits /= n
+            dh = dlogits @ W2.T
+            dW2 = h.T @ dlogits
+            db2 = dlogits.sum(0)
+            dhpreact = (1.0 - h ** 2) * dh
+            dbngain = (bnraw * dhpreact).sum(0, keepdim=True)
+            dbnbias = dhpreact.sum(0, keepdim=True)
+            dhprebn = bngain * bnvar_inv / n * (n * dhpreact - dhpreact.sum(0) - n / (n - 1) * bnraw * (dhpreact * bnraw).sum(0))
+            dembcat = dhprebn @ W1.T
+            dW1 = embcat.T @ dhprebn
+            db1 = dhprebn.sum(0)
+            demb = dembcat.view(emb.shape)
+            dC = torch.zeros_like(C)
+            dC.index_add_(0, Xb.view(-1), demb.view(-1, n_embd))
+            for p, grad in zip(parameters, [dC, dW1, db1, dW2, db2, dbngain, dbnbias]):
+                p.data += -lr * grad
+
+    for p in parameters:
+        p.requires_grad = False
+    hand = time_us(hand_step)
+    auto = time_us(autograd_step)
+    return dict(version=torch.__version__, threads=torch.get_num_threads(), autograd=auto, hand=hand)
+
+
+def main(argv=None):
+    parser = Parser(description="Time the hand-backward training step against the floor and PyTorch.")
+    parser.add_argument("--quick", action="store_true", help="a small sweep, for a smoke test")
+    parser.add_argument("--out", default="plots", help="folder for benchmark.md, .json and the plot (default plots/)")
+    args = parser.parse_args(argv)
+    out = writable_dir(args.out)
+    _, _, ((Xtr, Ytr), _, _) = load_splits(block_size)
+    lines = []
+
+    def emit(line=""):
+        print(line)
+        lines.append(line)
+
+    blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+    machine = (f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+               f"numpy {np.__version__}, BLAS {blas.get('name')} {blas.get('version')}")
+    emit(f"machine: {machine}")
+    gflops = {dt: matmul_gflops(dt) for dt in ("float32", "float64")}
+    emit(f"matmul throughput (1024x1024 product): float32 {gflops['float32']:.0f} GFLOP/s, "
+         f"float64 {gflops['float64']:.0f} GFLOP/s")
+
+    # 1. the lecture's config
+    emit("\n### the lecture's config: batch 32, n_hidden 200\n")
+    emit("| dtype | us/step | 200k steps | floor (matmul FLOPs / throughput) | step / floor |")
+    emit("|---|---:|---:|---:|---:|")
+    lecture = {}
+    for dt in ("float32", "float64"):
+        us = time_us(ours(Xtr, Ytr, 200, 32, np.dtype(dt))[0])
+        floor = step_flops(200, 32) / (gflops[dt] * 1e3)
+        lecture[dt] = dict(us_per_step=us, floor_us=floor)
+        emit(f"| {dt} | {us:.1f} | {us * 0.2:.1f} s | {floor:.2f} us | {us / floor:.0f}x |")
+
+    # 2. what each choice bought
+    emit("\n### what each choice bought (float32, lecture config)\n")
+    emit("| step written as | us/step |")
+    emit("|---|---:|")
+    variants = [("a straightforward numpy port of the lecture's loop", {}),
+                ("+ minibatch indices drawn up front", dict(upfront=True)),
+                ("+ embedding backward as a one-hot matmul, not np.add.at", dict(upfront=True, onehot=True)),
+                ("+ one in-place update of a flat parameter buffer", dict(upfront=True, onehot=True, flat=True))]
+    ablation = {}
+    for label, flags in variants:
+        ablation[label] = time_us(port(Xtr, Ytr, 200, 32, np.float32, **flags)[0])
+        emit(f"| {label} | {ablation[label]:.1f} |")
+    ablation["train.py (fused layers from lib/layers.py, gradients written in place)"] = lecture["float32"]["us_per_step"]
+    emit(f"| train.py (fused layers from lib/layers.py, gradients written in place) | {lecture['float32']['us_per_step']:.1f} |")
+
+    # 3. the sweep
+    hiddens = [64, 200, 1024] if args.quick else [64, 128, 200, 256, 512, 1024]
+    batches_ = [32, 256] if args.quick else [32, 64, 128, 256, 512, 1024]
+    sweep = {dt: {"n_hidden": {}, "batch": {}} for dt in ("float32", "float64")}
+    emit("\n### sweep: us/step (step / floor)\n")
+    emit("| n_hidden (batch 32) | " + " | ".join(str(h) for h in hiddens) + " |")
+    emit("|---|" + "---:|" * len(hiddens))
+    for dt in ("float32", "float64"):
+        cells = []
+        for H in hiddens:
+            us = time_us(ours(Xtr, Ytr, H, 32, np.dtype(dt))[0], repeat=5)
+            sweep[dt]["n_hidden"][H] = us
+            cells.append(f"{us:.0f} ({us / (step_flops(H, 32) / (gflops[dt] * 1e3)):.0f}x)")
+        emit(f"| {dt} | " + " | ".join(cells) + " |")
+    emit("\n| batch (n_hidden 200) | " + " | ".join(str(b) for b in batches_) + " |")
+    emit("|---|" + "---:|" * len(batches_))
+    for dt in ("float32", "float64"):
+        cells = []
+        for B in batches_:
+            us = time_us(ours(Xtr, Ytr, 200, B, np.dtype(dt))[0], repeat=5)
+            sweep[dt]["batch"][B] = us
+            cells.append(f"{us:.0f} ({us / (step_flops(200, B) / (gflops[dt] * 1e3)):.0f}x)")
+        emit(f"| {dt} | " + " | ".join(cells) + " |")
+
+    # 4. PyTorch, when present
+    torch_sweep = {}
+    t = torch_loops(Xtr, Ytr, 200, 32)
+    if t is None:
+        emit("\nPyTorch is not installed: no side-by-side (pip install torch in the .venv to get one).")
+    else:
+        ours_us = lecture["float32"]["us_per_step"]
+        emit(f"\n### side by side with PyTorch {t['version']} ({t['threads']} threads), float32, lecture config\n")
+        emit("| training step | us/step | ours is faster by |")
+        emit("|---|---:|---:|")
+        emit(f"| lecture's loop, loss.backward() (autograd) | {t['autograd']:.1f} | {t['autograd'] / ours_us:.1f}x |")
+        emit(f"| lecture's loop, hand backward in torch | {t['hand']:.1f} | {t['hand'] / ours_us:.1f}x |")
+        emit(f"| ours: numpy, hand backward (train.py) | {ours_us:.1f} | 1.0x |")
+        for H in hiddens:
+            torch_sweep[H] = torch_loops(Xtr, Ytr, H, 32)
+
+    # plot: time per step against n_hidden
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for dt, style in (("float32", "o-"), ("float64", "s--")):
+        ax.plot(hiddens, [sweep[dt]["n_hidden"][H] for H in hiddens], style, label=f"ours, numpy {dt}")
+    ax.plot(hiddens, [step_flops(H, 32) / (gflops["float32"] * 1e3) for H in hiddens], ":", color="k",
+            label="floor: matmul FLOPs / throughput (float32)")
+    if torch_sweep:
+        ax.plot(hiddens, [torch_sweep[H]["autograd"] for H in hiddens], "^-", label="PyTorch, autograd")
+        ax.plot(hiddens, [torch_sweep[H]["hand"] for H in hiddens], "v-", label="PyTorch, hand backward")
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xticks(hiddens, [str(h) for h in hiddens])
+    ax.set_xlabel("n_hidden (batch 32)")
+    ax.set_ylabel("microseconds per training step")
+    ax.set_title(f"one training step (forward, hand backward, update)\n{machine}", fontsize=9)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3, which="both")
+    save(fig, out, "benchmark_sweep")
+
+    with open(os.path.join(out, "benchmark.md"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    with open(os.path.join(out, "benchmark.json"), "w") as f:
+        json.dump(dict(machine=machine, gflops=gflops, lecture=lecture, ablation=ablation, sweep=sweep,
+                       torch=t, torch_sweep=torch_sweep), f, indent=1)
+    print(f"\nwrote {out}/benchmark.md, {out}/benchmark.json, {out}/benchmark_sweep.png")
+
+
+if __name__ == "__main__":
+    sys.exit(run(main))
