@@ -34,8 +34,15 @@ step() {  # run one script, timing it
     echo "   ($((SECONDS - t0)) s)"
 }
 step scripts/prepare_data.py
-for s in ex1_backprop_by_hand ex2_cross_entropy ex3_batchnorm train sample \
-         gradcheck clamp_bug activation_stats embedding_backward benchmark results; do
-    [ -f scripts/$s.py ] && step scripts/$s.py
+for s in ex1_backprop_by_hand ex2_cross_entropy ex3_batchnorm train sample gradcheck; do
+    step scripts/$s.py
+done
+echo; echo "== scripts/gradcheck.py --bug   (a planted bug: this run must fail)"
+if $PY scripts/gradcheck.py --bug > plots/gradcheck_bug.txt; then
+    echo "error: gradcheck.py --bug passed: the checker missed a planted bug" >&2; exit 1
+fi
+tail -n 3 plots/gradcheck_bug.txt
+for s in clamp_bug activation_stats embedding_backward benchmark results; do
+    step scripts/$s.py
 done
 echo; echo "== all done in $((SECONDS - start)) s; plots in plots/"

@@ -13,6 +13,7 @@ cmp() against PyTorch, but with no autograd anywhere: the 2010 way.
 Expect: 4137 parameters, loss at init about 3.3 (-ln(1/27) = 3.2958), and all 26
 rows of the table OK with relative error below 1e-7. The exit code is 1 if any fails.
 """
+import json
 import os
 import sys
 from types import SimpleNamespace
@@ -20,7 +21,7 @@ from types import SimpleNamespace
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from lib.cli import Parser, UsageError, positive, run  # noqa: E402
+from lib.cli import Parser, UsageError, positive, run, writable_dir  # noqa: E402
 from lib.data import load_splits  # noqa: E402
 from lib.gradcheck import check_steps, report, run_steps  # noqa: E402
 from lib.model import PARAM_NAMES, count_params, init_params  # noqa: E402
@@ -147,7 +148,9 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=seed, help=f"seed of the init and the batch (default {seed})")
     parser.add_argument("--dump", metavar="PATH.npz", help="write parameters, batch, intermediates and gradients")
     parser.add_argument("--data", help="a word list to use instead of names.txt")
+    parser.add_argument("--out", default="plots", help="folder for ex1.json, the key figures (default plots/)")
     args = parser.parse_args(argv)
+    out = writable_dir(args.out)
 
     # data, init and one minibatch
     itos, params, Xb, Yb = setup(args.batch_size, args.n_embd, args.n_hidden, args.block_size, args.seed, args.data)
@@ -178,6 +181,10 @@ def main(argv=None):
           f"\nmax |db1| = {np.abs(grads['db1']).max():.1e}: zero too. Batchnorm subtracts the batch mean, so a"
           "\nbias added just before it cancels out: the lecture keeps b1 only to check its gradient.")
 
+    with open(os.path.join(out, "ex1.json"), "w") as f:
+        json.dump(dict(parameters=count_params(params), loss_at_init=float(v.loss), rows=len(rows),
+                       max_rel_error=max(r["rel"] for r in rows if not r["note"]),
+                       dlogit_maxes=float(np.abs(grads["dlogit_maxes"]).max()), ok=bool(ok)), f, indent=1)
     if args.dump:
         tensors = dict(params, Xb=Xb, Yb=Yb, **{name: getattr(v, name) for name, _ in FORWARD})
         tensors.update(grads)

@@ -16,8 +16,8 @@ def table(out):
     return [line for line in out.splitlines() if line.startswith("d") and " | " in line]
 
 
-def test_default_run_passes_every_row(call, names_txt):
-    code, out, _ = call(ex1.main)
+def test_default_run_passes_every_row(call, names_txt, tmp_path):
+    code, out, _ = call(ex1.main, "--out", tmp_path)
     assert code == 0
     assert "parameters: 4137" in out
     rows = table(out)
@@ -31,8 +31,8 @@ def test_default_run_passes_every_row(call, names_txt):
 
 
 @pytest.mark.parametrize("shape", [("--batch-size", 2), ("--batch-size", 5, "--n-hidden", 7, "--n-embd", 3, "--block-size", 2)])
-def test_other_shapes_pass(call, names_txt, shape):
-    code, out, _ = call(ex1.main, *shape)
+def test_other_shapes_pass(call, names_txt, shape, tmp_path):
+    code, out, _ = call(ex1.main, *shape, "--out", tmp_path)
     assert code == 0 and "all 26 tensors OK" in out
 
 
@@ -78,7 +78,7 @@ def test_checker_catches_bessel_dropped_in_the_backward():
 
 def test_dump_has_every_tensor(call, names_txt, tmp_path):
     path = tmp_path / "ex1.npz"
-    code, _, _ = call(ex1.main, "--batch-size", 4, "--n-hidden", 8, "--dump", path)
+    code, _, _ = call(ex1.main, "--batch-size", 4, "--n-hidden", 8, "--dump", path, "--out", tmp_path)
     assert code == 0
     z = np.load(path)
     names = [name for name, _ in ex1.FORWARD]

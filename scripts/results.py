@@ -1,0 +1,111 @@
+"""Collect what the scripts measured into results.md: each figure next to the lecture's.
+
+Reads the JSON files the other scripts leave in --out (run them first, or ./run_all.sh),
+recomputes the split sizes, and writes results.md at the top of the repository with a
+pass mark per row. A figure whose script has not run shows as 'not run'.
+
+    python scripts/results.py [--out plots/]
+"""
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from lib.cli import Parser, run  # noqa: E402
+from lib.data import ROOT, load_splits  # noqa: E402
+
+
+def main(argv=None):
+    parser = Parser(description="Write results.md from the figures the scripts measured.")
+    parser.add_argument("--out", default="plots", help="folder the scripts wrote their JSON to (default plots/)")
+    parser.add_argument("--results", default=os.path.join(ROOT, "results.md"), help="where to write (default results.md)")
+    args = parser.parse_args(argv)
+
+    def load(name):
+        path = os.path.join(args.out, name + ".json")
+        if not os.path.exists(path):
+            return None
+        with open(path) as f:
+            return json.load(f)
+
+    rows = []
+
+    def row(what, lecture, ours, ok):
+        rows.append((what, lecture, ours, ok))
+
+    _, _, ((Xtr, _), (Xva, _), (Xte, _)) = load_splits(3)
+    sizes = (len(Xtr), len(Xva), len(Xte))
+    row("split sizes train / val / test", "182625 / 22655 / 22866", " / ".join(map(str, sizes)), sizes == (182625, 22655, 22866))
+
+    ex1 = load("ex1")
+    if ex1:
+        row("exercise 1: parameters", "4137", str(ex1["parameters"]), ex1["parameters"] == 4137)
+        row("exercise 1: loss at init", "about 3.3 (-ln(1/27) = 3.2958)", f"{ex1['loss_at_init']:.4f}", abs(ex1["loss_at_init"] - 3.3) < 0.2)
+        row(f"exercise 1: all {ex1['rows']} hand gradients", "exact vs PyTorch (float32)",
+            f"rel. error ≤ {ex1['max_rel_error']:.1e} vs central differences (float64)", ex1["ok"])
+        row("exercise 1: max |dlogit_maxes|", "~1e-9 (float32): about zero", f"{ex1['dlogit_maxes']:.1e}", ex1["dlogit_maxes"] < 1e-9)
+    ex2 = load("ex2")
+    if ex2:
+        row("exercise 2: dlogits fused vs chunked, max diff", "about 5e-9 (float32)", f"{ex2['dlogits_maxdiff']:.1e} (float64)", ex2["ok"])
+        row("exercise 2: fused vs chunked backward", "faster", f"{ex2['us_fused']:.1f} us vs {ex2['us_chunked']:.1f} us",
+            ex2["us_fused"] < ex2["us_chunked"])
+    ex3 = load("ex3")
+    if ex3:
+        row("exercise 3: dhprebn fused vs chunked, max diff", "matches almost perfectly (float32)", f"{ex3['dhprebn_maxdiff']:.1e} (float64)", ex3["ok"])
+        row("exercise 3: fused vs chunked backward", "faster", f"{ex3['us_fused']:.1f} us vs {ex3['us_chunked']:.1f} us",
+            ex3["us_fused"] < ex3["us_chunked"])
+    tr = load("train")
+    if tr:
+        row("exercise 4: train loss", "2.0705", f"{tr['train_loss']:.4f} ({tr['steps']} steps)", tr["train_loss"] <= 2.08)
+        row("exercise 4: val loss", "2.1099", f"{tr['val_loss']:.4f}", tr["val_loss"] <= 2.12)
+        row("exercise 4: time per training step (float32)", "not given (target here: ≤ 100 us)", f"{tr['us_per_step']:.0f} us",
+            tr["us_per_step"] <= 100)
+        row("exercise 4: gradient checks before and after training", "(the 2010 habit)", "OK" if tr["gradient_checks_ok"] else "FAILED",
+            tr["gradient_checks_ok"])
+    gc, bug = load("gradcheck"), load("gradcheck_bug_bessel")
+    if gc:
+        row("gradcheck.py: tiny debug net, then the real one", "(the 2010 workflow)", "OK" if gc["ok"] else "FAILED", gc["ok"])
+    if bug:
+        row("gradcheck.py --bug (Bessel's n-1 dropped in the backward)", "must be caught", "caught" if not bug["ok"] else "MISSED", not bug["ok"])
+    cb = load("clamp_bug")
+    if cb:
+        row("clamp bug: examples with zero gradient", "every example with loss > 3", f"{cb['clamp']['ignored'] * 100:.0f}% of each batch",
+            cb["clamp"]["ignored"] > 0.05)
+        row("clamp bug: val loss vs no clipping", "worse", f"{cb['clamp']['val_loss']:.3f} vs {cb['none']['val_loss']:.3f}",
+            cb["clamp"]["val_loss"] > cb["none"]["val_loss"])
+    act = load("activation_stats")
+    if act:
+        c = act["configs"]
+        small, big_step = c["gain 0.5 (too small), no bn"], c["gain 5/3, lr 2 (too large a step), no bn"]
+        row("gain 0.5, no batchnorm: activation std layer 0 → 4", "vanishes", f"{small['init'][0]['std']:.2f} → {small['init'][-1]['std']:.3f}",
+            small["init"][-1]["std"] < small["init"][0]["std"] / 4)
+        dead = sum(s["dead"] for s in big_step["end"])
+        row("lr too large, no batchnorm: dead neurons", "neurons die", f"{dead} of 500", dead > 0)
+    eb = load("embedding_backward")
+    if eb:
+        worst = max(max(d.values()) for d in eb["max_diff"].values())
+        t = eb["timings_us"]["32"]
+        row("dC four ways: max diff / time at batch 32", "(the lecture: loop, index_add_)",
+            f"{worst:.0e}; loop {t['loop']:.0f} us, add.at {t['add.at']:.0f}, one-hot {t['one-hot']:.0f}, bincount {t['bincount']:.0f}", worst < 1e-12)
+    bm = load("benchmark")
+    if bm:
+        us = bm["lecture"]["float32"]["us_per_step"]
+        row("benchmark: training step, lecture config, float32", "target ≤ 100 us", f"{us:.0f} us", us <= 100)
+        if bm.get("torch"):
+            t = bm["torch"]
+            row(f"benchmark: vs PyTorch {t['version']} autograd loop", "target ≥ 4.5x", f"{t['autograd'] / us:.1f}x ({t['autograd']:.0f} us)",
+                t["autograd"] / us >= 4.5)
+
+    lines = ["| figure | lecture | ours | |", "|---|---|---|---|"]
+    lines += [f"| {w} | {lec} | {o} | {'✓' if ok else '✗'} |" for w, lec, o, ok in rows]
+    passed = sum(ok for *_, ok in rows)
+    text = "# Results\n\nWritten by `scripts/results.py` from the figures the scripts measured.\n\n" + "\n".join(lines) + \
+           f"\n\n{passed} of {len(rows)} rows pass.\n"
+    with open(args.results, "w") as f:
+        f.write(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run(main))
