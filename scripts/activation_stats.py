@@ -138,7 +138,8 @@ def train_config(gain, lr, batchnorm, Xtr, Ytr, vocab_size):
         if i == 0:
             first = (layer_stats(p, g, dh_layers, cache[1]), [c[2].copy() for c in cache[1]], [d.copy() for d in dh_layers])
         if i % 10 == 0:
-            ratios.append([np.log10(lr * g[f"W{l}"].std() / p[f"W{l}"].std()) for l in range(n_layers)])
+            with np.errstate(divide="ignore"):  # a dead layer's gradient is exactly 0: its ratio is -inf
+                ratios.append([np.log10(lr * g[f"W{l}"].std() / p[f"W{l}"].std()) for l in range(n_layers)])
         for k in p:
             p[k] -= lr * g[k]
         lossi.append(float(loss))
@@ -146,8 +147,8 @@ def train_config(gain, lr, batchnorm, Xtr, Ytr, vocab_size):
     return dict(init=first[0], hs=first[1], dhs=first[2], end=last, ratios=np.array(ratios), loss=float(np.mean(lossi[-200:])))
 
 
-def grid_plot(results, out, name, title, draw):
-    fig, axes = plt.subplots(2, len(configs), figsize=(5.3 * len(configs), 8), sharex=True)
+def grid_plot(results, out, name, title, draw, sharey=False):
+    fig, axes = plt.subplots(2, len(configs), figsize=(5.3 * len(configs), 8), sharex=True, sharey=sharey)
     for row, batchnorm in enumerate((False, True)):
         for col, label in enumerate(configs):
             ax = axes[row, col]
@@ -201,12 +202,13 @@ def main(argv=None):
         for l in range(n_layers):
             ax.plot(np.arange(len(r["ratios"])) * 10, r["ratios"][:, l], lw=1, label=f"W{l}")
         ax.axhline(-3, color="k", ls="--", lw=1)
+        ax.set_ylim(-5, 0.5)  # one scale for all panels; a dead layer's ratio falls off the bottom
         ax.set_xlabel("step")
         ax.set_ylabel("log10 update:data")
 
     grid_plot(results, out, "tanh", "tanh activations per layer at init: vanishing, healthy, saturated (and healthy, for the large step)", tanh_hist)
     grid_plot(results, out, "grads", "gradient arriving at each layer's output, at init", grad_hist)
-    grid_plot(results, out, "update_ratio", f"update:data ratio of each weight over {steps} steps (dashed: 1e-3)", ratio_plot)
+    grid_plot(results, out, "update_ratio", f"update:data ratio of each weight over {steps} steps (dashed: 1e-3)", ratio_plot, sharey=True)
 
     # dead neurons after training: saturated for every example of the last batch
     fig, axes = plt.subplots(1, 2, figsize=(14, 4), sharey=True)
