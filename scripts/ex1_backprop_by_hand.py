@@ -139,6 +139,23 @@ def setup(batch_size, n_embd, n_hidden, block_size, seed, data=None):
     return itos, params, Xtr[ix], Ytr[ix]  # Xb (n, T), Yb (n,)
 
 
+def exercise_parser(description, dump_help):
+    """The options exercises 2 and 3 share: the batch of exercise 1, where to write, what to dump."""
+    parser = Parser(description=description)
+    parser.add_argument("--batch-size", type=int, default=batch_size, help=f"minibatch size, >= 2 (lecture: {batch_size})")
+    parser.add_argument("--seed", type=int, default=seed, help=f"seed of the init and the batch (default {seed})")
+    parser.add_argument("--out", default="plots", help="folder for the plots (default plots/)")
+    parser.add_argument("--dump", metavar="PATH.npz", help=dump_help)
+    parser.add_argument("--data", help="a word list to use instead of names.txt")
+    return parser
+
+
+def chunked_batch(args):
+    """Exercise 1's batch for exercises 2 and 3, run through FORWARD: (itos, v)."""
+    itos, params, Xb, Yb = setup(args.batch_size, n_embd, n_hidden, block_size, args.seed, args.data)
+    return itos, run_steps(FORWARD, SimpleNamespace(Xb=Xb, Yb=Yb, **params))
+
+
 def main(argv=None):
     parser = Parser(description="Exercise 1: the hand backward through every intermediate, checked numerically.")
     parser.add_argument("--batch-size", type=int, default=batch_size, help=f"minibatch size, >= 2 (lecture: {batch_size})")

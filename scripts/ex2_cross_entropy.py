@@ -24,7 +24,6 @@ and the fused backward several times faster than the chunked one.
 import json
 import os
 import sys
-from types import SimpleNamespace
 
 import numpy as np
 from matplotlib.colors import TwoSlopeNorm
@@ -32,25 +31,21 @@ from matplotlib.colors import TwoSlopeNorm
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import ex1_backprop_by_hand as ex1  # noqa: E402  (the chunked version we compare with)
 from lib.bench import time_us  # noqa: E402
-from lib.cli import Parser, run, writable_dir  # noqa: E402
+from lib.cli import run, writable_dir  # noqa: E402
 from lib.gradcheck import check, cmp, numerical_gradient, report, run_steps  # noqa: E402
 from lib.layers import cross_entropy_backward, cross_entropy_forward  # noqa: E402
 from lib.plotting import plt, save  # noqa: E402
 
 
 def main(argv=None):
-    parser = Parser(description="Exercise 2: cross-entropy backward in one step, checked and timed.")
-    parser.add_argument("--batch-size", type=int, default=ex1.batch_size, help=f"minibatch size (lecture: {ex1.batch_size})")
-    parser.add_argument("--seed", type=int, default=ex1.seed, help=f"seed of the init and the batch (default {ex1.seed})")
-    parser.add_argument("--out", default="plots", help="folder for the plots (default plots/)")
-    parser.add_argument("--dump", metavar="PATH.npz", help="write logits, Yb, loss, dlogits (float64)")
-    parser.add_argument("--data", help="a word list to use instead of names.txt")
+    parser = ex1.exercise_parser("Exercise 2: cross-entropy backward in one step, checked and timed.",
+                                 "write logits, Yb, loss, dlogits (float64)")
     args = parser.parse_args(argv)
     out = writable_dir(args.out)
 
     # the batch of exercise 1, through its chunked forward and backward
-    itos, params, Xb, Yb = ex1.setup(args.batch_size, ex1.n_embd, ex1.n_hidden, ex1.block_size, args.seed, args.data)
-    v = run_steps(ex1.FORWARD, SimpleNamespace(Xb=Xb, Yb=Yb, **params))
+    itos, v = ex1.chunked_batch(args)
+    Xb, Yb = v.Xb, v.Yb
     chunked = ex1.backward_cross_entropy(v)
     n, V = v.logits.shape
 

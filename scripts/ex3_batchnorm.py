@@ -39,14 +39,13 @@ relative error against central differences below 1e-7, and the fused backward fa
 import json
 import os
 import sys
-from types import SimpleNamespace
 
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import ex1_backprop_by_hand as ex1  # noqa: E402  (the chunked version we compare with)
 from lib.bench import time_us  # noqa: E402
-from lib.cli import Parser, run, writable_dir  # noqa: E402
+from lib.cli import run, writable_dir  # noqa: E402
 from lib.gradcheck import check, cmp, numerical_gradient, report, run_steps  # noqa: E402
 from lib.layers import batchnorm_backward, batchnorm_forward  # noqa: E402
 from lib.plotting import plt, save  # noqa: E402
@@ -69,18 +68,14 @@ def check_batchnorm(x, gain, bias, dout):
 
 
 def main(argv=None):
-    parser = Parser(description="Exercise 3: batchnorm backward in one step, checked and timed.")
-    parser.add_argument("--batch-size", type=int, default=ex1.batch_size, help=f"minibatch size, >= 2 (lecture: {ex1.batch_size})")
-    parser.add_argument("--seed", type=int, default=ex1.seed, help=f"seed of the init and the batch (default {ex1.seed})")
-    parser.add_argument("--out", default="plots", help="folder for the plots (default plots/)")
-    parser.add_argument("--dump", metavar="PATH.npz", help="write hprebn, bngain, bnbias, dhpreact, dhprebn, dbngain, dbnbias")
-    parser.add_argument("--data", help="a word list to use instead of names.txt")
+    parser = ex1.exercise_parser("Exercise 3: batchnorm backward in one step, checked and timed.",
+                                 "write hprebn, bngain, bnbias, dhpreact, dhprebn, dbngain, dbnbias")
     args = parser.parse_args(argv)
     out = writable_dir(args.out)
 
     # the batch of exercise 1, through its chunked forward and backward
-    itos, params, Xb, Yb = ex1.setup(args.batch_size, ex1.n_embd, ex1.n_hidden, ex1.block_size, args.seed, args.data)
-    v = run_steps(ex1.FORWARD, SimpleNamespace(Xb=Xb, Yb=Yb, **params))
+    itos, v = ex1.chunked_batch(args)
+    Xb = v.Xb
     dhpreact = ex1.backward(v)["dhpreact"]        # (n, H) the gradient arriving at the batchnorm output
     chunked = ex1.backward_batchnorm(v, dhpreact)
     n = len(Xb)

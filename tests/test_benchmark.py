@@ -4,9 +4,7 @@ import os
 import numpy as np
 
 import benchmark
-import train
 from lib.data import load_splits
-from lib.model import init_params
 
 
 def test_every_variant_takes_the_same_step(names_txt):

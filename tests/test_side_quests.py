@@ -22,7 +22,7 @@ def test_gradcheck_passes_and_each_planted_bug_fails(call, names_txt, tmp_path, 
         monkeypatch.setattr(train, "cross_entropy_backward", cross_entropy_backward)
         code, out, _ = call(gradcheck.main, "--bug", bug, "--out", tmp_path)
         assert code == 1, bug
-        assert f"lecture network: FAILED" in out and f"tensors wrong: {wrong}" in out
+        assert "lecture network: FAILED" in out and f"tensors wrong: {wrong}" in out
         assert "NOT OK" in out and "the hand backward is WRONG" in out
         train.batchnorm_backward, train.cross_entropy_backward = batchnorm_backward, cross_entropy_backward
     assert json.loads((tmp_path / "gradcheck_bug_bessel.json").read_text())["ok"] is False
