@@ -21,12 +21,16 @@ class Parser(argparse.ArgumentParser):
 
 
 def run(main, argv=None):
-    """Call main(argv); turn a UsageError into one line on stderr and exit code 2."""
+    """Call main(argv); turn a UsageError into one line on stderr and exit code 2, and a
+    Ctrl-C that the script does not handle itself into one line and exit code 130."""
     try:
         return main(argv) or 0
     except UsageError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
 
 
 def positive(kind):

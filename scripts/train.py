@@ -202,7 +202,7 @@ def main(argv=None):
     previous_handler = signal.signal(signal.SIGINT, lambda *_: interrupted.append(True))
     print(f"{'step':>15}: {'loss':>7} | {'steps/s':>7} | {'left':>6}")
     t0 = time.perf_counter()
-    np.seterr(over="ignore", invalid="ignore")  # a blow-up is reported once, by the check on the loss below
+    numpy_errors = np.seterr(over="ignore", invalid="ignore")  # a blow-up is reported once, by the loss check
     for i, Xb, Yb in batches(Xtr, Ytr, start, config["batch_size"], config["seed"]):
         if i == args.steps or interrupted:
             break
@@ -232,7 +232,7 @@ def main(argv=None):
                 checks_ok &= gradient_check(p, Xb, Yb, f"gradient check at step {done}")
             t0 = time.perf_counter()
     signal.signal(signal.SIGINT, previous_handler)
-    np.seterr(over="warn", invalid="warn")
+    np.seterr(**numpy_errors)
     if interrupted:
         status = "interrupted"
 
