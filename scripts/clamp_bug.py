@@ -22,6 +22,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import train  # noqa: E402  (the same forward and hand backward)
 from lib.cli import Parser, positive, run, writable_dir  # noqa: E402
 from lib.data import load_splits  # noqa: E402
+from lib.layers import cross_entropy_backward  # noqa: E402
 from lib.model import calibrate_batchnorm, init_params, split_loss  # noqa: E402
 from lib.plotting import plt, save  # noqa: E402
 
@@ -39,15 +40,13 @@ def per_example_loss(probs, Yb):
     return -np.log(probs[np.arange(len(Yb)), Yb])
 
 
-def dlogits_of(probs, Yb, mode):
-    """The gradient at the logits of the mean loss, or of the mean of the clamped losses."""
-    n = len(Yb)
-    dlogits = probs.copy()
-    dlogits[np.arange(n), Yb] -= 1
-    dlogits /= n
+def dlogits_of(probs, Yb, losses, mode):
+    """The gradient at the logits of the mean loss, or of the mean of the clamped losses
+    (losses: the per-example losses of this batch)."""
+    dlogits = cross_entropy_backward(probs, Yb)
     if mode == "clamp":
         # d clamp(x, max=3) / dx = 1 where x < 3, and 0 where x > 3: those rows vanish
-        dlogits *= (per_example_loss(probs, Yb) <= clamp_at)[:, None]
+        dlogits *= (losses <= clamp_at)[:, None]
     return dlogits
 
 
@@ -61,7 +60,8 @@ def train_run(mode, Xtr, Ytr, Xva, Yva, vocab_size, steps):
             break
         loss, cache = train.forward(p, Xb, Yb)
         probs = cache[4]
-        train.backward(p, cache, Yb, g, dlogits_of(probs, Yb, mode))
+        losses = per_example_loss(probs, Yb)
+        train.backward(p, cache, Yb, g, dlogits_of(probs, Yb, losses, mode))
         if mode == "clip":
             norm = np.sqrt((grad * grad).sum())
             if norm > max_norm:  # the real thing: same direction, shorter step
@@ -69,7 +69,7 @@ def train_run(mode, Xtr, Ytr, Xva, Yva, vocab_size, steps):
                 clipped += 1
         theta -= lr * grad
         lossi.append(float(loss))
-        ignored.append(float((per_example_loss(probs, Yb) > clamp_at).mean()))
+        ignored.append(float((losses > clamp_at).mean()))
     bnmean, bnvar = calibrate_batchnorm(p, Xtr)
     return dict(lossi=lossi, ignored=ignored, clipped=clipped, val_loss=split_loss(p, Xva, Yva, bnmean, bnvar))
 
@@ -88,7 +88,7 @@ def main(argv=None):
     _, Xb, Yb = next(train.batches(Xtr, Ytr, 0, batch_size, seed))
     loss, cache = train.forward(p, Xb, Yb)
     losses = per_example_loss(cache[4], Yb)
-    bug_rows = np.abs(dlogits_of(cache[4], Yb, "clamp")).sum(1)
+    bug_rows = np.abs(dlogits_of(cache[4], Yb, losses, "clamp")).sum(1)
     print(f"one batch at init: mean loss {loss:.3f}; per example, with the clamp bug:")
     print(f"{'example':>7} | {'context':7} | target | {'loss':>6} | {'|dlogits| row':>13} | learns?")
     for b in np.argsort(-losses)[:8].tolist() + np.argsort(losses)[:4].tolist():
