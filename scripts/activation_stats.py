@@ -126,7 +126,7 @@ def layer_stats(p, g, dh_layers, caches):
     return rows
 
 
-def train_config(gain, lr, batchnorm, Xtr, Ytr, vocab_size):
+def train_config(gain, lr, batchnorm, Xtr, Ytr, vocab_size, steps):
     """Train briefly; return the stats at init and at the end, and the update:data ratios."""
     rng = np.random.default_rng(seed)
     p = init(vocab_size, gain, batchnorm, rng)
@@ -161,13 +161,12 @@ def grid_plot(results, out, name, title, draw, sharey=False):
 
 
 def main(argv=None):
-    global steps
     parser = Parser(description="Saturated tanh, dead neurons, vanishing gradients: a deep MLP under several inits.")
     parser.add_argument("--steps", type=positive(int), default=steps, help=f"training steps per configuration (default {steps})")
     parser.add_argument("--out", default="plots", help="folder for the plots (default plots/)")
     args = parser.parse_args(argv)
     out = writable_dir(args.out)
-    steps = args.steps
+    n_steps = args.steps  # the helpers get it as an argument
     itos, _, ((Xtr, Ytr), _, _) = load_splits(block_size)
 
     ok = check_backward(np.random.default_rng(seed))
@@ -176,12 +175,12 @@ def main(argv=None):
     print(f"{'configuration (stats at init)':42s} | layer | h mean |  h std | sat %  | dead | grad std at h | grad:data W")
     for batchnorm in (False, True):
         for label, (gain, lr) in configs.items():
-            r = results[(label, batchnorm)] = train_config(gain, lr, batchnorm, Xtr, Ytr, len(itos))
+            r = results[(label, batchnorm)] = train_config(gain, lr, batchnorm, Xtr, Ytr, len(itos), n_steps)
             name = f"{label}, {'with' if batchnorm else 'no'} batchnorm"
             for l, s in enumerate(r["init"]):
                 print(f"{(name if l == 0 else ''):42s} | {l:5d} | {s['mean']:+6.2f} | {s['std']:6.3f} | {s['saturated']:5.1f}% | "
                       f"{s['dead']:4d} | {s['grad_std']:13.2e} | {s['grad_data']:.2e}")
-            print(f"{'':42s} | after {steps} steps: loss {r['loss']:.3f}, dead neurons per layer "
+            print(f"{'':42s} | after {n_steps} steps: loss {r['loss']:.3f}, dead neurons per layer "
                   f"{[s['dead'] for s in r['end']]}, saturated {[round(s['saturated']) for s in r['end']]} %")
 
     def tanh_hist(ax, r):
@@ -208,7 +207,7 @@ def main(argv=None):
 
     grid_plot(results, out, "tanh", "tanh activations per layer at init: vanishing, healthy, saturated (and healthy, for the large step)", tanh_hist)
     grid_plot(results, out, "grads", "gradient arriving at each layer's output, at init", grad_hist)
-    grid_plot(results, out, "update_ratio", f"update:data ratio of each weight over {steps} steps (dashed: 1e-3)", ratio_plot, sharey=True)
+    grid_plot(results, out, "update_ratio", f"update:data ratio of each weight over {n_steps} steps (dashed: 1e-3)", ratio_plot, sharey=True)
 
     # dead neurons after training: saturated for every example of the last batch
     fig, axes = plt.subplots(1, 2, figsize=(14, 4), sharey=True)
@@ -220,7 +219,7 @@ def main(argv=None):
                    label=f"{label}: loss {results[(label, batchnorm)]['loss']:.2f}")
         ax.set_xticks(range(n_layers), [f"layer {l}" for l in range(n_layers)])
         ax.set_ylabel(f"dead neurons (of {n_hidden})")
-        ax.set_title(f"after {steps} steps, {'with' if batchnorm else 'no'} batchnorm")
+        ax.set_title(f"after {n_steps} steps, {'with' if batchnorm else 'no'} batchnorm")
         ax.legend(fontsize=8)
     fig.suptitle("dead neurons: |h| > 0.99 for every example of a batch, so no gradient ever flows through them")
     fig.tight_layout()
