@@ -23,3 +23,10 @@ def time_us(fn, repeat=7, min_seconds=0.05):
             fn()
         runs.append(time.perf_counter() - t0)
     return float(np.median(runs)) / number * 1e6
+
+
+def print_timings(timings):
+    """Print {what: (fused us, chunked us)} as aligned lines; return the 'backward' pair."""
+    for what, (fused, chunked) in timings.items():
+        print(f"{what + ':':19s} fused {fused:6.1f} us   chunked {chunked:6.1f} us   ({chunked / fused:.1f}x faster)")
+    return timings["backward"]

@@ -1,5 +1,6 @@
 """Checkpoints: one .npz of named float arrays, written atomically, read with a clear error."""
 import os
+import tempfile
 import zipfile
 
 import numpy as np
@@ -9,14 +10,26 @@ from lib.cli import UsageError
 MODEL_KEYS = ("C", "W1", "b1", "W2", "b2", "bngain", "bnbias", "bnmean", "bnvar", "itos")
 
 
+class SaveError(Exception):
+    """A checkpoint could not be written; the file that was there before is untouched."""
+
+
 def save(path, arrays):
-    """Write arrays to path.npz through a temporary file and a rename: never half a checkpoint."""
+    """Write arrays to path through a temporary file of its own and a rename: never half a
+    checkpoint, and two writers at once each leave a whole one. A failure (a full disk, a
+    folder that is not writable) removes the temporary file and raises SaveError."""
     folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
-        np.savez(f, **arrays)
-    os.replace(tmp, path)
+    tmp = None
+    try:
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=folder)
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+        os.replace(tmp, path)
+    except OSError as e:
+        if tmp and os.path.exists(tmp):
+            os.remove(tmp)
+        raise SaveError(f"could not save {path} ({e.strerror or e})")
     return path
 
 

@@ -13,6 +13,14 @@ class UsageError(Exception):
     """Bad input: the message names the problem and the fix, on one line."""
 
 
+class Stopped(KeyboardInterrupt):
+    """A signal ended the run where it could not finish the step under way: one line, an exit code."""
+
+    def __init__(self, message, code):
+        super().__init__(message)
+        self.code = code
+
+
 class Parser(argparse.ArgumentParser):
     """argparse whose errors are a UsageError (one line) instead of usage + exit."""
 
@@ -28,6 +36,9 @@ def run(main, argv=None):
     except UsageError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except Stopped as e:
+        print(f"\n{e}", file=sys.stderr)
+        return e.code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

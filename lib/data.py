@@ -5,6 +5,7 @@ Letters used in shapes throughout the project:
     T  block_size (context)      V  vocabulary size (27 for names.txt)
 """
 import hashlib
+import itertools
 import os
 import random
 import shutil
@@ -123,6 +124,16 @@ def split_words(words, seed=42):
     random.Random(seed).shuffle(words)  # same sequence as random.seed(seed); random.shuffle(words)
     n1, n2 = int(0.8 * len(words)), int(0.9 * len(words))
     return words[:n1], words[n1:n2], words[n2:]
+
+
+def minibatches(X, Y, start, batch_size, seed, block=1000):
+    """(Xb, Yb) for every step from `start` on, forever. Block b of `block` steps draws its indices from
+    its own generator, seeded (seed, b): a resumed run gets exactly the batches it would have had."""
+    for b in itertools.count(start // block):
+        ix = np.random.default_rng([seed, b]).integers(0, len(X), (block, batch_size))  # (block, n)
+        Xblock, Yblock = X[ix], Y[ix]                                                 # (block, n, T), (block, n)
+        for i in range(max(start - b * block, 0), block):
+            yield Xblock[i], Yblock[i]
 
 
 def load_splits(block_size, data=None):

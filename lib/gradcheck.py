@@ -1,33 +1,49 @@
 """The 2010 workflow: compare a hand-written gradient with central differences, in float64.
 
-    numerical_gradient(f, x)   df/dx for every element of x, by (f(x+h) - f(x-h)) / 2h,
-                               extrapolated and with a step fitted to each element
-    rel_error(a, b)            max|a - b| / (max|a| + max|b|): the worst element, relative
-                               to the tensor's scale (tiny elements cannot blow it up)
-    check(...) / report(rows)  one aligned row per tensor and one verdict line
-
-A gradient that is truly zero (dlogit_maxes in the lecture) has no scale to be relative
-to: its numerical estimate is pure round-off, about 100 ulp(loss) / step. The checker returns
-that bound for each estimate; a row whose analytic and numerical gradients are both inside it,
-element by element, passes as zero.
+    numerical_gradient(f, x)      the ten lines every course shows: (f(x+h) - f(x-h)) / 2h, h = 1e-5
+    precise_gradient(f, x)        the same idea made precise enough for a 1e-7 verdict on every
+                                  tensor of the lecture; returns (gradient, round-off bound)
+    rel_error(a, b)               max|a - b| / (max|a| + max|b|): the worst element, relative to the
+                                  tensor's scale (tiny elements cannot blow it up)
+    check(...) / report(rows)     one aligned row per tensor and one verdict line
+    check_params(loss_of, ...)    every parameter of a model, one row each
+    check_forward(forward, ...)   every intermediate of a forward written as plain statements
 """
+import ast
+import inspect
+import textwrap
+
 import numpy as np
 
-H = 1e-3          # first step of the central difference, relative to the element's size
 TOLERANCE = 1e-7  # a row passes when its relative error is below this
 
 
-def numerical_gradient(f, x, h=H, floor=0.1, max_halvings=12, with_noise=False):
-    """df/dx at every element of x by central differences in float64 (x perturbed in place, restored).
+def numerical_gradient(f, x, h=1e-5):
+    """df/dx by central differences, one element at a time (x is perturbed in place and restored)."""
+    grad = np.zeros(x.shape)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + h
+        fp = f(x)
+        x[i] = old - h
+        fm = f(x)
+        x[i] = old
+        grad[i] = (fp - fm) / (2 * h)
+    return grad
 
-    One fixed step cannot serve every tensor: small probabilities or a batch variance near 0
-    curve sharply and want a tiny step; a gradient that is small everywhere drowns in
-    round-off (about ulp(f) / step) unless the step is large. So, per element: start at a
-    step relative to the element's size (h * max(|x_i|, floor * rms(x))), combine the central
-    differences at step s and s/2 by Richardson extrapolation, (4 D(s/2) - D(s)) / 3, which
-    cancels the s^2 error term, and halve the step until two successive estimates agree.
-    with_noise=True also returns, per element, the round-off bound of its estimate.
-    """
+
+# Why the simple version is not enough here: its error is about h^2 f''' (curvature) plus
+# ulp(f) / h (round-off). At h = 1e-5 the small probabilities of dprobs curve so sharply that
+# the first term is 1e-7 relative, and dbndiff2's small gradient drowns in the second; a
+# batch-2 variance near zero is worse. So the precise version, per element: starts at a step
+# relative to the element's size, h * max(|x_i|, floor * rms(x)); combines the differences at
+# step s and s/2 by Richardson extrapolation, (4 D(s/2) - D(s)) / 3, which cancels the s^2 term;
+# and halves the step until two successive estimates agree. It also returns each estimate's
+# round-off bound, about 100 ulp(f) / step: a gradient that is truly zero (dlogit_maxes) has no
+# scale to be relative to, and passes when both sides sit inside that bound.
+
+def precise_gradient(f, x, h=1e-3, floor=0.1, max_halvings=12):
+    """(df/dx, round-off bound of each estimate), both shaped like x; x is perturbed in place, restored."""
     grad = np.zeros(x.shape, dtype=np.float64)
     noise_bound = np.zeros(x.shape, dtype=np.float64)
     flat = x.reshape(-1)  # a view: writing it perturbs x
@@ -58,7 +74,7 @@ def numerical_gradient(f, x, h=H, floor=0.1, max_halvings=12, with_noise=False):
                 best, d_prev = estimate, d
             grad.flat[i] = estimate
             noise_bound.flat[i] = noise
-    return (grad, noise_bound) if with_noise else grad
+    return grad, noise_bound
 
 
 def rel_error(a, b, eps=1e-300):
@@ -72,14 +88,14 @@ def check(name, analytic, numeric, noise=None, tol=TOLERANCE):
     noise: the numerical estimates' round-off bounds, for telling a zero gradient."""
     analytic, numeric = np.asarray(analytic), np.asarray(numeric)
     if analytic.shape != numeric.shape:
-        return dict(name=name, shape=analytic.shape, maxdiff=np.inf, rel=np.inf, ok=False,
+        return dict(name=name, shape=analytic.shape, maxdiff=np.inf, rel=np.inf, ok=False, zero=False,
                     note=f"shape {analytic.shape} != {numeric.shape}")
     maxdiff = float(np.abs(analytic.astype(np.float64) - numeric).max())
     rel = rel_error(analytic, numeric)
     zero = noise is not None and bool(np.all(np.abs(analytic) <= noise) and np.all(np.abs(numeric) <= noise))
-    note = f"zero: both within round-off, {np.max(noise):.0e}" if zero else ""
-    return dict(name=name, shape=analytic.shape, maxdiff=maxdiff, rel=rel,
-                ok=bool(rel < tol or zero), note=note)
+    note = f"both within round-off, {np.max(noise):.0e}" if zero else ""
+    return dict(name=name, shape=analytic.shape, maxdiff=maxdiff, rel=rel, ok=bool(rel < tol or zero), zero=zero,
+                note=note)
 
 
 def report(rows, title="gradient check", tol=TOLERANCE):
@@ -89,7 +105,8 @@ def report(rows, title="gradient check", tol=TOLERANCE):
     print(f"{'-' * w}-+-{'-' * 12}-+-{'-' * 12}-+-{'-' * 9}-+----")
     for r in rows:
         shape = "x".join(map(str, r["shape"])) or "scalar"
-        line = (f"{r['name']:<{w}} | {shape:<12} | {r['maxdiff']:12.3e} | {r['rel']:9.2e} | "
+        rel = "zero" if r["zero"] else f"{r['rel']:9.2e}"
+        line = (f"{r['name']:<{w}} | {shape:<12} | {r['maxdiff']:12.3e} | {rel:>9} | "
                 f"{'ok' if r['ok'] else 'NOT OK'}")
         print(line + (f"  ({r['note']})" if r["note"] else ""))
     bad = [r["name"] for r in rows if not r["ok"]]
@@ -109,38 +126,60 @@ def cmp(name, ours, reference):
     return dict(exact=exact, approx=approx, maxdiff=maxdiff)
 
 
-def run_steps(steps, values, start=0):
-    """Run a forward pass written as [(name, fn)], fn reading earlier values: values.name = fn(values)."""
-    for name, fn in steps[start:]:
-        setattr(values, name, fn(values))
-    return values
-
-
-def check_steps(steps, values, grads, params):
-    """Numerically check every intermediate of a step-wise forward pass and every parameter.
-
-    For an intermediate, its value is taken as an input to the rest of the forward pass:
-    it is perturbed and only the steps after it are run again. A parameter is perturbed
-    and the whole pass is run again. grads holds the hand gradients as 'd' + name.
-    Returns the table rows, in reverse forward order, then the parameters.
-    """
-    import copy
+def check_params(loss_of, params, grads, names=None):
+    """One row per parameter: grads[name] (or grads['d' + name]) against central differences of
+    loss_of(params), in float64. params is not changed."""
+    p64 = {k: np.asarray(v, np.float64) for k, v in params.items()}
     rows = []
+    for name in names or p64:
+        def f(x, name=name):
+            return loss_of({**p64, name: x})
+        numeric, noise = precise_gradient(f, p64[name].copy())
+        rows.append(check("d" + name, grads[name] if name in grads else grads["d" + name], numeric, noise))
+    return rows
 
-    def rest_of_forward(name, start):
-        def f(x):
-            v = copy.copy(values)
-            setattr(v, name, x)
-            return run_steps(steps, v, start).loss
-        return f
 
-    for k in reversed(range(len(steps) - 1)):  # every step but the loss itself
-        name = steps[k][0]
-        x = getattr(values, name).astype(np.float64, copy=True)
-        num, noise = numerical_gradient(rest_of_forward(name, k + 1), x, with_noise=True)
-        rows.append(check("d" + name, grads["d" + name], num, noise))
-    for name in params:
-        x = getattr(values, name).astype(np.float64, copy=True)
-        num, noise = numerical_gradient(rest_of_forward(name, 0), x, with_noise=True)
-        rows.append(check("d" + name, grads["d" + name], num, noise))
+def statements(fn, after=None, until=None):
+    """Some of the statements of `fn`, a function of plain assignments, as a function of their
+    inputs: those after the one that makes `after` (from the top when None) up to the last one
+    that assigns `until` (to the end when None). Call it with a dict holding the values they read
+    and it returns that namespace with what they computed. This is how the checker perturbs one
+    intermediate, and how exercises 2 and 3 time the lecture's chunked lines, without a second
+    copy of them."""
+    tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+    body = [s for s in tree.body[0].body if not isinstance(s, (ast.Return, ast.Expr))]
+
+    def assigns(s, name):
+        targets = s.targets if isinstance(s, ast.Assign) else [s.target] if isinstance(s, ast.AugAssign) else []
+        return any(isinstance(t, ast.Name) and t.id == name for t in targets)
+    start = 0 if after is None else min(i for i, s in enumerate(body) if assigns(s, after)) + 1
+    stop = len(body) if until is None else max(i for i, s in enumerate(body) if assigns(s, until)) + 1
+    code = compile(ast.Module(body=body[start:stop], type_ignores=[]), f"<{fn.__name__}: {after}..{until}>", "exec")
+
+    def run(values):
+        namespace = {**fn.__globals__, **values}
+        exec(code, namespace)
+        return namespace
+    return run
+
+
+def check_forward(forward, values, grads, steps, params):
+    """Check every intermediate of `forward` and every parameter against central differences.
+
+    forward(**inputs) is written as plain assignments and returns its namespace (values). An
+    intermediate is taken as an input to the rest of the pass: it is perturbed and only the
+    statements after it run again. A parameter is perturbed and the whole pass runs again.
+    grads holds the hand gradients as 'd' + name. Rows: the intermediates in reverse order
+    (all of `steps` but the last, the loss), then the parameters.
+    """
+    rows = []
+    for name in reversed(steps[:-1]):
+        rest = statements(forward, after=name)
+
+        def f(x, name=name, rest=rest):
+            return rest({**values, name: x})[steps[-1]]
+        numeric, noise = precise_gradient(f, np.array(values[name], np.float64))
+        rows.append(check("d" + name, grads["d" + name], numeric, noise))
+    inputs = {k: values[k] for k in inspect.signature(forward).parameters}
+    rows += check_params(lambda p: forward(**{**inputs, **p})[steps[-1]], {k: values[k] for k in params}, grads)
     return rows

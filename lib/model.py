@@ -1,14 +1,25 @@
 """The lecture's MLP, shared by the scripts: parameters, evaluation and sampling.
 
-Shapes: V vocabulary, T block_size, E n_embd, H n_hidden, N examples.
+Shapes: V vocabulary, T block_size, E n_embd, H n_hidden, n batch size, N examples.
     C (V, E)  W1 (T*E, H)  b1 (H,)  bngain, bnbias (1, H)  W2 (H, V)  b2 (V,)
-The training forward and the hand backward are written out in the scripts themselves.
+
+    loss, cache = mlp_forward(params, Xb, Yb)        the training forward of one minibatch
+    grads = mlp_backward(params, cache, Yb)          its hand backward: grads["W1"] is dloss/dW1
+
+The pair is the step of scripts/train.py, whose loop writes the same lines out as the lecture's
+exercise 4 cell does; tests/test_model.py pins the two together bit for bit. Scripts that need
+the step as a function (gradcheck, clamp_bug, benchmark) call the pair.
 """
 import numpy as np
 
-from lib.layers import EPS
+from lib.cli import UsageError
+from lib.data import load_splits
+from lib.gradcheck import check_params, report
+from lib.layers import (batchnorm_backward, batchnorm_forward, cross_entropy_backward, cross_entropy_forward,
+                        embedding_backward)
+from lib.lecture import EPS, PARAMS
 
-PARAM_NAMES = ("C", "W1", "b1", "bngain", "bnbias", "W2", "b2")  # the order of the forward pass
+PARAM_NAMES = PARAMS  # C, W1, b1, bngain, bnbias, W2, b2: the order of the forward pass
 
 
 def init_params(vocab_size, n_embd, n_hidden, block_size, rng, dtype=np.float64):
@@ -25,6 +36,62 @@ def init_params(vocab_size, n_embd, n_hidden, block_size, rng, dtype=np.float64)
         "bnbias": rng.standard_normal((1, n_hidden)) * 0.1,
     }
     return {k: p[k].astype(dtype) for k in PARAM_NAMES}
+
+
+def mlp_forward(params, Xb, Yb):
+    """The training forward (batchnorm on the batch's own statistics): the loss, and the cache
+    the backward needs, keyed by the lecture's names."""
+    n = len(Xb)
+    emb = params["C"][Xb]                                                     # (n, T, E)
+    embcat = emb.reshape(n, -1)                                               # (n, T*E)
+    hprebn = embcat @ params["W1"] + params["b1"]                             # (n, H)
+    hpreact, bn = batchnorm_forward(hprebn, params["bngain"], params["bnbias"])  # (n, H)
+    h = np.tanh(hpreact)                                                      # (n, H)
+    logits = h @ params["W2"] + params["b2"]                                  # (n, V)
+    loss, probs = cross_entropy_forward(logits, Yb)                           # scalar, (n, V)
+    return loss, dict(Xb=Xb, embcat=embcat, h=h, probs=probs, **bn)
+
+
+def mlp_backward(params, cache, Yb, dlogits=None, batchnorm_backward=batchnorm_backward):
+    """The hand backward of mlp_forward, in exact reverse order; grads keyed like params.
+    dlogits: the gradient arriving at the logits when the loss is not the plain mean
+    cross-entropy (scripts/clamp_bug.py). batchnorm_backward: the layer's backward, an
+    argument so that scripts/gradcheck.py can plant a wrong one."""
+    Xb, embcat, h = cache["Xb"], cache["embcat"], cache["h"]
+    n, T = Xb.shape
+    if dlogits is None:
+        dlogits = cross_entropy_backward(cache["probs"], Yb)                  # (n, V) exercise 2
+    dh = dlogits @ params["W2"].T                                             # (n, H)
+    dW2 = h.T @ dlogits                                                       # (H, V)
+    db2 = dlogits.sum(0)                                                      # (V,) b2 was broadcast over the batch
+    dhpreact = (1.0 - h ** 2) * dh                                            # (n, H) d tanh = 1 - tanh^2
+    dhprebn, dbngain, dbnbias = batchnorm_backward(dhpreact, cache)           # exercise 3
+    dembcat = dhprebn @ params["W1"].T                                        # (n, T*E)
+    dW1 = embcat.T @ dhprebn                                                  # (T*E, H)
+    db1 = dhprebn.sum(0)                                                      # (H,)
+    demb = dembcat.reshape(n, T, -1)                                          # (n, T, E)
+    dC = embedding_backward(Xb, demb, len(params["C"]))                      # (V, E)
+    return dict(C=dC, W1=dW1, b1=db1, bngain=dbngain, bnbias=dbnbias, W2=dW2, b2=db2)
+
+
+def gradient_check(params, Xb, Yb, title, backward=mlp_backward):
+    """The 2010 habit: every parameter's hand gradient against central differences, in float64,
+    printed as a table; True when all pass. backward: scripts/gradcheck.py hands in a wrong one."""
+    p64 = {k: np.asarray(v, np.float64) for k, v in params.items()}
+    grads = backward(p64, mlp_forward(p64, Xb, Yb)[1], Yb)
+    return report(check_params(lambda p: mlp_forward(p, Xb, Yb)[0], p64, grads), title)
+
+
+def exercise_batch(batch_size=32, n_embd=10, n_hidden=64, block_size=3, seed=42, data=None):
+    """The exercises' set-up: (itos, params in float64, Xb (n, T), Yb (n,)), the parameters
+    and one training minibatch both drawn from `seed`. The defaults are the lecture's exercise 1."""
+    if batch_size < 2:
+        raise UsageError(f"--batch-size must be >= 2 (Bessel's correction divides by n-1), got {batch_size}")
+    itos, _, ((Xtr, Ytr), _, _) = load_splits(block_size, data)
+    rng = np.random.default_rng(seed)
+    params = init_params(len(itos), n_embd, n_hidden, block_size, rng, np.float64)
+    ix = rng.integers(0, len(Xtr), batch_size)
+    return itos, params, Xtr[ix], Ytr[ix]
 
 
 def count_params(params):

@@ -1,6 +1,8 @@
 """Plots are saved as PNG, never shown: matplotlib runs headless (Agg) everywhere."""
 import os
 
+import numpy as np
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -13,3 +15,11 @@ def save(fig, out, name):
     fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return path
+
+
+def binned(values, k):
+    """Consecutive groups of k values, for plotting a long noisy history: (x, groups), where x is
+    each group's centre (in steps) and groups is (number of groups, k); a last partial group is dropped."""
+    values = np.asarray(values)
+    m = len(values) // k * k
+    return np.arange(0, m, k) + k / 2, values[:m].reshape(-1, k)

@@ -23,8 +23,9 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from lib.cli import Parser, positive, run, writable_dir  # noqa: E402
 from lib.data import load_splits  # noqa: E402
-from lib.gradcheck import check, numerical_gradient, report  # noqa: E402
-from lib.layers import batchnorm_backward, batchnorm_forward, cross_entropy_backward, cross_entropy_forward  # noqa: E402
+from lib.gradcheck import check_params, report  # noqa: E402
+from lib.layers import (batchnorm_backward, batchnorm_forward, cross_entropy_backward, cross_entropy_forward,  # noqa: E402
+                        embedding_backward)
 from lib.plotting import plt, save  # noqa: E402
 
 # hyperparameters
@@ -45,14 +46,14 @@ seed = 42
 
 def init(vocab_size, gain, batchnorm, rng, n_hidden=n_hidden, dtype=np.float32):
     """C, then per layer l: W<l> (fan_in, H) scaled gain / sqrt(fan_in), b<l>, and with batchnorm
-    g<l>, s<l> (gain and shift); the output layer Wout, bout starts small (less confident)."""
+    bngain<l>, bnbias<l>; the output layer Wout, bout starts small (less confident)."""
     p = {"C": rng.standard_normal((vocab_size, n_embd))}
     fan_in = n_embd * block_size
     for l in range(n_layers):
         p[f"W{l}"] = rng.standard_normal((fan_in, n_hidden)) * gain / np.sqrt(fan_in)
         p[f"b{l}"] = np.zeros(n_hidden)
         if batchnorm:
-            p[f"g{l}"], p[f"s{l}"] = np.ones((1, n_hidden)), np.zeros((1, n_hidden))
+            p[f"bngain{l}"], p[f"bnbias{l}"] = np.ones((1, n_hidden)), np.zeros((1, n_hidden))
         fan_in = n_hidden
     p["Wout"] = rng.standard_normal((fan_in, vocab_size)) * 0.1
     p["bout"] = np.zeros(vocab_size)
@@ -66,8 +67,8 @@ def forward(p, Xb, Yb):
     for l in range(n_layers):
         pre = x @ p[f"W{l}"] + p[f"b{l}"]                           # (n, H)
         bn = None
-        if f"g{l}" in p:
-            pre, bn = batchnorm_forward(pre, p[f"g{l}"], p[f"s{l}"])
+        if f"bngain{l}" in p:
+            pre, bn = batchnorm_forward(pre, p[f"bngain{l}"], p[f"bnbias{l}"])
         h = np.tanh(pre)                                             # (n, H)
         caches.append((x, bn, h))
         x = h
@@ -89,11 +90,10 @@ def backward(p, cache, Yb):
         dh_layers[l] = dx
         dpre = dx * (1.0 - h * h)                                    # tanh
         if bn is not None:
-            dpre, g[f"g{l}"], g[f"s{l}"] = batchnorm_backward(dpre, bn)
+            dpre, g[f"bngain{l}"], g[f"bnbias{l}"] = batchnorm_backward(dpre, bn)
         g[f"W{l}"], g[f"b{l}"] = x_in.T @ dpre, dpre.sum(0)
         dx = dpre @ p[f"W{l}"].T                                     # to the layer below
-    demb = dx.reshape(-1, n_embd)                                    # (n*T, E)
-    g["C"] = np.eye(len(p["C"]), dtype=demb.dtype)[Xb.ravel()].T @ demb  # scatter-add as a one-hot matmul
+    g["C"] = embedding_backward(Xb, dx.reshape(len(Xb), -1, n_embd), len(p["C"]))  # (V, E)
     return g, dh_layers
 
 
@@ -103,14 +103,11 @@ def check_backward(rng):
     for batchnorm in (False, True):
         p = init(7, 5 / 3, batchnorm, rng, n_hidden=6, dtype=np.float64)
         for k in p:  # biases away from zero, so that they cannot hide a wrong gradient
-            if k[0] in "bs":
+            if k.startswith("b") and not k.startswith("bngain"):
                 p[k] = p[k] + 0.1 * rng.standard_normal(p[k].shape)
         Xb, Yb = rng.integers(0, 7, (5, block_size)), rng.integers(0, 7, 5)
         g, _ = backward(p, forward(p, Xb, Yb)[1], Yb)
-        rows = []
-        for k in p:
-            num, noise = numerical_gradient(lambda x, k=k: forward({**p, k: x}, Xb, Yb)[0], p[k].copy(), with_noise=True)
-            rows.append(check("d" + k, g[k], num, noise))
+        rows = check_params(lambda q: forward(q, Xb, Yb)[0], p, g)
         ok &= report(rows, f"deep hand backward, {'with' if batchnorm else 'without'} batchnorm")
         print()
     return ok
@@ -166,7 +163,7 @@ def main(argv=None):
     parser.add_argument("--out", default="plots", help="folder for the plots (default plots/)")
     args = parser.parse_args(argv)
     out = writable_dir(args.out)
-    n_steps = args.steps  # the helpers get it as an argument
+    n_steps = args.steps
     itos, _, ((Xtr, Ytr), _, _) = load_splits(block_size)
 
     ok = check_backward(np.random.default_rng(seed))

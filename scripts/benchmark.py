@@ -1,13 +1,16 @@
 """How fast is the hand-backward training step, and how far from the floor?
 
 Times one training step of scripts/train.py (fetch a minibatch, forward, hand backward,
-SGD update) in microseconds: the median of several repeats after a warm-up.
+SGD update) in microseconds: the median of several repeats after a warm-up. The step is
+lib/model.py's mlp_forward / mlp_backward and the per-parameter update, the same arithmetic
+as train.py's loop (tests/test_model.py pins them together bit for bit).
 
 1. The lecture's config (batch 32, n_hidden 200), float32 and float64, next to the floor:
    the step's matmul FLOPs (6 n H (T E + V): 2 forward, 4 backward) divided by the
    matrix-multiply throughput measured here on a large float32/float64 product.
-2. What each choice in train.py bought: a straightforward numpy port of the lecture's loop,
-   then each change switched on in turn.
+2. What each choice bought: a straightforward numpy port of the lecture's loop, then each
+   change switched on in turn, up to the speed idioms train.py leaves out for the reader's
+   sake (one flat parameter buffer updated in one operation).
 3. A sweep over n_hidden (64 to 1024) and batch size (32 to 1024).
 4. When PyTorch happens to be installed (it is never a requirement), the lecture's own loop
    in the same run: loss.backward() (autograd), and its hand backward written in torch.
@@ -25,11 +28,10 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-import train  # noqa: E402  (the step we time is the one that trains)
 from lib.bench import time_us  # noqa: E402
 from lib.cli import Parser, run, writable_dir  # noqa: E402
-from lib.data import load_splits  # noqa: E402
-from lib.model import init_params  # noqa: E402
+from lib.data import load_splits, minibatches  # noqa: E402
+from lib.model import init_params, mlp_backward, mlp_forward  # noqa: E402
 from lib.plotting import plt, save  # noqa: E402
 
 # the lecture's config
@@ -39,24 +41,39 @@ n_embd, block_size, vocab_size, lr = 10, 3, 27, 0.1
 def ours(Xtr, Ytr, n_hidden, batch_size, dtype):
     """train.py's step: (a closure that runs one training step, the parameters it updates)."""
     params = init_params(vocab_size, n_embd, n_hidden, block_size, np.random.default_rng(0), dtype)
-    theta, grad, p, g = train.flat_params(params, dtype)
-    stream = train.batches(Xtr, Ytr, 0, batch_size, seed=0)
+    batches = minibatches(Xtr, Ytr, 0, batch_size, seed=0)
 
     def step():
-        _, Xb, Yb = next(stream)
-        loss, cache = train.forward(p, Xb, Yb)
-        train.backward(p, cache, Yb, g)
-        theta.__isub__(lr * grad)
-    return step, p
+        Xb, Yb = next(batches)
+        loss, cache = mlp_forward(params, Xb, Yb)
+        grads = mlp_backward(params, cache, Yb)
+        for k in params:
+            params[k] -= lr * grads[k]
+    return step, params
+
+
+def flat_params(params, dtype):
+    """Parameters and gradients as views into two flat buffers: the update is then one operation."""
+    size = sum(v.size for v in params.values())
+    theta, grad = np.zeros(size, dtype), np.zeros(size, dtype)
+    p, g, at = {}, {}, 0
+    for k, v in params.items():
+        p[k] = theta[at:at + v.size].reshape(v.shape)
+        g[k] = grad[at:at + v.size].reshape(v.shape)
+        p[k][...] = v
+        at += v.size
+    return theta, grad, p, g
 
 
 def port(Xtr, Ytr, n_hidden, batch_size, dtype, upfront=False, onehot=False, flat=False):
     """A straightforward numpy port of the lecture's exercise-4 loop; each flag switches on one
-    of train.py's choices: minibatch indices drawn up front, embedding backward as a one-hot
-    matmul instead of np.add.at, one in-place update of a flat parameter buffer instead of seven."""
+    choice: minibatch indices drawn up front, embedding backward as a one-hot matmul instead of
+    np.add.at (both as train.py does), one in-place update of a flat parameter buffer instead of
+    seven (which train.py leaves out: the lecture's `for p in parameters` loop reads better)."""
     params = init_params(vocab_size, n_embd, n_hidden, block_size, np.random.default_rng(0), dtype)
-    theta, grad, P, G = train.flat_params(params, dtype)
+    theta, grad, P, G = flat_params(params, dtype)
     rng = np.random.default_rng(0)
+    eye = np.eye(vocab_size, dtype=dtype)  # made once: its rows are the one-hot vectors
     ixs = itertools.cycle(rng.integers(0, len(Xtr), (20000, batch_size))) if upfront else None
     n = batch_size
 
@@ -91,7 +108,7 @@ def port(Xtr, Ytr, n_hidden, batch_size, dtype, upfront=False, onehot=False, fla
         grads["W1"] = embcat.T @ dhprebn
         grads["b1"] = dhprebn.sum(0)
         if onehot:
-            grads["C"] = train.identity(vocab_size, dtype)[Xb.ravel()].T @ demb.reshape(-1, n_embd)
+            grads["C"] = eye[Xb.ravel()].T @ demb.reshape(-1, n_embd)
         else:
             grads["C"] = np.zeros_like(P["C"])
             np.add.at(grads["C"], Xb.ravel(), demb.reshape(-1, n_embd))
@@ -230,13 +247,15 @@ def main(argv=None):
     variants = [("a straightforward numpy port of the lecture's loop", {}),
                 ("+ minibatch indices drawn up front", dict(upfront=True)),
                 ("+ embedding backward as a one-hot matmul, not np.add.at", dict(upfront=True, onehot=True)),
-                ("+ one in-place update of a flat parameter buffer", dict(upfront=True, onehot=True, flat=True))]
+                ("+ one in-place update of a flat parameter buffer (an idiom train.py leaves out)",
+                 dict(upfront=True, onehot=True, flat=True))]
     ablation = {}
     for label, flags in variants:
         ablation[label] = time_us(port(Xtr, Ytr, 200, 32, np.float32, **flags)[0])
         emit(f"| {label} | {ablation[label]:.1f} |")
-    ablation["train.py (fused layers from lib/layers.py, gradients written in place)"] = lecture["float32"]["us_per_step"]
-    emit(f"| train.py (fused layers from lib/layers.py, gradients written in place) | {lecture['float32']['us_per_step']:.1f} |")
+    label = "train.py: up front, one-hot, the fused layers of lib/layers.py, seven updates"
+    ablation[label] = lecture["float32"]["us_per_step"]
+    emit(f"| {label} | {ablation[label]:.1f} |")
 
     # 3. the sweep
     hiddens = [64, 200, 1024] if args.quick else [64, 128, 200, 256, 512, 1024]

@@ -19,12 +19,11 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-import train  # noqa: E402  (the same forward and hand backward)
 from lib.cli import Parser, positive, run, writable_dir  # noqa: E402
-from lib.data import load_splits  # noqa: E402
+from lib.data import load_splits, minibatches  # noqa: E402
 from lib.layers import cross_entropy_backward  # noqa: E402
-from lib.model import calibrate_batchnorm, init_params, split_loss  # noqa: E402
-from lib.plotting import plt, save  # noqa: E402
+from lib.model import calibrate_batchnorm, init_params, mlp_backward, mlp_forward, split_loss  # noqa: E402
+from lib.plotting import binned, plt, save  # noqa: E402
 
 # hyperparameters
 n_embd, n_hidden, block_size, batch_size = 10, 200, 3, 32  # the lecture's network
@@ -53,25 +52,24 @@ def dlogits_of(probs, Yb, losses, mode):
 def train_run(mode, Xtr, Ytr, Xva, Yva, vocab_size, steps):
     """One training run; returns the loss history (true, unclamped), ignored fractions and val loss."""
     params = init_params(vocab_size, n_embd, n_hidden, block_size, np.random.default_rng(seed), np.float32)
-    theta, grad, p, g = train.flat_params(params, np.float32)
+    batches = minibatches(Xtr, Ytr, 0, batch_size, seed)
     lossi, ignored, clipped = [], [], 0
-    for i, Xb, Yb in train.batches(Xtr, Ytr, 0, batch_size, seed):
-        if i == steps:
-            break
-        loss, cache = train.forward(p, Xb, Yb)
-        probs = cache[4]
-        losses = per_example_loss(probs, Yb)
-        train.backward(p, cache, Yb, g, dlogits_of(probs, Yb, losses, mode))
+    for i in range(steps):
+        Xb, Yb = next(batches)
+        loss, cache = mlp_forward(params, Xb, Yb)
+        losses = per_example_loss(cache["probs"], Yb)
+        grads = mlp_backward(params, cache, Yb, dlogits_of(cache["probs"], Yb, losses, mode))
         if mode == "clip":
-            norm = np.sqrt((grad * grad).sum())
+            norm = np.sqrt(sum((g * g).sum() for g in grads.values()))
             if norm > max_norm:  # the real thing: same direction, shorter step
-                grad *= max_norm / norm
+                grads = {k: g * (max_norm / norm) for k, g in grads.items()}
                 clipped += 1
-        theta -= lr * grad
+        for k in params:
+            params[k] -= lr * grads[k]
         lossi.append(float(loss))
         ignored.append(float((losses > clamp_at).mean()))
-    bnmean, bnvar = calibrate_batchnorm(p, Xtr)
-    return dict(lossi=lossi, ignored=ignored, clipped=clipped, val_loss=split_loss(p, Xva, Yva, bnmean, bnvar))
+    bnmean, bnvar = calibrate_batchnorm(params, Xtr)
+    return dict(lossi=lossi, ignored=ignored, clipped=clipped, val_loss=split_loss(params, Xva, Yva, bnmean, bnvar))
 
 
 def main(argv=None):
@@ -84,11 +82,10 @@ def main(argv=None):
 
     # 1. one batch at init
     params = init_params(len(itos), n_embd, n_hidden, block_size, np.random.default_rng(seed), np.float32)
-    _, _, p, g = train.flat_params(params, np.float32)
-    _, Xb, Yb = next(train.batches(Xtr, Ytr, 0, batch_size, seed))
-    loss, cache = train.forward(p, Xb, Yb)
-    losses = per_example_loss(cache[4], Yb)
-    bug_rows = np.abs(dlogits_of(cache[4], Yb, losses, "clamp")).sum(1)
+    Xb, Yb = next(minibatches(Xtr, Ytr, 0, batch_size, seed))
+    loss, cache = mlp_forward(params, Xb, Yb)
+    losses = per_example_loss(cache["probs"], Yb)
+    bug_rows = np.abs(dlogits_of(cache["probs"], Yb, losses, "clamp")).sum(1)
     print(f"one batch at init: mean loss {loss:.3f}; per example, with the clamp bug:")
     print(f"{'example':>7} | {'context':7} | target | {'loss':>6} | {'|dlogits| row':>13} | learns?")
     for b in np.argsort(-losses)[:8].tolist() + np.argsort(losses)[:4].tolist():
@@ -115,12 +112,10 @@ def main(argv=None):
              "clip": dict(lw=1.5, ls="--", color="tab:green")}  # no clipping and real clipping nearly coincide
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 4.5))
     for mode, r in runs.items():
-        m = len(r["lossi"]) // k * k
-        x = np.arange(0, m, k) + k / 2
-        ax1.plot(x, np.array(r["lossi"][:m]).reshape(-1, k).mean(1), **style[mode],
-                 label=f"{r['label']}: val {r['val_loss']:.3f}")
-        frac = np.array(r["ignored"][:m]).reshape(-1, k).mean(1) * 100
-        ax2.plot(x, frac, **style[mode], label=r["label"])
+        x, losses = binned(r["lossi"], k)
+        ax1.plot(x, losses.mean(1), **style[mode], label=f"{r['label']}: val {r['val_loss']:.3f}")
+        x, ignored = binned(r["ignored"], k)
+        ax2.plot(x, ignored.mean(1) * 100, **style[mode], label=r["label"])
     ax1.set_xlabel("step")
     ax1.set_ylabel(f"training loss (true, unclamped; mean of {k} steps)")
     ax1.set_title("three runs, same init and batches")

@@ -5,7 +5,7 @@ its gradient back to the row it came from, and a row used many times (the '.' of
 padded context) adds up all of them. Four ways to write that scatter-add:
     loop      the lecture's double loop: dC[Xb[k, j]] += demb[k, j]
     add.at    np.add.at(dC, Xb, demb): unbuffered, so repeated rows accumulate
-    one-hot   onehot(Xb).T @ demb: the scatter as a matmul (what scripts/train.py uses)
+    one-hot   onehot(Xb).T @ demb: the scatter as a matmul (lib/layers.py, what scripts/train.py uses)
     bincount  np.bincount over flat (row, column) cells, with demb as the weights
 and one way that looks right and is not: dC[Xb] += demb is a buffered fancy assignment,
 so a row used twice keeps only one of its gradients.
@@ -22,6 +22,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from lib.bench import time_us  # noqa: E402
 from lib.cli import Parser, run, writable_dir  # noqa: E402
 from lib.data import load_splits  # noqa: E402
+from lib.layers import embedding_backward  # noqa: E402
 from lib.plotting import plt, save  # noqa: E402
 
 # hyperparameters
@@ -45,11 +46,6 @@ def dC_add_at(Xb, demb, V):
     return dC
 
 
-def dC_onehot(Xb, demb, V):
-    onehot = np.eye(V)[Xb.ravel()]                        # (n*T, V)
-    return onehot.T @ demb.reshape(-1, demb.shape[-1])   # (V, E)
-
-
 def dC_bincount(Xb, demb, V):
     E = demb.shape[-1]
     cells = (Xb.reshape(-1, 1) * E + np.arange(E)).ravel()  # flat index of (row, column) in dC
@@ -62,7 +58,7 @@ def dC_fancy_bug(Xb, demb, V):
     return dC
 
 
-METHODS = {"loop": dC_loop, "add.at": dC_add_at, "one-hot": dC_onehot, "bincount": dC_bincount}
+METHODS = {"loop": dC_loop, "add.at": dC_add_at, "one-hot": embedding_backward, "bincount": dC_bincount}
 
 
 def main(argv=None):

@@ -16,6 +16,7 @@ probability) and use log-sum-exp instead of log(p). Both live in lib/layers.py, 
 scripts/train.py uses them too.
 
     python scripts/ex2_cross_entropy.py [--batch-size 32] [--seed 42] [--out plots/] [--dump ex2.npz]
+    python scripts/practice.py new ex2        # do it yourself first
 
 Expect: the fused loss equal to the chunked one to about 1e-15, dlogits approx True with a
 max diff near 1e-18 (the lecture's torch float32: ~5e-9), every row of dlogits summing to 0,
@@ -29,36 +30,56 @@ import numpy as np
 from matplotlib.colors import TwoSlopeNorm
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-import ex1_backprop_by_hand as ex1  # noqa: E402  (the chunked version we compare with)
-from lib.bench import time_us  # noqa: E402
-from lib.cli import run, writable_dir  # noqa: E402
-from lib.gradcheck import check, cmp, numerical_gradient, report, run_steps  # noqa: E402
+from lib.bench import print_timings, time_us  # noqa: E402
+from lib.cli import Parser, run, writable_dir  # noqa: E402
+from lib.gradcheck import check, cmp, precise_gradient, report, statements  # noqa: E402
 from lib.layers import cross_entropy_backward, cross_entropy_forward  # noqa: E402
+from lib.lecture import backward, forward  # noqa: E402
+from lib.model import exercise_batch  # noqa: E402
 from lib.plotting import plt, save  # noqa: E402
+
+# hyperparameters: exercise 1's batch
+batch_size = 32   # examples in the minibatch
+seed = 42         # one seed for the init and the minibatch
 
 
 def main(argv=None):
-    parser = ex1.exercise_parser("Exercise 2: cross-entropy backward in one step, checked and timed.",
-                                 "write logits, Yb, loss, dlogits (float64)")
+    parser = Parser(description="Exercise 2: cross-entropy backward in one step, checked and timed.")
+    parser.add_argument("--batch-size", type=int, default=batch_size, help=f"minibatch size, >= 2 (lecture: {batch_size})")
+    parser.add_argument("--seed", type=int, default=seed, help=f"seed of the init and the batch (default {seed})")
+    parser.add_argument("--out", default="plots", help="folder for the plots (default plots/)")
+    parser.add_argument("--dump", metavar="PATH.npz", help="write logits, Yb, loss, dlogits (float64)")
+    parser.add_argument("--data", help="a word list to use instead of names.txt")
     args = parser.parse_args(argv)
     out = writable_dir(args.out)
 
-    # the batch of exercise 1, through its chunked forward and backward
-    itos, v = ex1.chunked_batch(args)
-    Xb, Yb = v.Xb, v.Yb
-    chunked = ex1.backward_cross_entropy(v)
-    n, V = v.logits.shape
+    # exercise 1's batch, through the lecture's chunked forward and backward (lib/lecture.py)
+    itos, params, Xb, Yb = exercise_batch(args.batch_size, seed=args.seed, data=args.data)
+    v = forward(**params, Xb=Xb, Yb=Yb)
+    chunked = backward(**v)
+    logits = v["logits"]
+    n, V = logits.shape
 
-    # forward: fused vs chunked
-    loss_fast, probs = cross_entropy_forward(v.logits, Yb)
-    print(f"loss fused {loss_fast:.12f}   chunked {v.loss:.12f}   diff {abs(loss_fast - v.loss):.1e}")
+    # forward: fused vs chunked. Before, from logits to the loss in eight steps:
+    #   logit_maxes = logits.max(1, keepdims=True)
+    #   norm_logits = logits - logit_maxes
+    #   counts = np.exp(norm_logits)
+    #   counts_sum = counts.sum(1, keepdims=True)
+    #   counts_sum_inv = counts_sum ** -1
+    #   probs = counts * counts_sum_inv
+    #   logprobs = np.log(probs)
+    #   loss = -logprobs[np.arange(n), Yb].mean()
+    # now: one call (lib/layers.py), the lecture's F.cross_entropy
+    loss_fast, probs = cross_entropy_forward(logits, Yb)
+    print(f"loss fused {loss_fast:.12f}   chunked {v['loss']:.12f}   diff {abs(loss_fast - v['loss']):.1e}")
 
     # backward: fused vs chunked (the lecture's cmp) and vs central differences
-    dlogits = cross_entropy_backward(probs, Yb)  # (n, V)
+    dlogits = cross_entropy_backward(probs, Yb)  # (n, V) softmax - onehot, / n
     res = cmp("dlogits", dlogits, chunked["dlogits"])
-    numeric, noise = numerical_gradient(lambda L: cross_entropy_forward(L, Yb)[0], v.logits.copy(), with_noise=True)
+    numeric, noise = precise_gradient(lambda L: cross_entropy_forward(L, Yb)[0], logits.copy())
+    row = check("dlogits", dlogits, numeric, noise)
     print()
-    ok = report([check("dlogits", dlogits, numeric, noise)], "exercise 2 vs central differences")
+    ok = report([row], "exercise 2 vs central differences")
 
     # the intuition: forces that sum to zero in every row
     row_sums = np.abs(dlogits.sum(1)).max()
@@ -67,18 +88,16 @@ def main(argv=None):
     print(f"at the target n*dlogits = p - 1: max |error| {np.abs(target - (probs[np.arange(n), Yb] - 1)).max():.1e};"
           f" elsewhere n*dlogits = p: max |error| {np.abs(np.delete((dlogits * n - probs).ravel(), np.arange(n) * V + Yb)).max():.1e}")
 
-    # speed: why we fuse
-    start = [name for name, _ in ex1.FORWARD].index("logit_maxes")
+    # speed: why we fuse. The chunked lines are lib/lecture.py's own, run as they stand.
+    chunked_forward, chunked_backward = statements(forward, after="logits"), statements(backward, until="dlogits")
     timings = {
         "backward": (time_us(lambda: cross_entropy_backward(probs, Yb)),
-                     time_us(lambda: ex1.backward_cross_entropy(v))),
-        "forward + backward": (time_us(lambda: cross_entropy_backward(cross_entropy_forward(v.logits, Yb)[1], Yb)),
-                               time_us(lambda: ex1.backward_cross_entropy(run_steps(ex1.FORWARD, v, start)))),
+                     time_us(lambda: chunked_backward(v))),
+        "forward + backward": (time_us(lambda: cross_entropy_backward(cross_entropy_forward(logits, Yb)[1], Yb)),
+                               time_us(lambda: chunked_backward(chunked_forward(v)))),
     }
     print()
-    for what, (fused, chunked_us) in timings.items():
-        print(f"{what + ':':19s} fused {fused:6.1f} us   chunked {chunked_us:6.1f} us   ({chunked_us / fused:.1f}x faster)")
-    t_fused, t_chunked = timings["backward"]
+    t_fused, t_chunked = print_timings(timings)
 
     # plots
     fig, ax = plt.subplots(figsize=(9, 8))
@@ -114,14 +133,15 @@ def main(argv=None):
     ax2.set_xlabel("character")
     save(fig, out, "ex2_forces")
 
-    results = dict(loss_diff=abs(loss_fast - v.loss), dlogits_maxdiff=res["maxdiff"], dlogits_approx=res["approx"],
-                   rel_error_numeric=check("dlogits", dlogits, numeric, noise)["rel"], max_row_sum=float(row_sums),
+    results = dict(loss_diff=abs(loss_fast - v["loss"]), dlogits_maxdiff=res["maxdiff"], dlogits_approx=res["approx"],
+                   rel_error_numeric=row["rel"], max_row_sum=float(row_sums),
                    us_fused=t_fused, us_chunked=t_chunked, ok=bool(ok and res["approx"]))
     with open(os.path.join(out, "ex2.json"), "w") as f:
         json.dump(results, f, indent=1)
     if args.dump:
-        np.savez(args.dump, logits=v.logits, Yb=Yb, loss=np.float64(loss_fast), dlogits=dlogits)
-        print(f"wrote logits, Yb, loss, dlogits to {args.dump}")
+        path = args.dump if args.dump.endswith(".npz") else args.dump + ".npz"  # what np.savez writes
+        np.savez(path, logits=logits, Yb=Yb, loss=np.float64(loss_fast), dlogits=dlogits)
+        print(f"wrote logits, Yb, loss, dlogits to {path}")
     print(f"plots: {out}/ex2_dlogits.png, {out}/ex2_forces.png")
     return 0 if results["ok"] else 1
 

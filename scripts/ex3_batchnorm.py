@@ -32,6 +32,7 @@ Note that sum_i dy_i is dbias and sum_i xhat_i dy_i is dgain: the line reuses th
 The fused forward and backward live in lib/layers.py, where scripts/train.py uses them too.
 
     python scripts/ex3_batchnorm.py [--batch-size 32] [--seed 42] [--out plots/] [--dump ex3.npz]
+    python scripts/practice.py new ex3        # do it yourself first
 
 Expect: dhprebn approx True with a max diff near 1e-17 (the lecture's torch float32: ~9e-10),
 relative error against central differences below 1e-7, and the fused backward faster.
@@ -43,12 +44,17 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-import ex1_backprop_by_hand as ex1  # noqa: E402  (the chunked version we compare with)
-from lib.bench import time_us  # noqa: E402
-from lib.cli import run, writable_dir  # noqa: E402
-from lib.gradcheck import check, cmp, numerical_gradient, report, run_steps  # noqa: E402
+from lib.bench import print_timings, time_us  # noqa: E402
+from lib.cli import Parser, run, writable_dir  # noqa: E402
+from lib.gradcheck import check, cmp, precise_gradient, report, statements  # noqa: E402
 from lib.layers import batchnorm_backward, batchnorm_forward  # noqa: E402
+from lib.lecture import backward, forward  # noqa: E402
+from lib.model import exercise_batch  # noqa: E402
 from lib.plotting import plt, save  # noqa: E402
+
+# hyperparameters: exercise 1's batch
+batch_size = 32   # examples in the minibatch
+seed = 42         # one seed for the init and the minibatch
 
 
 def check_batchnorm(x, gain, bias, dout):
@@ -62,51 +68,62 @@ def check_batchnorm(x, gain, bias, dout):
         def f(t, name=name):
             args = {k: (t if k == name else a) for k, a in inputs.items()}
             return float((batchnorm_forward(args["dhprebn"], args["dbngain"], args["dbnbias"])[0] * dout).sum())
-        numeric, noise = numerical_gradient(f, value.astype(np.float64, copy=True), with_noise=True)
+        numeric, noise = precise_gradient(f, value.astype(np.float64, copy=True))
         rows.append(check(name, grads[name], numeric, noise))
     return rows
 
 
 def main(argv=None):
-    parser = ex1.exercise_parser("Exercise 3: batchnorm backward in one step, checked and timed.",
-                                 "write hprebn, bngain, bnbias, dhpreact, dhprebn, dbngain, dbnbias")
+    parser = Parser(description="Exercise 3: batchnorm backward in one step, checked and timed.")
+    parser.add_argument("--batch-size", type=int, default=batch_size, help=f"minibatch size, >= 2 (lecture: {batch_size})")
+    parser.add_argument("--seed", type=int, default=seed, help=f"seed of the init and the batch (default {seed})")
+    parser.add_argument("--out", default="plots", help="folder for the plots (default plots/)")
+    parser.add_argument("--dump", metavar="PATH.npz", help="write hprebn, bngain, bnbias, dhpreact, dhprebn, dbngain, dbnbias")
+    parser.add_argument("--data", help="a word list to use instead of names.txt")
     args = parser.parse_args(argv)
     out = writable_dir(args.out)
 
-    # the batch of exercise 1, through its chunked forward and backward
-    itos, v = ex1.chunked_batch(args)
-    Xb = v.Xb
-    dhpreact = ex1.backward(v)["dhpreact"]        # (n, H) the gradient arriving at the batchnorm output
-    chunked = ex1.backward_batchnorm(v, dhpreact)
+    # exercise 1's batch, through the lecture's chunked forward and backward (lib/lecture.py)
+    itos, params, Xb, Yb = exercise_batch(args.batch_size, seed=args.seed, data=args.data)
+    v = forward(**params, Xb=Xb, Yb=Yb)
+    chunked = backward(**v)
+    dhpreact = chunked["dhpreact"]                # (n, H) the gradient arriving at the batchnorm output
     n = len(Xb)
 
-    # forward: fused vs chunked
-    hpreact, cache = batchnorm_forward(v.hprebn, v.bngain, v.bnbias)
-    print(f"hpreact fused vs chunked: max diff {np.abs(hpreact - v.hpreact).max():.1e}")
+    # forward: fused vs chunked. Before, from hprebn to hpreact in six steps:
+    #   bnmeani = 1 / n * hprebn.sum(0, keepdims=True)
+    #   bndiff = hprebn - bnmeani
+    #   bndiff2 = bndiff ** 2
+    #   bnvar = 1 / (n - 1) * bndiff2.sum(0, keepdims=True)
+    #   bnvar_inv = (bnvar + EPS) ** -0.5
+    #   bnraw = bndiff * bnvar_inv
+    #   hpreact = bngain * bnraw + bnbias
+    # now: one call (lib/layers.py)
+    hpreact, cache = batchnorm_forward(v["hprebn"], v["bngain"], v["bnbias"])
+    print(f"hpreact fused vs chunked: max diff {np.abs(hpreact - v['hpreact']).max():.1e}")
 
     # backward: fused vs chunked (the lecture's cmp) and vs central differences
     dhprebn, dbngain, dbnbias = batchnorm_backward(dhpreact, cache)
     res = {name: cmp(name, mine, chunked[name])
            for name, mine in (("dhprebn", dhprebn), ("dbngain", dbngain), ("dbnbias", dbnbias))}
     print()
-    rows = check_batchnorm(v.hprebn, v.bngain, v.bnbias, dhpreact)
+    rows = check_batchnorm(v["hprebn"], v["bngain"], v["bnbias"], dhpreact)
     ok = report(rows, "exercise 3 vs central differences")
 
-    # speed: why we fuse
-    start = [name for name, _ in ex1.FORWARD].index("bnmeani")
-    stop = [name for name, _ in ex1.FORWARD].index("hpreact") + 1
+    # speed: why we fuse. The chunked lines are lib/lecture.py's own, run as they stand.
+    chunked_forward = statements(forward, after="hprebn", until="hpreact")
+    chunked_backward = statements(backward, after="dhpreact", until="dhprebn")
     timings = {
         "backward": (time_us(lambda: batchnorm_backward(dhpreact, cache)),
-                     time_us(lambda: ex1.backward_batchnorm(v, dhpreact))),
-        "forward + backward": (time_us(lambda: batchnorm_backward(dhpreact, batchnorm_forward(v.hprebn, v.bngain, v.bnbias)[1])),
-                               time_us(lambda: ex1.backward_batchnorm(run_steps(ex1.FORWARD[:stop], v, start), dhpreact))),
+                     time_us(lambda: chunked_backward({**v, "dhpreact": dhpreact}))),
+        "forward + backward": (time_us(lambda: batchnorm_backward(dhpreact, batchnorm_forward(v["hprebn"], v["bngain"], v["bnbias"])[1])),
+                               time_us(lambda: chunked_backward({**chunked_forward(v), "dhpreact": dhpreact}))),
     }
     print()
-    for what, (fused, chunked_us) in timings.items():
-        print(f"{what + ':':19s} fused {fused:6.1f} us   chunked {chunked_us:6.1f} us   ({chunked_us / fused:.1f}x faster)")
+    print_timings(timings)
 
     # plot: the three paths of one hidden unit's inputs
-    xhat, var_inv, gain = cache[:3]
+    xhat, var_inv, gain = cache["bnraw"], cache["bnvar_inv"], cache["bngain"]
     j = int(np.argmax(np.abs(dhprebn).sum(0)))    # the unit with the most gradient flowing through
     g = (gain * var_inv)[0, j]
     direct = g * dhpreact[:, j]
@@ -133,9 +150,10 @@ def main(argv=None):
     with open(os.path.join(out, "ex3.json"), "w") as f:
         json.dump(results, f, indent=1)
     if args.dump:
-        np.savez(args.dump, hprebn=v.hprebn, bngain=v.bngain, bnbias=v.bnbias, dhpreact=dhpreact,
+        path = args.dump if args.dump.endswith(".npz") else args.dump + ".npz"  # what np.savez writes
+        np.savez(path, hprebn=v["hprebn"], bngain=v["bngain"], bnbias=v["bnbias"], dhpreact=dhpreact,
                  dhprebn=dhprebn, dbngain=dbngain, dbnbias=dbnbias)
-        print(f"wrote hprebn, bngain, bnbias, dhpreact, dhprebn, dbngain, dbnbias to {args.dump}")
+        print(f"wrote hprebn, bngain, bnbias, dhpreact, dhprebn, dbngain, dbnbias to {path}")
     print(f"plot: {out}/ex3_three_paths.png")
     return 0 if results["ok"] else 1
 

@@ -2,14 +2,14 @@
 
 First on a tiny debug network (5 characters, 4 hidden units, a batch of 5: every number
 readable, the check instant), then on the real one (the lecture's exercise 4 network on a
-real minibatch), both through the same forward and hand backward that scripts/train.py
-trains with, in float64.
+real minibatch), both through lib/model.py's mlp_forward / mlp_backward, the step that
+scripts/train.py writes out in its loop (a test pins the two together), in float64.
 
     python scripts/gradcheck.py              # expect: both tables all OK, exit code 0
     python scripts/gradcheck.py --bug        # plant a classic mistake: the table shows where, exit 1
     python scripts/gradcheck.py --bug mean   # another one
 
-The planted bugs (swapped in for the correct layer, the rest of the backward untouched):
+The planted bugs (handed to mlp_backward as an argument, the rest of the backward untouched):
     bessel  batchnorm backward with the biased variance's 1/n where the forward uses 1/(n-1)
     mean    cross-entropy backward that forgets the 1/n of the batch mean
 """
@@ -20,11 +20,10 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-import train  # noqa: E402  (the forward and backward we check)
 from lib.cli import Parser, run, writable_dir  # noqa: E402
 from lib.data import load_splits  # noqa: E402
 from lib.layers import cross_entropy_backward  # noqa: E402
-from lib.model import init_params  # noqa: E402
+from lib.model import gradient_check, init_params, mlp_backward  # noqa: E402
 
 # hyperparameters
 debug = dict(vocab_size=5, n_embd=3, n_hidden=4, block_size=2, batch_size=5)   # the tiny debug network
@@ -32,29 +31,22 @@ real = dict(n_embd=10, n_hidden=200, block_size=3, batch_size=32)               
 seed = 42
 
 
-def batchnorm_backward_biased(dout, cache):
+def batchnorm_backward_biased(dhpreact, cache):
     """BUG: the textbook formula for the biased variance (1/n), under a forward that uses n-1."""
-    xhat, var_inv, gain = cache[:3]
-    n = len(dout)
-    dbias = dout.sum(0, keepdims=True)
-    dgain = (xhat * dout).sum(0, keepdims=True)
-    dx = gain * var_inv / n * (n * dout - dbias - xhat * dgain)  # missing n/(n-1)
-    return dx, dgain, dbias
+    bnraw, bnvar_inv, bngain = cache["bnraw"], cache["bnvar_inv"], cache["bngain"]
+    n = len(dhpreact)
+    dbngain = (bnraw * dhpreact).sum(0, keepdims=True)
+    dbnbias = dhpreact.sum(0, keepdims=True)
+    dhprebn = bngain * bnvar_inv / n * (n * dhpreact - dbnbias - bnraw * dbngain)  # missing n/(n-1)
+    return dhprebn, dbngain, dbnbias
 
 
-def cross_entropy_backward_sum(probs, Y):
-    """BUG: the gradient of the summed loss, while the forward takes the mean."""
-    return cross_entropy_backward(probs, Y) * len(Y)
-
-
-BUGS = {"bessel": ("batchnorm_backward", batchnorm_backward_biased),
-        "mean": ("cross_entropy_backward", cross_entropy_backward_sum)}
-
-
-def plant(bug):
-    """Swap one layer of train.py's backward for its buggy twin (train.backward calls it by name)."""
-    name, buggy = BUGS[bug]
-    setattr(train, name, buggy)
+BUGS = {  # each a whole backward: lib/model.py's, with one mistake handed in as an argument
+    "bessel": lambda params, cache, Yb: mlp_backward(params, cache, Yb, batchnorm_backward=batchnorm_backward_biased),
+    # the gradient of the summed loss, while the forward takes the mean
+    "mean": lambda params, cache, Yb: mlp_backward(params, cache, Yb,
+                                                   dlogits=cross_entropy_backward(cache["probs"], Yb) * len(Yb)),
+}
 
 
 def main(argv=None):
@@ -66,9 +58,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     out = writable_dir(args.out)
     if args.bug:
-        plant(args.bug)
         print(f"planted bug: {args.bug} ({__doc__.split(args.bug + '  ')[1].splitlines()[0].strip()})\n")
     rng = np.random.default_rng(args.seed)
+    backward = BUGS.get(args.bug, mlp_backward)
 
     # 1. the tiny debug network, on random data
     d = debug
@@ -77,7 +69,7 @@ def main(argv=None):
     Yb = rng.integers(0, d["vocab_size"], d["batch_size"])
     print(f"1. tiny debug network: vocabulary {d['vocab_size']}, n_embd {d['n_embd']}, n_hidden {d['n_hidden']}, "
           f"block_size {d['block_size']}, batch {d['batch_size']}")
-    ok_debug = train.gradient_check(params, Xb, Yb, "debug network")
+    ok_debug = gradient_check(params, Xb, Yb, "debug network", backward)
 
     # 2. the real network, on a real minibatch
     r = real
@@ -85,7 +77,7 @@ def main(argv=None):
     params = init_params(len(itos), r["n_embd"], r["n_hidden"], r["block_size"], rng, np.float64)
     ix = rng.integers(0, len(Xtr), r["batch_size"])
     print(f"\n2. the lecture's network: n_embd {r['n_embd']}, n_hidden {r['n_hidden']}, batch {r['batch_size']} of names.txt")
-    ok_real = train.gradient_check(params, Xtr[ix], Ytr[ix], "lecture network")
+    ok_real = gradient_check(params, Xtr[ix], Ytr[ix], "lecture network", backward)
 
     ok = ok_debug and ok_real
     print(f"\nverdict: {'the hand backward is right' if ok else 'the hand backward is WRONG'}"

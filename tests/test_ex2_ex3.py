@@ -5,7 +5,7 @@ import pytest
 
 import ex2_cross_entropy as ex2
 import ex3_batchnorm as ex3
-from lib.gradcheck import check, numerical_gradient
+from lib.gradcheck import check, precise_gradient
 from lib.layers import batchnorm_backward, batchnorm_forward, cross_entropy_backward, cross_entropy_forward
 
 
@@ -26,7 +26,7 @@ def test_fused_cross_entropy_is_stable_and_checked():
     assert np.isfinite(loss) and np.allclose(probs.sum(1), 1)
     dlogits = cross_entropy_backward(probs, Y)
     assert np.abs(dlogits.sum(1)).max() < 1e-15
-    num, noise = numerical_gradient(lambda L: cross_entropy_forward(L, Y)[0], logits.copy(), with_noise=True)
+    num, noise = precise_gradient(lambda L: cross_entropy_forward(L, Y)[0], logits.copy())
     assert check("dlogits", dlogits, num, noise)["rel"] < 1e-7
 
 

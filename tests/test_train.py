@@ -80,7 +80,7 @@ def test_resume_is_bit_identical(call, names_txt, tmp_path):
     code, out, _ = call(train.main, "--resume", "--steps", 1500, "--checkpoint", ckpt, "--out", folder, "--log-every", 100)
     assert code == 0 and "resuming from step 700" in out
     resumed = np.load(ckpt)
-    assert np.array_equal(resumed["lossi"], full["lossi"]) and np.array_equal(resumed["ratios"], full["ratios"])
+    assert np.array_equal(resumed["lossi"], full["lossi"]) and np.array_equal(resumed["ud"], full["ud"])
     for k in PARAM_NAMES:
         assert np.array_equal(resumed[k], full[k])
 
@@ -133,7 +133,7 @@ def test_corrupt_and_foreign_checkpoints(call, names_txt, tmp_path):
     z = np.load(ckpt)
     np.savez(sample_only, **{k: z[k] for k in MODEL_KEYS})
     code, _, err = call(train.main, "--resume", "--checkpoint", sample_only, "--out", folder)
-    assert code == 2 and "missing config, step, lossi, ratios" in err
+    assert code == 2 and "missing config, step, lossi, ud" in err
     code, _, err = call(train.main, "--resume", "--checkpoint", ckpt, "--steps", 50, "--out", folder)
     assert code == 2 and "already at step 100" in err
 
