@@ -58,7 +58,6 @@ def backward(Xb, Yb, n, C, W1, W2, bngain, emb, embcat, hprebn, bnmeani, bndiff,
     """Every gradient by hand, in exact reverse order of forward(); returns {'d' + name: gradient}.
     A sum in the forward pass is a broadcast in the backward pass and vice versa; '+=' marks
     the second branch of a tensor used twice."""
-    V = logits.shape[1]
     # cross-entropy loss
     dlogprobs = np.zeros_like(logprobs)
     dlogprobs[np.arange(n), Yb] = -1.0 / n                  # only the targets' log-probs enter the mean
@@ -70,7 +69,7 @@ def backward(Xb, Yb, n, C, W1, W2, bngain, emb, embcat, hprebn, bnmeani, bndiff,
     dnorm_logits = counts * dcounts                         # d exp(x) = exp(x)
     dlogits = dnorm_logits.copy()                           # logits, branch 1: norm_logits = logits - maxes
     dlogit_maxes = -dnorm_logits.sum(1, keepdims=True)      # logit_maxes was broadcast over V
-    dlogits += np.eye(V)[logits.argmax(1)] * dlogit_maxes   # logits, branch 2: max routes to the argmax
+    dlogits += np.eye(logits.shape[1])[logits.argmax(1)] * dlogit_maxes  # logits, branch 2: max routes to the argmax
     # linear layer 2
     dh = dlogits @ W2.T                                     # (n, H)
     dW2 = h.T @ dlogits                                     # (H, V)
