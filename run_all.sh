@@ -34,7 +34,11 @@ step() {  # run one script, timing it
     echo "   ($((SECONDS - t0)) s)"
 }
 step scripts/prepare_data.py
-for s in ex1_backprop_by_hand ex2_cross_entropy ex3_batchnorm train sample gradcheck; do
+for s in ex1_backprop_by_hand ex2_cross_entropy ex3_batchnorm; do
+    step scripts/$s.py
+done
+step scripts/practice.py check tests/practice/ex4_solution.py   # the grader on a worked exercise 4
+for s in train sample gradcheck; do
     step scripts/$s.py
 done
 echo; echo "== scripts/gradcheck.py --bug   (a planted bug: this run must fail)"

@@ -18,6 +18,7 @@ loss curves in <out>/practice_ex4.png.
 """
 import contextlib
 import io
+import json
 import os
 import re
 import sys
@@ -132,7 +133,11 @@ def check_file(args):
         print("every gradient is right. Compare with the project's: python scripts/practice.py hint "
               f"{name} {ex['graded'][-1]} --answer")
     if name == "ex4":
-        train_beside(source, args, n_hidden, out)
+        losses = train_beside(source, args, n_hidden, out)
+        with open(os.path.join(out, "practice_ex4.json"), "w") as f:
+            json.dump(dict(rows=len(rows), ok=len(counts["ok"]), steps=len(losses[0]) if losses else 0,
+                           loss_yours=float(np.mean(losses[0][-100:])) if losses else None,
+                           loss_project=float(np.mean(losses[1][-100:])) if losses else None), f, indent=1)
     return 0 if len(counts["ok"]) == len(rows) else 1
 
 
@@ -173,7 +178,7 @@ def train_beside(source, args, n_hidden, out):
     if stopped:
         print(stopped)
     if not lossi["your"]:
-        return
+        return None
     yours, project = (np.mean(v[-100:]) for v in lossi.values())
     print(f"trained {len(lossi['your'])} steps (lr {lr}) with your backward beside the project's: "
           f"loss over the last 100 steps {yours:.4f} vs {project:.4f}")
@@ -187,6 +192,7 @@ def train_beside(source, args, n_hidden, out):
     ax.set_title("exercise 4: the same run, your backward and the project's (they coincide when yours is right)")
     ax.legend()
     print(f"plot: {save(fig, out, 'practice_ex4')}")
+    return list(lossi.values())
 
 
 def print_hint(args):

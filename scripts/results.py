@@ -54,6 +54,13 @@ def main(argv=None):
         row("exercise 3: dhprebn fused vs chunked, max diff", "matches almost perfectly (float32)", f"{ex3['dhprebn_maxdiff']:.1e} (float64)", ex3["ok"])
         row("exercise 3: fused vs chunked backward", "faster", f"{ex3['us_fused']:.1f} us vs {ex3['us_chunked']:.1f} us",
             ex3["us_fused"] < ex3["us_chunked"])
+    pr = load("practice_ex4")
+    if pr:
+        row("do it yourself: a correct ex4 backward, graded", "(fill in the blanks)", f"{pr['ok']} of {pr['rows']} ok",
+            pr["ok"] == pr["rows"])
+        row("do it yourself: trained with it, beside the project's backward", "the same run",
+            f"{pr['loss_yours']:.4f} vs {pr['loss_project']:.4f} ({pr['steps']} steps)",
+            pr["loss_yours"] is not None and abs(pr["loss_yours"] - pr["loss_project"]) < 1e-6)
     tr = load("train")
     if tr:
         row("exercise 4: train loss", "2.0705", f"{tr['train_loss']:.4f} ({tr['steps']} steps)", tr["train_loss"] <= 2.08)
