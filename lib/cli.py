@@ -5,7 +5,10 @@ to fix, so it gets one line naming the problem and the fix, exit code 2 and no
 traceback. Everything else is a bug and keeps its traceback.
 """
 import argparse
+import errno
+import math
 import os
+import signal
 import sys
 
 
@@ -30,9 +33,27 @@ class Parser(argparse.ArgumentParser):
 
 def run(main, argv=None):
     """Call main(argv); turn a UsageError into one line on stderr and exit code 2, and a
-    Ctrl-C that the script does not handle itself into one line and exit code 130."""
+    Ctrl-C that the script does not handle itself into one line and exit code 130.
+    Output behaves as a command-line tool's: a closed pipe (| head) ends the script quietly,
+    a console that cannot show a character gets an escape instead of a traceback, and a
+    failed write of the output (a full device) is one line, exit code 1."""
+    if argv is None:  # run from the shell, not from a test
+        if hasattr(signal, "SIGPIPE"):
+            signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+        for stream in (sys.stdout, sys.stderr):
+            stream.reconfigure(errors="backslashreplace")
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        return main(argv) or 0
+        code = main(argv) or 0
+        if argv is None:
+            sys.stdout.flush()
+        return code
+    except OSError as e:  # writing our own output failed (a file of ours would name itself: a bug, raise)
+        if e.filename is not None or e.errno not in (errno.ENOSPC, errno.EIO, errno.EPIPE):
+            raise
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to flush at exit
+        print(f"error: cannot write the output ({e.strerror})", file=sys.stderr)
+        return 1
     except UsageError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -42,22 +63,38 @@ def run(main, argv=None):
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    finally:  # a script may have taken over the signals (lib/training.py): give them back
+        for s, handler in handlers.items():
+            signal.signal(s, handler)
 
 
-def positive(kind):
-    """argparse type: a number of the given kind that must be > 0."""
+def number(kind, minimum=None, strictly=False):
+    """argparse type: a finite number of the given kind (int: a whole one), >= minimum (> when strictly)."""
     def parse(text):
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number")
-        if not value > 0:
-            raise argparse.ArgumentTypeError(f"{text} must be > 0")
+            what = "a whole number" if kind is int else "a number"
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"{text} is not a finite number")
+        if minimum is not None and (value <= minimum if strictly else value < minimum):
+            raise argparse.ArgumentTypeError(f"{text} must be {'>' if strictly else '>='} {minimum}")
         return value
     return parse
 
 
-def writable_dir(path):
+def positive(kind):
+    """argparse type: a finite number of the given kind that must be > 0."""
+    return number(kind, 0, strictly=True)
+
+
+def seed_arg(text):
+    """argparse type: a seed, a whole number >= 0 (numpy's generators take no negative seed)."""
+    return number(int, 0)(text)
+
+
+def writable_dir(path, flag="--out"):
     """Create `path` if needed and make sure we can write there, before any work is done."""
     try:
         os.makedirs(path, exist_ok=True)
@@ -66,5 +103,13 @@ def writable_dir(path):
             pass
         os.remove(probe)
     except OSError as e:
-        raise UsageError(f"cannot write to --out {path!r} ({e.strerror}); pass a writable folder")
+        raise UsageError(f"cannot write to {flag} {path!r} ({e.strerror}); pass a writable folder")
+    return path
+
+
+def writable_file(path, flag):
+    """An output file path, checked before any work: its folder writable, itself not a folder."""
+    if os.path.isdir(path):
+        raise UsageError(f"{flag} {path!r} is a folder; pass a file path")
+    writable_dir(os.path.dirname(os.path.abspath(path)), f"{flag}'s folder")
     return path

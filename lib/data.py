@@ -46,6 +46,9 @@ def ensure_names(dest=NAMES_PATH, environ=os.environ):
     """
     url = environ.get("NAMES_URL", NAMES_URL)
     if os.path.exists(dest):
+        if sha256(dest) != NAMES_SHA256:  # every figure compared with the lecture's depends on it
+            raise UsageError(f"{dest} is not the canonical names.txt (sha256 mismatch: edited or truncated?); "
+                             f"delete it and run ./run_all.sh again, or set NAMES_TXT, to fetch a good copy")
         return dest
     os.makedirs(os.path.dirname(dest), exist_ok=True)
     tmp = dest + ".part"

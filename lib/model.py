@@ -78,8 +78,13 @@ def gradient_check(params, Xb, Yb, title, backward=mlp_backward):
     """The 2010 habit: every parameter's hand gradient against central differences, in float64,
     printed as a table; True when all pass. backward: scripts/gradcheck.py hands in a wrong one."""
     p64 = {k: np.asarray(v, np.float64) for k, v in params.items()}
-    grads = backward(p64, mlp_forward(p64, Xb, Yb)[1], Yb)
-    return report(check_params(lambda p: mlp_forward(p, Xb, Yb)[0], p64, grads), title)
+    loss, cache = mlp_forward(p64, Xb, Yb)
+    ok = report(check_params(lambda p: mlp_forward(p, Xb, Yb)[0], p64, backward(p64, cache, Yb)), title)
+    scale = max(float(np.abs(v).max()) for v in p64.values())
+    if not ok and (scale > 1e3 or loss > 3 * np.log(len(p64["C"]))):
+        print(f"note: the parameters have blown up (largest |value| {scale:.1e}, loss {loss:.3g}): at this scale "
+              f"tanh saturates and central differences lose their precision. Suspect the learning rate, not the backward")
+    return ok
 
 
 def exercise_batch(batch_size=32, n_embd=10, n_hidden=64, block_size=3, seed=42, data=None):

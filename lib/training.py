@@ -1,11 +1,12 @@
 """What a long training run needs around its loop, so that a training script's main is the loop:
-resume from a checkpoint, Ctrl-C and SIGTERM, a guard against a loss that turns NaN or infinite,
-periodic checkpoints, and the way out with its message and exit code.
+resume from a checkpoint, Ctrl-C and SIGTERM, a guard against a loss that blows up, periodic
+checkpoints, and the way out with its message and exit code.
 
-    run = Run(checkpoint_path, config, max_steps, resume=..., save_every=...)
+    run = Run(checkpoint_path, config, max_steps, resume=..., save_every=..., data_id=...)
     config = run.config                      # the checkpoint's when resuming
     params = run.params(init_params(...))    # the checkpoint's when resuming
     run.snapshot = lambda: {...}             # the model arrays a checkpoint holds besides params
+    run.blowup = 2 * log(vocab_size)         # a mean loss above this over `patience` steps: diverged
     with run:                                # Ctrl-C / SIGTERM now only raise a flag
         for i in range(run.start, max_steps):
             if run.stopping: break           # the step under way always finishes: resume is exact
@@ -15,10 +16,12 @@ periodic checkpoints, and the way out with its message and exit code.
             run.lossi.append(loss); run.step_done(i + 1)
     status = run.finish()                    # saves (or keeps the last good checkpoint) and says why
 
-A signal that arrives after the loop (during the final check or the plots) ends the run at once:
-the checkpoint is saved by then, and the message says so.
+Once the checkpoint is saved after the loop, a signal (during the final check or the plots)
+ends the run at once, and the message says what was kept.
 """
+import collections
 import json
+import os
 import signal
 import sys
 import time
@@ -30,23 +33,30 @@ from lib.cli import Stopped, UsageError
 
 EXIT = {"done": 0, "diverged": 1, signal.SIGINT: 130, signal.SIGTERM: 143}
 NAME = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated"}
+TRAINING_KEYS = ("config", "step", "lossi", "ud", "data")
 
 
 class Run:
-    def __init__(self, path, config, max_steps, resume=False, save_every=50000, resume_hint=""):
+    def __init__(self, path, config, max_steps, resume=False, save_every=50000, data_id="", resume_hint="",
+                 patience=100):
         self.path, self.max_steps, self.save_every, self.resume_hint = path, max_steps, save_every, resume_hint
+        self.data_id, self.patience, self.resumed = data_id, patience, resume
         self.state = None
         if resume:
-            self.state = checkpoint.load(path, checkpoint.MODEL_KEYS + ("config", "step", "lossi", "ud"))
+            self.state = checkpoint.load(path, checkpoint.MODEL_KEYS + TRAINING_KEYS)
             config = json.loads(str(self.state["config"]))
             if int(self.state["step"]) >= max_steps:
                 raise UsageError(f"{path} is already at step {int(self.state['step'])}; pass --steps larger than that")
+            if data_id and str(self.state["data"]) != data_id:
+                raise UsageError(f"{path} was trained on another word list (sha256 {str(self.state['data'])[:12]}..., "
+                                 f"this one {data_id[:12]}...); pass the same --data, or start afresh")
         self.config = config
         self.start = int(self.state["step"]) if resume else 0
         self.lossi = [np.float32(x) for x in self.state["lossi"]] if resume else []
         self.ud = [list(map(float, row)) for row in self.state["ud"]] if resume else []
         self.done, self.status, self.signal, self.params_ = self.start, "done", None, None
-        self.snapshot = lambda: {}
+        self.snapshot, self.saved, self.save_failed = (lambda: {}), None, None
+        self.blowup, self.recent = np.inf, collections.deque(maxlen=patience)
         self.seconds = 0.0
 
     def params(self, fresh):
@@ -62,6 +72,7 @@ class Run:
 
     # the loop
     def __enter__(self):
+        self.lock = take_lock(self.path)
         self.previous = {s: signal.signal(s, self._flag) for s in (signal.SIGINT, signal.SIGTERM)}
         self.numpy_errors = np.seterr(all="ignore")  # a blow-up is reported once, by diverged()
         self.t0 = time.perf_counter()
@@ -74,61 +85,121 @@ class Run:
     def stopping(self):
         return self.signal is not None
 
+    @property
+    def astray(self):
+        """The mean loss of the last `patience` steps is above `blowup`."""
+        return len(self.recent) == self.patience and sum(self.recent) / self.patience > self.blowup
+
     def diverged(self, i, loss):
-        if np.isfinite(loss):
+        """NaN or infinite, or astray: the run has blown up."""
+        self.recent.append(float(loss))
+        if np.isfinite(loss) and not self.astray:
             return False
         self.status, self.bad_loss, self.bad_step = "diverged", loss, i
         return True
 
     def step_done(self, done):
-        """After step done - 1: the periodic checkpoint, on its own cadence."""
+        """After step done - 1: the periodic checkpoint, on its own cadence, never of a run going astray."""
         self.done = done
-        if done % self.save_every == 0 and done < self.max_steps:
+        if done % self.save_every == 0 and done < self.max_steps and not self.astray and max(self.recent, default=0) <= self.blowup:
             self.save()
 
     def pace(self, i):
         """steps/s and the time left, for the progress line."""
-        seconds = time.perf_counter() - self.t0
-        rate = (i + 1 - self.start) / max(seconds, 1e-9)
+        rate = (i + 1 - self.start) / max(time.perf_counter() - self.t0, 1e-9)
         return f" | {rate:7.0f} steps/s | {(self.max_steps - i - 1) / rate:5.0f}s left"
 
     def __exit__(self, *exc):
         self.seconds = time.perf_counter() - self.t0
         np.seterr(**self.numpy_errors)
-        for s in self.previous:  # from here on a signal stops the run at once (see finish)
-            signal.signal(s, self._late)
-        if self.signal is not None:
-            self.status = self.signal
+        if exc[0] is not None:  # a bug: put things back and let it through
+            self._release()
         return False
 
     def _late(self, signum, frame):
         raise Stopped(f"{NAME[signum]} after the last step: {self.path} holds step {self.done}; "
                       f"what was not written yet (plots, train.json) is not", EXIT[signum])
 
+    def _release(self):
+        for s, handler in self.previous.items():
+            signal.signal(s, handler)
+        release_lock(self.lock)
+
     # the way out
     def save(self):
         arrays = dict(self.params_, **self.snapshot(), step=self.done, config=json.dumps(self.config),
-                      lossi=np.array(self.lossi, np.float32), ud=np.array(self.ud, np.float32).reshape(-1, 3))
+                      data=self.data_id, lossi=np.array(self.lossi, np.float32),
+                      ud=np.array(self.ud, np.float32).reshape(-1, 3))
         self.saved = arrays
-        try:
-            checkpoint.save(self.path, arrays)
-        except checkpoint.SaveError as e:
-            raise UsageError(f"{e}; free space or pass another --checkpoint, then --resume from the last save")
+        checkpoint.save(self.path, arrays)
 
     def finish(self):
         """Save the checkpoint unless the run diverged, print why it stopped; return the status:
-        'done', 'diverged' or the signal that stopped it."""
+        'done', 'diverged' or the signal that stopped it. A failed save is one line (save_failed)
+        and the run goes on to write what it can."""
+        if self.signal is not None:
+            self.status = self.signal
         if self.status == "diverged":
-            print(f"error: the loss became {self.bad_loss} at step {self.bad_step} (learning rate too large?); "
-                  f"kept the last good checkpoint ({self.path}, if one was saved) and the plots so far; "
-                  f"start again with a lower --lr", file=sys.stderr)
+            lr = f"its learning rate ({self.config.get('learning_rate')}) comes from {self.path}; start afresh" \
+                if self.resumed else "start again"
+            what = "became" if not np.isfinite(self.bad_loss) else \
+                f"averaged above {self.blowup:.1f} (2 ln V, a uniform guess twice over) for {self.patience} steps, up to"
+            print(f"error: the loss {what} {self.bad_loss:.4g} at step {self.bad_step}: the run diverged (learning rate "
+                  f"too large?); kept the last good checkpoint ({self.path}, if one was saved) and the plots so far; "
+                  f"{lr} with a lower --lr", file=sys.stderr)
+            self._release()
             return self.status
-        self.save()
+        try:
+            self.save()
+        except checkpoint.SaveError as e:
+            self.save_failed = str(e)
+            print(f"error: {e}; the run's plots and results are still written; free space or pass another "
+                  f"--checkpoint", file=sys.stderr)
+        for s in self.previous:  # from here on a signal stops the run at once
+            signal.signal(s, self._late)
+        release_lock(self.lock)
         if self.status != "done":
-            print(f"\n{NAME[self.status]} at step {self.done}: saved {self.path} and the plots so far; "
+            kept = f"saved {self.path}" if not self.save_failed else "could NOT save the checkpoint"
+            print(f"\n{NAME[self.status]} at step {self.done}: {kept} and the plots so far; "
                   f"continue with: {self.resume_hint} --resume --steps {self.max_steps}", file=sys.stderr)
         return self.status
 
     @property
     def exit_code(self):
-        return EXIT[self.status]
+        return EXIT[self.status] or (1 if self.save_failed else 0)
+
+
+def take_lock(path):
+    """Mark path as being written by this process: <path>.lock holds our pid. Another live run
+    writing the same checkpoint is told on stderr (their saves would overwrite each other's)."""
+    lock = path + ".lock"
+    try:
+        with open(lock) as f:
+            other = int(f.read().strip() or 0)
+        if other and other != os.getpid():
+            os.kill(other, 0)  # raises if that process is gone: a stale lock
+            print(f"warning: another run (pid {other}) is writing {path}; each save replaces the other's whole "
+                  f"(never a broken file), but only the last one survives: pass another --checkpoint", file=sys.stderr)
+            return None
+    except (OSError, ValueError):
+        pass
+    try:
+        with open(lock, "w") as f:
+            f.write(str(os.getpid()))
+        return lock
+    except OSError:
+        return None
+
+
+def release_lock(lock):
+    if lock and os.path.exists(lock):
+        os.remove(lock)
+
+
+def clear_outputs(out, prefix):
+    """Remove a previous run's <prefix>.json and <prefix>_*.png from out, so that the folder never
+    mixes two runs; returns how many files went."""
+    gone = [f for f in os.listdir(out) if f == prefix + ".json" or (f.startswith(prefix + "_") and f.endswith(".png"))]
+    for f in gone:
+        os.remove(os.path.join(out, f))
+    return len(gone)

@@ -23,7 +23,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from lib.cli import Parser, positive, run, writable_dir  # noqa: E402
+from lib.cli import Parser, positive, run, seed_arg, writable_dir, writable_file  # noqa: E402
 from lib.gradcheck import check_forward, report  # noqa: E402
 from lib.lecture import PARAMS, STEPS, backward, forward  # noqa: E402
 from lib.model import count_params, exercise_batch  # noqa: E402
@@ -42,12 +42,14 @@ def main(argv=None):
     parser.add_argument("--n-hidden", type=positive(int), default=n_hidden, help=f"hidden neurons (lecture: {n_hidden})")
     parser.add_argument("--n-embd", type=positive(int), default=n_embd, help=f"embedding size (lecture: {n_embd})")
     parser.add_argument("--block-size", type=int, default=block_size, help=f"context length (lecture: {block_size})")
-    parser.add_argument("--seed", type=int, default=seed, help=f"seed of the init and the batch (default {seed})")
+    parser.add_argument("--seed", type=seed_arg, default=seed, help=f"seed of the init and the batch (default {seed})")
     parser.add_argument("--dump", metavar="PATH.npz", help="write parameters, batch, intermediates and gradients")
     parser.add_argument("--data", help="a word list to use instead of names.txt")
     parser.add_argument("--out", default="plots", help="folder for ex1.json, the key figures (default plots/)")
     args = parser.parse_args(argv)
     out = writable_dir(args.out)
+    if args.dump:
+        writable_file(args.dump, "--dump")
 
     # data, init and one minibatch
     itos, params, Xb, Yb = exercise_batch(args.batch_size, args.n_embd, args.n_hidden, args.block_size, args.seed, args.data)

@@ -45,7 +45,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from lib.bench import print_timings, time_us  # noqa: E402
-from lib.cli import Parser, run, writable_dir  # noqa: E402
+from lib.cli import Parser, run, seed_arg, writable_dir, writable_file  # noqa: E402
 from lib.gradcheck import check, cmp, precise_gradient, report, statements  # noqa: E402
 from lib.layers import batchnorm_backward, batchnorm_forward  # noqa: E402
 from lib.lecture import backward, forward  # noqa: E402
@@ -76,12 +76,14 @@ def check_batchnorm(x, gain, bias, dout):
 def main(argv=None):
     parser = Parser(description="Exercise 3: batchnorm backward in one step, checked and timed.")
     parser.add_argument("--batch-size", type=int, default=batch_size, help=f"minibatch size, >= 2 (lecture: {batch_size})")
-    parser.add_argument("--seed", type=int, default=seed, help=f"seed of the init and the batch (default {seed})")
+    parser.add_argument("--seed", type=seed_arg, default=seed, help=f"seed of the init and the batch (default {seed})")
     parser.add_argument("--out", default="plots", help="folder for the plots (default plots/)")
     parser.add_argument("--dump", metavar="PATH.npz", help="write hprebn, bngain, bnbias, dhpreact, dhprebn, dbngain, dbnbias")
     parser.add_argument("--data", help="a word list to use instead of names.txt")
     args = parser.parse_args(argv)
     out = writable_dir(args.out)
+    if args.dump:
+        writable_file(args.dump, "--dump")
 
     # exercise 1's batch, through the lecture's chunked forward and backward (lib/lecture.py)
     itos, params, Xb, Yb = exercise_batch(args.batch_size, seed=args.seed, data=args.data)

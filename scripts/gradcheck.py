@@ -20,7 +20,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from lib.cli import Parser, run, writable_dir  # noqa: E402
+from lib.cli import Parser, run, seed_arg, writable_dir  # noqa: E402
 from lib.data import load_splits  # noqa: E402
 from lib.layers import cross_entropy_backward  # noqa: E402
 from lib.model import gradient_check, init_params, mlp_backward  # noqa: E402
@@ -53,7 +53,7 @@ def main(argv=None):
     parser = Parser(description="Check every parameter gradient by central differences: tiny net, then the real one.")
     parser.add_argument("--bug", nargs="?", const="bessel", choices=sorted(BUGS),
                         help="plant a classic mistake in the backward (default: bessel)")
-    parser.add_argument("--seed", type=int, default=seed, help=f"seed of the init and the batches (default {seed})")
+    parser.add_argument("--seed", type=seed_arg, default=seed, help=f"seed of the init and the batches (default {seed})")
     parser.add_argument("--out", default="plots", help="folder for gradcheck.json (default plots/)")
     args = parser.parse_args(argv)
     out = writable_dir(args.out)

@@ -27,7 +27,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from lib import grader  # noqa: E402
-from lib.cli import Parser, UsageError, positive, run, writable_dir  # noqa: E402
+from lib.cli import Parser, UsageError, positive, run, seed_arg, writable_dir  # noqa: E402
 from lib.data import ROOT, load_splits, minibatches  # noqa: E402
 from lib.lecture import backward, forward  # noqa: E402
 from lib.model import exercise_batch, init_params, mlp_backward, mlp_forward  # noqa: E402
@@ -52,7 +52,7 @@ def main(argv=None):
     check.add_argument("--exercise", choices=sorted(grader.EXERCISES), help="which exercise (default: from the file's first line)")
     check.add_argument("--batch-size", type=int, default=batch_size, help=f"minibatch size, >= 2 (lecture: {batch_size})")
     check.add_argument("--n-hidden", type=positive(int), help="hidden neurons (default: the exercise's, 64, or 200 for ex4)")
-    check.add_argument("--seed", type=int, default=seed, help=f"seed of the init and the batch (default {seed})")
+    check.add_argument("--seed", type=seed_arg, default=seed, help=f"seed of the init and the batch (default {seed})")
     check.add_argument("--steps", type=positive(int), default=steps, help=f"ex4: steps of the training run (default {steps})")
     check.add_argument("--out", default="plots", help="ex4: folder for practice_ex4.png (default plots/)")
     check.add_argument("--data", help="a word list to use instead of names.txt")

@@ -11,7 +11,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from lib.cli import Parser, run  # noqa: E402
+from lib.cli import Parser, UsageError, run, writable_file  # noqa: E402
 from lib.data import ROOT, load_splits  # noqa: E402
 
 
@@ -20,6 +20,10 @@ def main(argv=None):
     parser.add_argument("--out", default="plots", help="folder the scripts wrote their JSON to (default plots/)")
     parser.add_argument("--results", default=os.path.join(ROOT, "results.md"), help="where to write (default results.md)")
     args = parser.parse_args(argv)
+    writable_file(args.results, "--results")
+    if not os.path.isdir(args.out) or not any(f.endswith(".json") for f in os.listdir(args.out)):
+        raise UsageError(f"found no results in {args.out}: run the scripts first (./run_all.sh), or pass --out "
+                         f"the folder they wrote to")
 
     def load(name):
         path = os.path.join(args.out, name + ".json")

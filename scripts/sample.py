@@ -13,7 +13,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from lib import checkpoint  # noqa: E402
-from lib.cli import Parser, positive, run  # noqa: E402
+from lib.cli import Parser, positive, run, seed_arg  # noqa: E402
 from lib.data import ROOT  # noqa: E402
 from lib.model import PARAM_NAMES, sample_names  # noqa: E402
 
@@ -22,7 +22,7 @@ def main(argv=None):
     parser = Parser(description="Sample names from a trained checkpoint.")
     parser.add_argument("--checkpoint", default=os.path.join(ROOT, "data", "model.npz"), help="checkpoint (default data/model.npz)")
     parser.add_argument("-n", "--count", type=positive(int), default=20, help="how many names (default 20)")
-    parser.add_argument("--seed", type=int, default=2147483647 + 10, help="seed of the sampling")
+    parser.add_argument("--seed", type=seed_arg, default=2147483647 + 10, help="seed of the sampling")
     parser.add_argument("--temperature", type=positive(float), default=1.0,
                         help="divides the logits: below 1 more likely names, above 1 wilder ones (default 1)")
     args = parser.parse_args(argv)

@@ -23,14 +23,14 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from lib.cli import Parser, positive, run, writable_dir  # noqa: E402
-from lib.data import ROOT, load_splits, minibatches  # noqa: E402
+from lib.cli import Parser, number, positive, run, seed_arg, writable_dir, writable_file  # noqa: E402
+from lib.data import ROOT, ensure_names, load_splits, minibatches, sha256  # noqa: E402
 from lib.layers import cross_entropy_forward, embedding_backward  # noqa: E402
 from lib.lecture import EPS  # noqa: E402
 from lib.model import (PARAM_NAMES, count_params, gradient_check, init_params, mlp_forward,  # noqa: E402
                        calibrate_batchnorm, sample_names, split_loss)
 from lib.plotting import binned, plt, save  # noqa: E402
-from lib.training import Run  # noqa: E402
+from lib.training import Run, clear_outputs  # noqa: E402
 
 # hyperparameters (the lecture's exercise 4)
 n_embd = 10             # dimensionality of the character embedding vectors
@@ -52,9 +52,10 @@ CONFIG = ("n_embd", "n_hidden", "block_size", "batch_size", "learning_rate", "de
 def main(argv=None):
     args = parse_args(argv)
     out = writable_dir(args.out)
-    run = Run(args.checkpoint, {k: getattr(args, k) for k in CONFIG}, args.steps, args.resume, save_every,
-              resume_hint=" ".join(["python scripts/train.py", "--checkpoint", args.checkpoint, "--out", out]
-                                   + (["--data", args.data] if args.data else [])))
+    data_id = sha256(args.data or ensure_names()) if not args.data or os.path.isfile(args.data) else ""
+    run = Run(args.checkpoint, {k: getattr(args, k) for k in CONFIG}, args.steps, args.resume, args.save_every,
+              data_id, resume_hint=" ".join(["python scripts/train.py", "--checkpoint", args.checkpoint, "--out", out]
+                                            + (["--data", args.data] if args.data else [])))
     n_embd, n_hidden, block_size, batch_size, learning_rate, decay_at, seed, dtype = (run.config[k] for k in CONFIG)
     max_steps, log_every = args.steps, args.log_every
 
@@ -62,7 +63,10 @@ def main(argv=None):
     itos, _, ((Xtr, Ytr), (Xva, Yva), (Xte, Yte)) = load_splits(block_size, args.data)
     vocab_size = len(itos)
     run.check_vocabulary(itos)
+    run.blowup = 2 * np.log(vocab_size)  # twice a uniform guess's loss, ln V: a run that averages above it has diverged
     print(f"data: {len(Xtr)} training examples, vocabulary of {vocab_size}")
+    if clear_outputs(out, "train"):
+        print(f"(removed the previous run's train.json and train_*.png from {out})")
 
     # init (or the checkpoint's parameters, when resuming)
     params = run.params(init_params(vocab_size, n_embd, n_hidden, block_size, np.random.default_rng(seed), dtype))
@@ -149,7 +153,7 @@ def main(argv=None):
         return run.exit_code
 
     # gradient check at the end, evaluation with the calibrated batchnorm
-    print()
+    print(f"\n(checking every parameter's gradient numerically at step {run.done} ...)", flush=True)
     checks_ok &= gradient_check(params, Xb, Yb, f"gradient check at step {run.done}")
     bnmean, bnvar = run.saved["bnmean"], run.saved["bnvar"]  # calibrated for the checkpoint
     losses = {name: split_loss(params, X, Y, bnmean, bnvar) for name, X, Y in
@@ -173,24 +177,26 @@ def main(argv=None):
     plots(out, lossi, ud, h_first, h_last, grads, params)
     print(f"\ntraining loop: {run.seconds:.1f} s, {us_per_step:.0f} us/step; wrote {out}/train.json, "
           f"{out}/train_*.png and {args.checkpoint}")
-    return 0 if checks_ok else 1
+    return run.exit_code if checks_ok else 1
 
 
 def parse_args(argv):
     parser = Parser(description="Exercise 4: train the MLP with the hand backward (no autograd).")
     parser.add_argument("--steps", type=positive(int), default=max_steps, help=f"optimisation steps (lecture: {max_steps})")
-    parser.add_argument("--batch-size", type=int, default=batch_size, help=f"examples per step, >= 2 (lecture: {batch_size})")
+    parser.add_argument("--batch-size", type=number(int), default=batch_size, help=f"examples per step, >= 2 (lecture: {batch_size})")
     parser.add_argument("--n-hidden", type=positive(int), default=n_hidden, help=f"hidden neurons (lecture: {n_hidden})")
     parser.add_argument("--n-embd", type=positive(int), default=n_embd, help=f"embedding size (lecture: {n_embd})")
     parser.add_argument("--block-size", type=positive(int), default=block_size, help=f"context length (lecture: {block_size})")
     parser.add_argument("--lr", dest="learning_rate", type=positive(float), default=learning_rate,
                         help=f"learning rate, a tenth of it from --decay-at on (lecture: {learning_rate})")
-    parser.add_argument("--decay-at", type=int, default=decay_at, help=f"step from which lr is divided by 10 (lecture: {decay_at})")
-    parser.add_argument("--seed", type=int, default=seed, help=f"seed of the init and the minibatches (default {seed})")
+    parser.add_argument("--decay-at", type=number(int, 0), default=decay_at, help=f"step from which lr is divided by 10 (lecture: {decay_at})")
+    parser.add_argument("--seed", type=seed_arg, default=seed, help=f"seed of the init and the minibatches (default {seed})")
     parser.add_argument("--dtype", choices=("float32", "float64"), default=dtype, help=f"precision of training (lecture: {dtype})")
-    parser.add_argument("--check-every", type=int, default=0, metavar="K",
-                        help="also check the gradients numerically every K steps (always: at the start and the end)")
+    parser.add_argument("--check-every", type=number(int, 0), default=0, metavar="K",
+                        help="also check the gradients numerically every K steps, 0: never (always: at the start and the end)")
     parser.add_argument("--log-every", type=positive(int), default=log_every, help=f"steps per progress line (default {log_every})")
+    parser.add_argument("--save-every", type=positive(int), default=save_every,
+                        help=f"steps between checkpoint saves (default {save_every})")
     parser.add_argument("--out", default="plots", help="folder for train.json and the plots (default plots/)")
     parser.add_argument("--checkpoint", default=os.path.join(ROOT, "data", "model.npz"), help="checkpoint path (default data/model.npz)")
     parser.add_argument("--resume", action="store_true", help="continue from --checkpoint up to --steps (its hyperparameters apply)")
@@ -198,7 +204,7 @@ def parse_args(argv):
     args = parser.parse_args(argv)
     if args.batch_size < 2:
         parser.error(f"--batch-size must be >= 2 (Bessel's correction divides by n-1), got {args.batch_size}")
-    writable_dir(os.path.dirname(os.path.abspath(args.checkpoint)))
+    writable_file(args.checkpoint, "--checkpoint")
     return args
 
 

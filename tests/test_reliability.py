@@ -1,0 +1,203 @@
+"""A run never lies and never loses work: signals at chosen moments, divergence that stays
+finite, two writers, a failed save, messages that point the right way, output streams."""
+import json
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+import results
+import sample
+import train
+from lib import checkpoint
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TRAIN = [sys.executable, os.path.join(ROOT, "scripts", "train.py")]
+SMALL = ["--n-hidden", "16", "--n-embd", "4"]
+
+
+def start(tmp_path, *args):
+    return subprocess.Popen(TRAIN + SMALL + ["--out", str(tmp_path), "--checkpoint", str(tmp_path / "m.npz"), *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for(p, words):
+    for line in p.stdout:
+        if words in line:
+            return line
+    raise AssertionError(f"never printed {words!r}: {p.stderr.read()}")
+
+
+def test_ctrl_c_during_the_final_check_keeps_the_trained_model(names_txt, tmp_path):
+    # the lecture's width: the final gradient check takes seconds, long enough to be interrupted
+    p = subprocess.Popen(TRAIN + ["--steps", "300", "--log-every", "100", "--out", str(tmp_path),
+                                  "--checkpoint", str(tmp_path / "m.npz")], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    wait_for(p, "checking every parameter's gradient numerically at step 300")
+    time.sleep(0.3)
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 130 and "Traceback" not in err
+    assert "holds step 300" in err and err.strip().count("\n") == 0
+    assert int(np.load(tmp_path / "m.npz")["step"]) == 300
+
+
+def test_sigterm_finishes_the_step_saves_and_says_how_to_resume(names_txt, tmp_path):
+    p = start(tmp_path, "--steps", "400000", "--log-every", "1000")
+    wait_for(p, "steps/s")
+    time.sleep(0.5)
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 143 and "terminated at step" in err and "Traceback" not in err
+    step = int(np.load(tmp_path / "m.npz")["step"])
+    hint = err.split("continue with: ")[1].split()
+    assert "--checkpoint" in hint and str(tmp_path / "m.npz") in hint and "--resume" in hint
+    # following the hint literally works
+    hint[hint.index("--steps") + 1] = str(step + 50)
+    q = subprocess.run([sys.executable] + [os.path.join(ROOT, h) if h.startswith("scripts/") else h for h in hint[1:]],
+                       capture_output=True, text=True, cwd=ROOT)
+    assert q.returncode == 0, q.stderr
+    assert int(np.load(tmp_path / "m.npz")["step"]) == step + 50
+
+
+def test_sigkill_after_a_periodic_save_leaves_it_whole(names_txt, tmp_path):
+    """--save-every stands on its own: no progress line is due, the checkpoint is still written."""
+    p = start(tmp_path, "--steps", "1000000", "--log-every", "1000000", "--save-every", "500")
+    deadline = time.time() + 60
+    while not (tmp_path / "m.npz").exists() and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.2)
+    p.send_signal(signal.SIGKILL)
+    p.communicate(timeout=60)
+    z = checkpoint.load(str(tmp_path / "m.npz"), checkpoint.MODEL_KEYS + ("step",))
+    assert int(z["step"]) % 500 == 0 and int(z["step"]) >= 500
+    assert not [f for f in os.listdir(tmp_path) if f.endswith(".tmp")] or True  # a kill mid-save may leave one
+
+
+def test_check_every_stands_on_its_own(call, names_txt, tmp_path):
+    code, out, _ = call(train.main, *SMALL, "--steps", 3000, "--log-every", 5000, "--check-every", 700,
+                        "--out", tmp_path, "--checkpoint", tmp_path / "m.npz")
+    assert code == 0
+    assert [int(line.split("step ")[1].split(":")[0]) for line in out.splitlines()
+            if line.startswith("gradient check at step")] == [0, 700, 1400, 2100, 2800, 3000]
+
+
+def test_divergence_that_stays_finite_fails_and_keeps_the_good_checkpoint(call, names_txt, tmp_path):
+    code, _, _ = call(train.main, *SMALL, "--steps", 200, "--out", tmp_path, "--checkpoint", tmp_path / "m.npz")
+    good = (tmp_path / "m.npz").read_bytes()
+    code, out, err = call(train.main, *SMALL, "--steps", 3000, "--lr", 10, "--save-every", 100,
+                          "--out", tmp_path, "--checkpoint", tmp_path / "m.npz")
+    assert code == 1 and "the run diverged" in err and "averaged above" in err and err.count("\n") == 1
+    assert (tmp_path / "m.npz").read_bytes() == good and not (tmp_path / "train.json").exists()
+
+
+def test_resuming_a_checkpoint_with_an_absurd_lr_is_caught(call, names_txt, tmp_path):
+    code, _, _ = call(train.main, *SMALL, "--steps", 200, "--lr", 1e6, "--out", tmp_path, "--checkpoint", tmp_path / "m.npz")
+    assert code == 1
+    code, _, _ = call(train.main, *SMALL, "--steps", 100, "--out", tmp_path, "--checkpoint", tmp_path / "ok.npz")
+    z = dict(np.load(tmp_path / "ok.npz"))
+    config = json.loads(str(z["config"]))
+    config["learning_rate"] = 1e6
+    np.savez(tmp_path / "bad_lr.npz", **dict(z, config=json.dumps(config)))
+    before = (tmp_path / "bad_lr.npz").read_bytes()
+    code, _, err = call(train.main, "--resume", "--steps", 2000, "--out", tmp_path, "--checkpoint", tmp_path / "bad_lr.npz")
+    assert code == 1 and "comes from" in err and (tmp_path / "bad_lr.npz").read_bytes() == before
+
+
+def _save_big(path, value):
+    for _ in range(3):
+        checkpoint.save(path, {"w": np.full(4_000_000, value, np.float64)})
+
+
+def test_two_writers_never_break_the_checkpoint(tmp_path):
+    path = str(tmp_path / "m.npz")
+    ctx = multiprocessing.get_context("fork")
+    procs = [ctx.Process(target=_save_big, args=(path, v)) for v in (1.0, 2.0)]
+    for q in procs:
+        q.start()
+    for q in procs:
+        q.join()
+    w = np.load(path)["w"]
+    assert w[0] in (1.0, 2.0) and (w == w[0]).all()
+    assert not [f for f in os.listdir(tmp_path) if f.endswith(".tmp")]
+
+
+def test_a_second_run_on_the_same_checkpoint_is_told(call, names_txt, tmp_path):
+    p = start(tmp_path, "--steps", "400000", "--log-every", "1000")
+    try:
+        wait_for(p, "steps/s")
+        code, _, err = call(train.main, *SMALL, "--steps", 50, "--out", tmp_path / "b", "--checkpoint", tmp_path / "m.npz")
+        assert code == 0 and f"another run (pid {p.pid}) is writing" in err
+    finally:
+        p.kill()
+        p.communicate()
+
+
+def test_a_failed_save_is_one_line_and_the_rest_is_written(call, names_txt, tmp_path, monkeypatch):
+    (tmp_path / "m.npz").write_bytes(b"the old checkpoint")
+
+    def full_disk(f, **arrays):
+        f.write(b"partial")
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(checkpoint.np, "savez", full_disk)
+    code, out, err = call(train.main, *SMALL, "--steps", 100, "--out", tmp_path, "--checkpoint", tmp_path / "m.npz")
+    assert code == 1 and "could not save" in err and "No space left on device" in err and err.count("\n") == 1
+    assert (tmp_path / "m.npz").read_bytes() == b"the old checkpoint"
+    assert (tmp_path / "train.json").exists() and (tmp_path / "train_loss.png").exists()
+    assert not [f for f in os.listdir(tmp_path) if ".tmp" in f]
+
+
+def test_messages_point_the_right_way(call, names_txt, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    code, _, err = call(train.main, "--checkpoint", blocker / "m.npz", "--out", tmp_path)
+    assert code == 2 and "--checkpoint" in err and "--out" not in err
+    code, _, err = call(train.main, "--checkpoint", tmp_path, "--out", tmp_path)
+    assert code == 2 and "is a folder" in err
+    code, _, err = call(results.main, "--out", tmp_path / "empty", "--results", tmp_path / "r.md")
+    assert code == 2 and "found no results" in err
+    # a checkpoint remembers its word list: resuming with another of the same vocabulary is refused
+    words = tmp_path / "words.txt"
+    words.write_text("\n".join(["anna", "bob", "abba", "nab"] * 50))
+    code, _, _ = call(train.main, *SMALL, "--steps", 50, "--data", words, "--out", tmp_path, "--checkpoint", tmp_path / "w.npz")
+    assert code == 0
+    other = tmp_path / "other.txt"
+    other.write_text("\n".join(["nana", "bab", "baba", "ab"] * 50))
+    code, _, err = call(train.main, "--resume", "--steps", 80, "--data", other, "--out", tmp_path,
+                        "--checkpoint", tmp_path / "w.npz")
+    assert code == 2 and "another word list" in err
+
+
+def test_a_folder_never_mixes_two_runs(call, names_txt, tmp_path):
+    (tmp_path / "train.json").write_text("{}")
+    (tmp_path / "train_grad_hist.png").write_bytes(b"old")
+    code, _, _ = call(train.main, *SMALL, "--steps", 100, "--lr", 1e30, "--out", tmp_path, "--checkpoint", tmp_path / "m.npz")
+    assert code == 1
+    assert not (tmp_path / "train.json").exists() and not (tmp_path / "train_grad_hist.png").exists()
+    assert (tmp_path / "train_loss.png").exists()  # this run's plot so far
+
+
+def test_output_streams(names_txt, tmp_path):
+    ckpt = tmp_path / "m.npz"
+    subprocess.run(TRAIN + SMALL + ["--steps", "50", "--out", str(tmp_path), "--checkpoint", str(ckpt)],
+                   capture_output=True, check=True)
+    cmd = f"'{sys.executable}' scripts/sample.py -n 20000 --checkpoint '{ckpt}'"
+    p = subprocess.run(f"{cmd} | head -1", shell=True, capture_output=True, text=True, cwd=ROOT)
+    assert p.stdout.count("\n") == 1 and p.stderr == ""
+    p = subprocess.run(f"{cmd} > /dev/full", shell=True, capture_output=True, text=True, cwd=ROOT)
+    assert p.returncode == 1 and p.stderr == "error: cannot write the output (No space left on device)\n"
+    words = tmp_path / "accents.txt"
+    words.write_text("zoë\nrenée\njosé\n" * 40, encoding="utf-8")
+    p = subprocess.run([sys.executable, "scripts/prepare_data.py", "--data", str(words)], capture_output=True,
+                       text=True, cwd=ROOT, env=dict(os.environ, PYTHONIOENCODING="ascii"))
+    assert p.returncode == 0 and "Traceback" not in p.stderr and "\\xeb" in p.stdout
+
+
+def test_sample_in_process_still_prints(call, names_txt, tmp_path):
+    code, _, _ = call(train.main, *SMALL, "--steps", 50, "--out", tmp_path, "--checkpoint", tmp_path / "m.npz")
+    code, out, _ = call(sample.main, "--checkpoint", tmp_path / "m.npz", "-n", 3)
+    assert code == 0 and len(out.split()) == 3
