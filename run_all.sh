@@ -7,6 +7,11 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
+case "${1:-}" in  # the arguments first: a typo must not cost a .venv build
+    ""|test) ;;
+    *) echo "error: unknown argument '$1'; use './run_all.sh' (everything) or './run_all.sh test'" >&2; exit 2 ;;
+esac
+
 if [ ! -x .venv/bin/python ] || [ requirements.txt -nt .venv/.installed ]; then
     echo "== setting up .venv from requirements.txt"
     python3 -m venv .venv
@@ -20,10 +25,6 @@ if [ "${1:-}" = "test" ]; then
     shift
     $PY scripts/prepare_data.py
     exec $PY -m pytest -q tests "$@"
-fi
-if [ $# -gt 0 ]; then
-    echo "error: unknown argument '$1'; use './run_all.sh' (everything) or './run_all.sh test'" >&2
-    exit 2
 fi
 
 start=$SECONDS

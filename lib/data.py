@@ -9,6 +9,7 @@ import itertools
 import os
 import random
 import shutil
+import unicodedata
 import urllib.request
 
 import numpy as np
@@ -81,20 +82,32 @@ def read_words(path):
         raise UsageError(f"no such file: {path}; pass an existing word list with --data")
     except IsADirectoryError:
         raise UsageError(f"{path} is a folder; pass a word list file with --data")
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in raw[:1000]:
+        raise UsageError(f"{path} looks like UTF-16 (what some editors call 'Unicode'); re-save it as UTF-8")
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8-sig")  # a byte-order mark (Windows editors write one) is not a character
     except UnicodeDecodeError as e:
         line = raw[:e.start].count(b"\n") + 1
         raise UsageError(f"{path} is not UTF-8 (bad byte at line {line}); re-save it as UTF-8")
-    words = [w.strip() for w in text.splitlines()]
-    words = [w for w in words if w]
-    if not words:
-        raise UsageError(f"{path} has no words; give a file with one word per line")
-    for i, w in enumerate(words):
+    lines = text.splitlines()  # CRLF and CR line ends too
+    words = [w.strip() for w in lines]
+    for number, w in enumerate(words, 1):
+        odd = [c for c in w if unicodedata.category(c)[0] == "C"]
+        if odd:
+            raise UsageError(f"line {number} of {path} has the control character U+{ord(odd[0]):04X}; re-save the "
+                             f"list as plain UTF-8 text (see its characters with scripts/prepare_data.py --data)")
         if BOUNDARY in w:
             raise UsageError(f"word {w!r} in {path} contains {BOUNDARY!r}, the boundary token; "
                              f"remove or replace that character")
+    words = [w for w in words if w]
+    if not words:
+        raise UsageError(f"{path} has no words; give a file with one word per line")
     return words
+
+
+def min_words():
+    """The fewest words the lecture's 80/10/10 split leaves a word in every part of."""
+    return next(n for n in range(1, 100) if all(split_words(list(range(n)))))
 
 
 def vocabulary(words):
@@ -145,6 +158,9 @@ def load_splits(block_size, data=None):
     data is a user's word list (not verified); None means names.txt, fetched if needed.
     """
     words = read_words(data if data else ensure_names())
+    if len(words) < min_words():
+        raise UsageError(f"{data} has {len(words)} words; the 80/10/10 train/val/test split needs at least "
+                         f"{min_words()}: give a longer list")
     itos, stoi = vocabulary(words)
     splits = [build_dataset(part, stoi, block_size) for part in split_words(words)]
     return itos, stoi, splits

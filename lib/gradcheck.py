@@ -139,6 +139,35 @@ def check_params(loss_of, params, grads, names=None):
     return rows
 
 
+def check_directions(loss_of, params, grads, directions=3, seed=0):
+    """One row per parameter, at the cost of a few forward passes each instead of one per element:
+    along `directions` random unit directions u, the directional derivative of the loss,
+    d/dt loss(p + t u) at t = 0 by precise central differences, against <grad, u> (the technique
+    of JAX's check_grads). A wrong gradient of any one element moves <grad, u> unless u misses it,
+    which a random u does with probability zero. Where both sides sit inside the estimate's
+    round-off bound (a gradient that is zero, or only round-off, as at batch size 2) the row
+    passes as zero."""
+    rng = np.random.default_rng(seed)
+    p64 = {k: np.asarray(v, np.float64) for k, v in params.items()}
+    rows = []
+    for name, p in p64.items():
+        g = np.asarray(grads[name] if name in grads else grads["d" + name], np.float64)
+        if g.shape != p.shape:
+            rows.append(check("d" + name, g, p))
+            continue
+        analytic, numeric, noise = [], [], []
+        for _ in range(directions):
+            u = rng.standard_normal(p.shape)
+            u /= np.linalg.norm(u)
+            d, bound = precise_gradient(lambda t: loss_of({**p64, name: p + t[0] * u}), np.zeros(1))
+            analytic.append(float((g * u).sum()))
+            numeric.append(d[0])
+            noise.append(bound[0] * max(1.0, float(np.abs(u).max() * np.sqrt(u.size))))
+        rows.append(check("d" + name, np.array(analytic), np.array(numeric), np.array(noise)))
+        rows[-1]["shape"] = p.shape
+    return rows
+
+
 def statements(fn, after=None, until=None):
     """Some of the statements of `fn`, a function of plain assignments, as a function of their
     inputs: those after the one that makes `after` (from the top when None) up to the last one

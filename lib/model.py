@@ -14,7 +14,7 @@ import numpy as np
 
 from lib.cli import UsageError
 from lib.data import load_splits
-from lib.gradcheck import check_params, report
+from lib.gradcheck import check_directions, check_params, report
 from lib.layers import (batchnorm_backward, batchnorm_forward, cross_entropy_backward, cross_entropy_forward,
                         embedding_backward)
 from lib.lecture import EPS, PARAMS
@@ -74,12 +74,16 @@ def mlp_backward(params, cache, Yb, dlogits=None, batchnorm_backward=batchnorm_b
     return dict(C=dC, W1=dW1, b1=db1, bngain=dbngain, bnbias=dbnbias, W2=dW2, b2=db2)
 
 
-def gradient_check(params, Xb, Yb, title, backward=mlp_backward):
+def gradient_check(params, Xb, Yb, title, backward=mlp_backward, quick=False):
     """The 2010 habit: every parameter's hand gradient against central differences, in float64,
-    printed as a table; True when all pass. backward: scripts/gradcheck.py hands in a wrong one."""
+    printed as a table; True when all pass. backward: scripts/gradcheck.py hands in a wrong one.
+    quick: along 3 random directions per tensor instead of element by element (milliseconds
+    instead of seconds, for the checks around a training run)."""
     p64 = {k: np.asarray(v, np.float64) for k, v in params.items()}
     loss, cache = mlp_forward(p64, Xb, Yb)
-    ok = report(check_params(lambda p: mlp_forward(p, Xb, Yb)[0], p64, backward(p64, cache, Yb)), title)
+    checker = check_directions if quick else check_params
+    ok = report(checker(lambda p: mlp_forward(p, Xb, Yb)[0], p64, backward(p64, cache, Yb)),
+                title + (" (3 random directions per tensor)" if quick else ""))
     scale = max(float(np.abs(v).max()) for v in p64.values())
     if not ok and (scale > 1e3 or loss > 3 * np.log(len(p64["C"]))):
         print(f"note: the parameters have blown up (largest |value| {scale:.1e}, loss {loss:.3g}): at this scale "
@@ -93,6 +97,9 @@ def exercise_batch(batch_size=32, n_embd=10, n_hidden=64, block_size=3, seed=42,
     if batch_size < 2:
         raise UsageError(f"--batch-size must be >= 2 (Bessel's correction divides by n-1), got {batch_size}")
     itos, _, ((Xtr, Ytr), _, _) = load_splits(block_size, data)
+    if len(Xtr) < batch_size:
+        raise UsageError(f"{data} gives {len(Xtr)} training examples, fewer than a batch of {batch_size}; "
+                         f"give a longer list or a smaller --batch-size")
     rng = np.random.default_rng(seed)
     params = init_params(len(itos), n_embd, n_hidden, block_size, rng, np.float64)
     ix = rng.integers(0, len(Xtr), batch_size)

@@ -141,16 +141,19 @@ def train_config(gain, lr, batchnorm, Xtr, Ytr, vocab_size, steps):
             p[k] -= lr * g[k]
         lossi.append(float(loss))
     last = layer_stats(p, g, dh_layers, cache[1])
-    return dict(init=first[0], hs=first[1], dhs=first[2], end=last, ratios=np.array(ratios), loss=float(np.mean(lossi[-200:])))
+    return dict(lr=lr, init=first[0], hs=first[1], dhs=first[2], end=last, hs_end=[c[2].copy() for c in cache[1]],
+                ratios=np.array(ratios), loss=float(np.mean(lossi[-200:])))
 
 
-def grid_plot(results, out, name, title, draw, sharey=False):
+def grid_plot(results, out, name, title, draw, sharey=False, when=("", "")):
+    """Two rows of panels, one per configuration: without batchnorm, then with it.
+    draw(ax, result, batchnorm) may return what its panel shows, for the title (default: when[row])."""
     fig, axes = plt.subplots(2, len(configs), figsize=(5.3 * len(configs), 8), sharex=True, sharey=sharey)
     for row, batchnorm in enumerate((False, True)):
         for col, label in enumerate(configs):
             ax = axes[row, col]
-            draw(ax, results[(label, batchnorm)])
-            ax.set_title(f"{label}, {'with' if batchnorm else 'no'} batchnorm", fontsize=10)
+            shows = draw(ax, results[(label, batchnorm)], batchnorm) or when[row]
+            ax.set_title(f"{label}, {'with' if batchnorm else 'no'} batchnorm{shows}", fontsize=10)
             ax.legend(fontsize=7)
     fig.suptitle(title)
     fig.tight_layout()
@@ -169,32 +172,37 @@ def main(argv=None):
     ok = check_backward(np.random.default_rng(seed))
 
     results = {}
-    print(f"{'configuration (stats at init)':42s} | layer | h mean |  h std | sat %  | dead | grad std at h | grad:data W")
+    w = max(len(f"{label}, with batchnorm") for label in configs)  # the longest label sets the column
+    print(f"{'configuration (stats at init)':{w}s} | layer | h mean |  h std | sat %  | dead | grad std at h | grad:data W")
     for batchnorm in (False, True):
         for label, (gain, lr) in configs.items():
             r = results[(label, batchnorm)] = train_config(gain, lr, batchnorm, Xtr, Ytr, len(itos), n_steps)
             name = f"{label}, {'with' if batchnorm else 'no'} batchnorm"
             for l, s in enumerate(r["init"]):
-                print(f"{(name if l == 0 else ''):42s} | {l:5d} | {s['mean']:+6.2f} | {s['std']:6.3f} | {s['saturated']:5.1f}% | "
+                print(f"{(name if l == 0 else ''):{w}s} | {l:5d} | {s['mean']:+6.2f} | {s['std']:6.3f} | {s['saturated']:5.1f}% | "
                       f"{s['dead']:4d} | {s['grad_std']:13.2e} | {s['grad_data']:.2e}")
-            print(f"{'':42s} | after {n_steps} steps: loss {r['loss']:.3f}, dead neurons per layer "
+            print(f"{'':{w}s} | after {n_steps} steps: loss {r['loss']:.3f}, dead neurons per layer "
                   f"{[s['dead'] for s in r['end']]}, saturated {[round(s['saturated']) for s in r['end']]} %")
 
-    def tanh_hist(ax, r):
-        for l, h in enumerate(r["hs"]):
-            s = r["init"][l]
+    def tanh_hist(ax, r, batchnorm):
+        # at init, batchnorm makes every configuration's activations the same (it removes the gain),
+        # and the large step's init is the healthy one: those panels show the end of training instead
+        after = batchnorm or r["lr"] != configs["gain 5/3 (Kaiming, tanh)"][1]
+        for l, h in enumerate(r["hs_end"] if after else r["hs"]):
+            s = (r["end"] if after else r["init"])[l]
             y, edges = np.histogram(h, bins=40, range=(-1, 1), density=True)
             ax.plot((edges[:-1] + edges[1:]) / 2, y, label=f"layer {l}: std {s['std']:.2f}, sat {s['saturated']:.0f}%, dead {s['dead']}")
         ax.set_xlabel("tanh output h")
+        return f", after {n_steps} steps" if after else ", at init"
 
-    def grad_hist(ax, r):
+    def grad_hist(ax, r, batchnorm):
         lim = max(np.abs(d).max() for d in r["dhs"])
         for l, d in enumerate(r["dhs"]):
             y, edges = np.histogram(d, bins=40, range=(-lim, lim), density=True)
             ax.plot((edges[:-1] + edges[1:]) / 2, y, label=f"layer {l}: std {d.std():.1e}")
         ax.set_xlabel("gradient at h (dloss/dh)")
 
-    def ratio_plot(ax, r):
+    def ratio_plot(ax, r, batchnorm):
         for l in range(n_layers):
             ax.plot(np.arange(len(r["ratios"])) * 10, r["ratios"][:, l], lw=1, label=f"W{l}")
         ax.axhline(-3, color="k", ls="--", lw=1)
@@ -202,7 +210,8 @@ def main(argv=None):
         ax.set_xlabel("step")
         ax.set_ylabel("log10 update:data")
 
-    grid_plot(results, out, "tanh", "tanh activations per layer at init: vanishing, healthy, saturated (and healthy, for the large step)", tanh_hist)
+    grid_plot(results, out, "tanh", "tanh activations per layer: at init without batchnorm (vanishing, healthy, saturated), "
+              f"and after {n_steps} steps (the large step's dead neurons; batchnorm keeps every gain healthy)", tanh_hist)
     grid_plot(results, out, "grads", "gradient arriving at each layer's output, at init", grad_hist)
     grid_plot(results, out, "update_ratio", f"update:data ratio of each weight over {n_steps} steps (dashed: 1e-3)", ratio_plot, sharey=True)
 

@@ -77,11 +77,12 @@ def main(argv=None):
         print(f"resuming from step {run.start} of {args.checkpoint} with {run.config}")
 
     # gradient check at the start, on the first batch: lib/model.py's mlp_forward / mlp_backward,
-    # the same lines as the loop below (tests/test_model.py pins the two together bit for bit)
+    # the same lines as the loop below (tests/test_model.py pins the two together bit for bit),
+    # along random directions: milliseconds (scripts/gradcheck.py checks every element)
     batches = minibatches(Xtr, Ytr, run.start, batch_size, seed)
     Xb, Yb = next(minibatches(Xtr, Ytr, run.start, batch_size, seed))
     print()
-    checks_ok = gradient_check(params, Xb, Yb, f"gradient check at step {run.start}")
+    checks_ok = gradient_check(params, Xb, Yb, f"gradient check at step {run.start}", quick=True)
     loss, cache = mlp_forward(params, Xb, Yb)
     h_first = cache["h"]
     print(f"\nloss at step {run.start}: {loss:.4f}"
@@ -141,7 +142,7 @@ def main(argv=None):
             if i % ud_every == 0:  # update:data ratio, log10(std(lr * grad) / std(param))
                 ud.append([np.log10(lr * grads[k].std() / params[k].std()) for k in ("C", "W1", "W2")])
             if args.check_every and (i + 1) % args.check_every == 0 and i + 1 < max_steps:
-                checks_ok &= gradient_check(params, Xb, Yb, f"gradient check at step {i + 1}")
+                checks_ok &= gradient_check(params, Xb, Yb, f"gradient check at step {i + 1}", quick=True)
             lossi.append(loss)
             run.step_done(i + 1)
 
@@ -154,7 +155,7 @@ def main(argv=None):
 
     # gradient check at the end, evaluation with the calibrated batchnorm
     print(f"\n(checking every parameter's gradient numerically at step {run.done} ...)", flush=True)
-    checks_ok &= gradient_check(params, Xb, Yb, f"gradient check at step {run.done}")
+    checks_ok &= gradient_check(params, Xb, Yb, f"gradient check at step {run.done}", quick=True)
     bnmean, bnvar = run.saved["bnmean"], run.saved["bnvar"]  # calibrated for the checkpoint
     losses = {name: split_loss(params, X, Y, bnmean, bnvar) for name, X, Y in
               (("train", Xtr, Ytr), ("val", Xva, Yva), ("test", Xte, Yte))}

@@ -82,7 +82,7 @@ def test_check_every_stands_on_its_own(call, names_txt, tmp_path):
     code, out, _ = call(train.main, *SMALL, "--steps", 3000, "--log-every", 5000, "--check-every", 700,
                         "--out", tmp_path, "--checkpoint", tmp_path / "m.npz")
     assert code == 0
-    assert [int(line.split("step ")[1].split(":")[0]) for line in out.splitlines()
+    assert [int(line.split("step ")[1].split()[0].rstrip(":")) for line in out.splitlines()
             if line.startswith("gradient check at step")] == [0, 700, 1400, 2100, 2800, 3000]
 
 
@@ -188,7 +188,7 @@ def test_output_streams(names_txt, tmp_path):
     cmd = f"'{sys.executable}' scripts/sample.py -n 20000 --checkpoint '{ckpt}'"
     p = subprocess.run(f"{cmd} | head -1", shell=True, capture_output=True, text=True, cwd=ROOT)
     assert p.stdout.count("\n") == 1 and p.stderr == ""
-    p = subprocess.run(f"{cmd} > /dev/full", shell=True, capture_output=True, text=True, cwd=ROOT)
+    p = subprocess.run(f"{cmd.replace('-n 20000', '-n 5')} > /dev/full", shell=True, capture_output=True, text=True, cwd=ROOT)
     assert p.returncode == 1 and p.stderr == "error: cannot write the output (No space left on device)\n"
     words = tmp_path / "accents.txt"
     words.write_text("zoë\nrenée\njosé\n" * 40, encoding="utf-8")
