@@ -98,6 +98,30 @@ def main(argv=None):
         t = eb["timings_us"]["32"]
         row("dC four ways: max diff / time at batch 32", "(the lecture: loop, index_add_)",
             f"{worst:.0e}; loop {t['loop']:.0f} us, add.at {t['add.at']:.0f}, one-hot {t['one-hot']:.0f}, bincount {t['bincount']:.0f}", worst < 1e-12)
+    rnn = load("rnn_bptt")
+    if rnn:
+        row("RNN, backprop through time by hand: gradient check", "(min-char-rnn.py's habit)", "OK" if rnn["check_ok"] else "FAILED",
+            rnn["check_ok"])
+        row(f"RNN: val loss per character ({rnn['steps']} steps)", "below the MLP's 2.1099", f"{rnn['val_loss']:.4f}",
+            rnn["val_loss"] <= 2.08)
+        f = rnn["factors"]
+        row("RNN: gradient factor per step back in time, radius 0.5 / 1.5", "vanishes / explodes",
+            f"x{f['Whh at spectral radius 0.5']:.2f} / x{f['Whh at spectral radius 1.5']:.2f}",
+            f["Whh at spectral radius 0.5"] < 1 < f["Whh at spectral radius 1.5"])
+    rbm = load("rbm_cd")
+    if rbm:
+        row("2006: RBM by CD-1, val loss per character", "(a density model; may lose)",
+            f"{rbm['val_loss']:.4f} (trigram {rbm['trigram_val_loss']:.4f}, MLP {rbm['mlp_val_loss']})", rbm["val_loss"] < 3.2958)
+        t = rbm["cd_table"]
+        row("2006: CD-k's bias against the exact gradient, k = 1 / 3 / 10", "falls as k grows",
+            " / ".join(f"{t[k]['bias']:.0e}" for k in ("CD-1", "CD-3", "CD-10")),
+            t["CD-1"]["bias"] > t["CD-3"]["bias"] > t["CD-10"]["bias"])
+    lb = load("lbfgs_2010")
+    if lb:
+        row("2010: check_grad and lib/gradcheck.py on a tiny net", "both pass", f"{lb['check_grad_rel']:.0e} / {lb['lib_rel']:.0e}",
+            lb["checks_ok"])
+        row(f"2010: MLP by L-BFGS, full batch, val loss ({lb['iterations']} iterations)", f"beats the trigram ({lb['trigram_val']:.4f})",
+            f"{lb['lbfgs_val']:.4f}; SGD in the same {lb['seconds']:.0f} s: {lb['sgd_val']:.4f}", lb["lbfgs_val"] < lb["trigram_val"])
     bm = load("benchmark")
     if bm:
         us = bm["lecture"]["float32"]["us_per_step"]

@@ -1,0 +1,284 @@
+"""Gradients through time: a vanilla RNN over names.txt, backpropagation through time by hand.
+
+The lecture ends by announcing RNNs, and names their great leak: gradients that "either grow
+exponentially or shrink to nothing as they propagate through time". Here is the model, in the
+shape of min-char-rnn.py: forward over time, backward through time in exact reverse, gradient
+check, training loop. Then the leak, measured.
+
+    x_t = C[ix_t]                                 (B, E)   the character at step t, embedded
+    h_t = tanh(x_t @ Wxh + h_{t-1} @ Whh + bh)    (B, H)   h_{-1} = 0
+    logits_t = h_t @ Why + by                     (B, V)
+    loss = mean over every predicted character (each name from '.' to its final '.') of -log p
+
+Names in a minibatch are padded to the longest with a mask: padding adds nothing to the loss and
+no gradient. The RNN sees the whole prefix of a name, not the MLP's 3 characters.
+
+Why gradients vanish or explode: going back one step multiplies the gradient by the Jacobian
+dh_t/dh_{t-1} = diag(1 - h_t^2) @ Whh.T. Over k steps that is a product of k such matrices: its
+size goes as about rho^k, rho the spectral radius of Whh (times the tanh slopes, at most 1):
+below 1 it shrinks to nothing, above 1 it grows until tanh saturates. Clipping the norm of the
+whole gradient keeps the rare explosions from throwing training off.
+
+    python scripts/rnn_bptt.py                   # gradient check, train, the leak (a minute or two)
+    python scripts/rnn_bptt.py --steps 2000      # a shorter run
+"""
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from lib import checkpoint  # noqa: E402
+from lib.cli import Parser, UsageError, positive, run, seed_arg, writable_dir, writable_file  # noqa: E402
+from lib.data import ROOT, ensure_names, min_words, read_words, split_words, vocabulary  # noqa: E402
+from lib.gradcheck import check_params, report  # noqa: E402
+from lib.plotting import binned, plt, save  # noqa: E402
+
+# hyperparameters
+n_embd = 16           # E, the character embedding
+n_hidden = 128        # H, the recurrent state
+batch_size = 32       # names per step
+max_steps = 20000     # optimisation steps
+learning_rate = 0.5   # plain SGD ...
+decay_at = 15000      # ... and a tenth of it from here on
+max_norm = 5.0        # gradient-norm clipping
+seed = 42
+log_every = 2000
+MLP_VAL = 2.1099      # the lecture's MLP (3 characters of context), val loss in nats per character
+
+
+def batch_of(words, stoi):
+    """Names padded to the longest: X (B, T) inputs from '.', Y (B, T) targets to the final '.',
+    mask (B, T) 1 where a character is predicted, 0 on padding."""
+    T = max(len(w) for w in words) + 1
+    X, Y, mask = np.zeros((len(words), T), np.int64), np.zeros((len(words), T), np.int64), np.zeros((len(words), T))
+    for b, w in enumerate(words):
+        ix = [stoi[c] for c in w]
+        X[b, 1:len(ix) + 1] = ix
+        Y[b, :len(ix) + 1] = ix + [0]
+        mask[b, :len(ix) + 1] = 1.0
+    return X, Y, mask
+
+
+def init(vocab_size, rng, n_embd=n_embd, n_hidden=n_hidden, radius=None):
+    """Small random weights; Whh an orthogonal matrix times `radius` when given (every singular value = radius)."""
+    p = {"C": rng.standard_normal((vocab_size, n_embd)),
+         "Wxh": rng.standard_normal((n_embd, n_hidden)) / n_embd ** 0.5,
+         "Whh": np.linalg.qr(rng.standard_normal((n_hidden, n_hidden)))[0] * (radius or 0.9),
+         "bh": rng.standard_normal(n_hidden) * 0.01,
+         "Why": rng.standard_normal((n_hidden, vocab_size)) * 0.01,
+         "by": rng.standard_normal(vocab_size) * 0.01}
+    return p
+
+
+def forward(p, X, Y, mask):
+    """The loss (mean over predicted characters) and what the backward needs."""
+    B, T = X.shape
+    hs = [np.zeros((B, p["Whh"].shape[0]))]                         # hs[t + 1] is h_t; hs[0] the start
+    probs = []
+    loss = 0.0
+    for t in range(T):
+        x = p["C"][X[:, t]]                                          # (B, E)
+        hs.append(np.tanh(x @ p["Wxh"] + hs[-1] @ p["Whh"] + p["bh"]))  # (B, H)
+        logits = hs[-1] @ p["Why"] + p["by"]                         # (B, V)
+        logits = logits - logits.max(1, keepdims=True)
+        e = np.exp(logits)
+        probs.append(e / e.sum(1, keepdims=True))                    # (B, V)
+        loss -= (np.log(probs[-1][np.arange(B), Y[:, t]]) * mask[:, t]).sum()
+    return loss / mask.sum(), (hs, probs)
+
+
+def backward(p, cache, X, Y, mask, keep=None):
+    """Backpropagation through time, in exact reverse order; grads keyed like p.
+    keep: also return dloss/dh_t for every t (the leak's measurement)."""
+    hs, probs = cache
+    B, T = X.shape
+    g = {k: np.zeros_like(v) for k, v in p.items()}
+    dh_next = np.zeros_like(hs[0])                                   # (B, H) from step t + 1
+    dhs = [None] * T
+    for t in reversed(range(T)):
+        dlogits = probs[t].copy()                                    # softmax - onehot, / (number predicted)
+        dlogits[np.arange(B), Y[:, t]] -= 1
+        dlogits *= (mask[:, t] / mask.sum())[:, None]                # padding sends nothing back
+        g["Why"] += hs[t + 1].T @ dlogits                            # Why is used at every step: +=
+        g["by"] += dlogits.sum(0)
+        dh = dlogits @ p["Why"].T + dh_next                          # h_t feeds the logits and h_{t+1}
+        dhs[t] = dh
+        dpre = (1.0 - hs[t + 1] ** 2) * dh                           # tanh
+        g["Wxh"] += p["C"][X[:, t]].T @ dpre
+        g["Whh"] += hs[t].T @ dpre
+        g["bh"] += dpre.sum(0)
+        np.add.at(g["C"], X[:, t], dpre @ p["Wxh"].T)                # repeated characters add up
+        dh_next = dpre @ p["Whh"].T                                  # back one step in time
+    return (g, dhs) if keep else g
+
+
+def gradient_check(rng):
+    """Every parameter against central differences, on a small instance with padding."""
+    stoi = {c: i for i, c in enumerate(".abc")}
+    X, Y, mask = batch_of(["ab", "abcab", "c", "bca"], stoi)        # padded to 6 steps
+    p = init(len(stoi), rng, n_embd=3, n_hidden=5)
+    p["Why"] *= 30  # a larger output layer: every gradient well above round-off
+    g = backward(p, forward(p, X, Y, mask)[1], X, Y, mask)
+    return report(check_params(lambda q: forward(q, X, Y, mask)[0], p, g), "BPTT vs central differences")
+
+
+def split_loss(p, words, stoi, chunk=1024):
+    """Mean loss per predicted character over a whole split."""
+    total, count = 0.0, 0.0
+    for i in range(0, len(words), chunk):
+        X, Y, mask = batch_of(words[i:i + chunk], stoi)
+        loss, _ = forward(p, X, Y, mask)
+        total += loss * mask.sum()
+        count += mask.sum()
+    return total / count
+
+
+def sample(p, itos, count, rng, max_len=30):
+    names = []
+    for _ in range(count):
+        h, ix, out = np.zeros(p["Whh"].shape[0]), 0, []
+        while len(out) < max_len:
+            h = np.tanh(p["C"][ix] @ p["Wxh"] + h @ p["Whh"] + p["bh"])
+            logits = h @ p["Why"] + p["by"]
+            e = np.exp(logits - logits.max())
+            ix = int(rng.choice(len(e), p=e / e.sum()))
+            if ix == 0:
+                break
+            out.append(itos[ix])
+        names.append("".join(out))
+    return names
+
+
+def leak(p, X, Y, mask):
+    """||dloss_T / dh_t|| for the loss at the last step alone, by distance back in time."""
+    one = np.zeros_like(mask)
+    one[:, -1] = 1.0
+    _, dhs = backward(p, forward(p, X, Y, one)[1], X, Y, one, keep=True)
+    norms = np.array([np.linalg.norm(d) for d in dhs[::-1]])         # distance 0, 1, 2, ...
+    return norms / norms[0]
+
+
+def main(argv=None):
+    parser = Parser(description="A vanilla RNN with backpropagation through time by hand, and the leak through time.")
+    parser.add_argument("--steps", type=positive(int), default=max_steps, help=f"optimisation steps (default {max_steps})")
+    parser.add_argument("--n-hidden", type=positive(int), default=n_hidden, help=f"recurrent state size (default {n_hidden})")
+    parser.add_argument("--lr", type=positive(float), default=learning_rate, help=f"learning rate (default {learning_rate})")
+    parser.add_argument("--seed", type=seed_arg, default=seed, help=f"seed (default {seed})")
+    parser.add_argument("--out", default="plots", help="folder for rnn_bptt.json and the plots (default plots/)")
+    parser.add_argument("--checkpoint", default=os.path.join(ROOT, "data", "rnn.npz"), help="where to save (default data/rnn.npz)")
+    parser.add_argument("--data", help="a word list to use instead of names.txt")
+    args = parser.parse_args(argv)
+    out = writable_dir(args.out)
+    writable_file(args.checkpoint, "--checkpoint")
+    rng = np.random.default_rng(args.seed)
+
+    # data: the lecture's split of the words, whole names as sequences
+    words = read_words(args.data or ensure_names())
+    if len(words) < min_words():
+        raise UsageError(f"{args.data} has {len(words)} words; the 80/10/10 split needs at least {min_words()}")
+    itos, stoi = vocabulary(words)
+    train, val, test = split_words(words)
+    print(f"{len(train)} training names, vocabulary of {len(itos)}; longest name {max(map(len, words))} characters")
+
+    # gradient check first
+    ok = gradient_check(rng)
+    print()
+
+    # training, with clipping, then without it on the same batches (when clipping ever fired)
+    runs = {}
+    for clip in (True, False):
+        if not clip and runs[True]["clipped"] == 0:  # the same arithmetic step for step: the same run
+            runs[False] = runs[True]
+            break
+        p = init(len(itos), np.random.default_rng(args.seed), n_hidden=args.n_hidden)
+        batches = np.random.default_rng([args.seed, 1])
+        lossi, norms, clipped, t0 = [], [], 0, time.perf_counter()
+        for i in range(args.steps):
+            chosen = [train[j] for j in batches.integers(0, len(train), batch_size)]
+            X, Y, mask = batch_of(chosen, stoi)
+            loss, cache = forward(p, X, Y, mask)
+            g = backward(p, cache, X, Y, mask)
+            norm = np.sqrt(sum((v * v).sum() for v in g.values()))
+            if clip and norm > max_norm:  # same direction, shorter step
+                g = {k: v * (max_norm / norm) for k, v in g.items()}
+                clipped += 1
+            lr = args.lr if i < decay_at * args.steps // max_steps else args.lr / 10
+            for k in p:
+                p[k] -= lr * g[k]
+            lossi.append(loss)
+            norms.append(norm)
+            if clip and i % log_every == 0:
+                print(f"{i:7d}/{args.steps:7d}: {loss:.4f}   |grad| {norm:6.2f}", flush=True)
+        seconds = time.perf_counter() - t0
+        runs[clip] = dict(p=p, lossi=lossi, norms=norms, clipped=clipped, seconds=seconds, val=split_loss(p, val, stoi))
+    p = runs[True]["p"]
+    losses = {"train": split_loss(p, train, stoi), "val": runs[True]["val"], "test": split_loss(p, test, stoi)}
+    print(f"\ntrained {args.steps} steps in {runs[True]['seconds']:.0f} s, clipped {runs[True]['clipped']} of them at norm {max_norm:g}")
+    for name, value in losses.items():
+        print(f"{name:5s} loss {value:.4f} nats per character" + (f"   (the lecture's MLP: {MLP_VAL})" if name == "val" else ""))
+    print(f"without clipping: val {runs[False]['val']:.4f}, largest gradient norm {max(runs[False]['norms']):.2f}"
+          + ("   (clipping never fired: the same run)" if runs[True]["clipped"] == 0 else ""))
+    names = sample(p, itos, 20, np.random.default_rng(args.seed))
+    print("samples: " + ", ".join(names))
+    checkpoint.save(args.checkpoint, dict(p, itos=np.array(itos)))
+
+    # the leak: one batch of the longest names, Whh at several spectral radii and trained
+    longest = sorted(val, key=len)[-batch_size:]
+    X, Y, mask = batch_of(longest, stoi)
+    curves = {}
+    for radius in (0.5, 1.0, 1.5):
+        q = init(len(itos), np.random.default_rng(args.seed), n_hidden=args.n_hidden, radius=radius)
+        q["C"] *= 0.1  # small inputs: the recurrence, not the input, decides the size of h
+        curves[f"Whh at spectral radius {radius}"] = leak(q, X, Y, mask)
+    rho = float(np.abs(np.linalg.eigvals(p["Whh"])).max())
+    curves[f"trained Whh (spectral radius {rho:.2f})"] = leak(p, X, Y, mask)
+    print(f"\ngradient of the last step's loss, back through time (batch of the {batch_size} longest val names, "
+          f"{X.shape[1]} steps): per-step factor, geometric mean")
+    factors = {}
+    for label, c in curves.items():
+        k = len(c) - 1
+        factors[label] = float(c[-1] ** (1 / k))
+        print(f"  {label:34s}: x{factors[label]:.3f} per step, {c[-1]:.1e} after {k} steps")
+
+    # plots
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 4.5))
+    for label, c in curves.items():
+        ax1.semilogy(np.arange(len(c)), c, "o-", ms=3, label=f"{label}: x{factors[label]:.2f} per step")
+    ax1.set_xlabel("distance back in time from the loss (steps)")
+    ax1.set_ylabel("||dloss/dh_t|| / ||dloss/dh_T||")
+    ax1.set_title("the leak through time: the product of diag(1 - h^2) Whh.T")
+    ax1.legend(fontsize=8)
+    fired = runs[True]["clipped"] > 0
+    for clip, style in ((True, dict(color="tab:blue")), (False, dict(color="tab:red", alpha=0.6)))[:1 + fired]:
+        x, groups = binned(runs[clip]["norms"], max(args.steps // 200, 1))
+        ax2.semilogy(x, groups.max(1), label=f"{'with' if clip else 'without'} clipping at {max_norm:g}: val "
+                     f"{runs[clip]['val']:.3f}" + ("" if fired else " (it never fired: without it, the same run)"), **style)
+    ax2.axhline(max_norm, color="k", ls="--", lw=1)
+    ax2.set_xlabel("step")
+    ax2.set_ylabel("gradient norm (largest in each bin)")
+    ax2.set_title("the whole gradient's norm over training")
+    ax2.legend(fontsize=8)
+    save(fig, out, "rnn_bptt_leak")
+
+    fig, ax = plt.subplots(figsize=(8, 4))
+    x, groups = binned(runs[True]["lossi"], max(args.steps // 100, 1))
+    ax.plot(x, groups.mean(1), label=f"RNN, minibatch loss: val {losses['val']:.3f}")
+    ax.axhline(MLP_VAL, color="k", ls="--", lw=1, label=f"the lecture's MLP, val {MLP_VAL}")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss (nats per character)")
+    ax.set_title("a vanilla RNN on names.txt, trained with backpropagation through time by hand")
+    ax.legend()
+    save(fig, out, "rnn_bptt_loss")
+
+    with open(os.path.join(out, "rnn_bptt.json"), "w") as f:
+        json.dump(dict(check_ok=bool(ok), steps=args.steps, seconds=runs[True]["seconds"], **{f"{k}_loss": v for k, v in losses.items()},
+                       val_no_clip=runs[False]["val"], clipped=runs[True]["clipped"], factors=factors, samples=names), f, indent=1)
+    print(f"plots: {out}/rnn_bptt_leak.png, {out}/rnn_bptt_loss.png")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(run(main))
