@@ -87,8 +87,8 @@ def test_cost_function_checked_twice_and_unrolling():
 
 
 def test_lbfgs_script_on_a_short_run(call, names_txt, tmp_path):
-    code, out, _ = call(lbfgs_2010.main, "--maxiter", 4, "--out", tmp_path)
+    code, out, _ = call(lbfgs_2010.main, "--maxiter", 2, "--out", tmp_path)
     assert code == 0 and "scipy.optimize.check_grad" in out and "minibatch SGD" in out
     r = json.loads((tmp_path / "lbfgs_2010.json").read_text())
-    assert r["checks_ok"] and r["iterations"] == 4 and r["lbfgs_val"] < np.log(27) and r["sgd_steps"] >= 1000
+    assert r["checks_ok"] and r["iterations"] == 2 and r["lbfgs_val"] < np.log(27) and r["sgd_steps"] >= 100
     assert os.path.getsize(tmp_path / "lbfgs_2010.png") > 10_000
