@@ -73,22 +73,27 @@ def ensure_names(dest=NAMES_PATH, environ=os.environ):
     return dest
 
 
-def read_words(path):
-    """A word list: UTF-8, one word per line, whitespace stripped, blank lines dropped."""
+def read_text(path, what, fix):
+    """A UTF-8 text file's text, a byte-order mark dropped; `what` names it and `fix` says what to pass instead."""
     try:
         with open(path, "rb") as f:
             raw = f.read()
     except FileNotFoundError:
-        raise UsageError(f"no such file: {path}; pass an existing word list with --data")
+        raise UsageError(f"no such file: {path}; {fix}")
     except IsADirectoryError:
-        raise UsageError(f"{path} is a folder; pass a word list file with --data")
+        raise UsageError(f"{path} is a folder; pass {what}")
     if raw[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in raw[:1000]:
         raise UsageError(f"{path} looks like UTF-16 (what some editors call 'Unicode'); re-save it as UTF-8")
     try:
-        text = raw.decode("utf-8-sig")  # a byte-order mark (Windows editors write one) is not a character
+        return raw.decode("utf-8-sig")  # a byte-order mark (Windows editors write one) is not a character
     except UnicodeDecodeError as e:
         line = raw[:e.start].count(b"\n") + 1
         raise UsageError(f"{path} is not UTF-8 (bad byte at line {line}); re-save it as UTF-8")
+
+
+def read_words(path):
+    """A word list: UTF-8, one word per line, whitespace stripped, blank lines dropped."""
+    text = read_text(path, "a word list file with --data", "pass an existing word list with --data")
     lines = text.splitlines()  # CRLF and CR line ends too
     words = [w.strip() for w in lines]
     for number, w in enumerate(words, 1):

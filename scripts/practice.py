@@ -28,7 +28,7 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from lib import grader  # noqa: E402
 from lib.cli import Parser, UsageError, positive, run, seed_arg, writable_dir  # noqa: E402
-from lib.data import ROOT, load_splits, minibatches  # noqa: E402
+from lib.data import ROOT, load_splits, minibatches, read_text  # noqa: E402
 from lib.lecture import backward, forward  # noqa: E402
 from lib.model import exercise_batch, init_params, mlp_backward, mlp_forward  # noqa: E402
 from lib.plotting import binned, plt, save  # noqa: E402
@@ -87,18 +87,7 @@ def new_file(args):
 
 def read_practice(path, exercise):
     """The file's text and its exercise: from --exercise, its first line, or its name."""
-    try:
-        with open(path, "rb") as f:
-            raw = f.read()
-    except FileNotFoundError:
-        raise UsageError(f"no such file: {path}; write one with `practice.py new ex1`")
-    except IsADirectoryError:
-        raise UsageError(f"{path} is a folder; pass a practice file")
-    try:
-        source = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line = raw[:e.start].count(b"\n") + 1
-        raise UsageError(f"{path} is not UTF-8 (bad byte at line {line}); re-save it as UTF-8")
+    source = read_text(path, "a practice file", "write one with `practice.py new ex1`")
     m = re.match(r"#\s*Exercise (\d)", source) or re.search(r"(?:^|[^\w])ex(\d)\.py$", path)
     exercise = exercise or (f"ex{m.group(1)}" if m else None)
     if exercise not in grader.EXERCISES:

@@ -237,7 +237,7 @@ def main(argv=None):
         print(f"{label:9s} | {r['bias']:36.1e} | {r['rel_error']:34.4f} | {r['cosine']:.4f}")
 
     # plots
-    fig, axes = plt.subplots(1, 3, figsize=(16, 4.2))
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.2), layout="constrained")
     ep = [h["epoch"] for h in history]
     axes[0].plot(ep, [h["recon_error"] for h in history], "o-")
     axes[0].set_xlabel("epoch")
@@ -246,11 +246,16 @@ def main(argv=None):
     axes[1].plot(ep, [h["free_energy_gap"] for h in history], "o-", color="tab:orange")
     axes[1].axhline(0, color="k", lw=0.5)
     axes[1].set_xlabel("epoch")
-    axes[1].set_ylabel("mean F(val) - mean F(train)")
+    axes[1].set_ylabel("mean F(val) - mean F(train)   (rising above 0: overfitting)")
     axes[1].set_title("Hinton's overfitting monitor: the free-energy gap")
     labels = list(table)
     x = np.arange(len(labels))
-    axes[2].bar(x - 0.2, [max(table[k]["bias"], 1e-6) for k in labels], 0.4, label="its expectation (bias), exact")
+    floor = 1e-6  # the log axis needs a bottom: a bias below it is drawn at it and labelled
+    axes[2].bar(x - 0.2, [max(table[k]["bias"], floor) for k in labels], 0.4, label="its expectation (bias), exact")
+    for i, k in enumerate(labels):
+        if table[k]["bias"] < floor:
+            axes[2].text(i - 0.2, floor * 1.3, "0" if table[k]["bias"] == 0 else f"{table[k]['bias']:.0e}",
+                         ha="center", fontsize=8)
     axes[2].bar(x + 0.2, [table[k]["rel_error"] for k in labels], 0.4, label="mean of 2000 sampled estimates")
     axes[2].set_xticks(x, labels)
     axes[2].set_yscale("log")

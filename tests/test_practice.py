@@ -156,6 +156,10 @@ def test_bad_input_is_one_line(call, names_txt, tmp_path):
     assert code == 2 and "--exercise" in err
     code, _, err = call(practice.main, "hint", "ex2", "dcounts")
     assert code == 2 and "asks for dlogits" in err
+    wide = tmp_path / "ex2.py"
+    wide.write_bytes("dlogits = None\n".encode("utf-16"))  # what some Windows editors call 'Unicode'
+    code, _, err = call(practice.main, "check", wide)
+    assert code == 2 and "looks like UTF-16" in err and err.count("\n") == 1
     broken = tmp_path / "ex1.py"
     broken.write_bytes(b"\xef\xbb\xbfdlogprobs = (\n")  # a BOM, and a line that does not parse
     p = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "practice.py"), "check", str(broken)],
