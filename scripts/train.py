@@ -154,7 +154,7 @@ def main(argv=None):
         return run.exit_code
 
     # gradient check at the end, evaluation with the calibrated batchnorm
-    print(f"\n(checking every parameter's gradient numerically at step {run.done} ...)", flush=True)
+    print(f"\n(checking the gradients numerically at step {run.done} ...)", flush=True)
     checks_ok &= gradient_check(params, Xb, Yb, f"gradient check at step {run.done}", quick=True)
     bnmean, bnvar = run.saved["bnmean"], run.saved["bnvar"]  # calibrated for the checkpoint
     losses = {name: split_loss(params, X, Y, bnmean, bnvar) for name, X, Y in
