@@ -117,8 +117,9 @@ class Run:
         return False
 
     def _late(self, signum, frame):
-        raise Stopped(f"{NAME[signum]} after the last step: {self.path} holds step {self.done}; "
-                      f"what was not written yet (plots, train.json) is not", EXIT[signum])
+        raise Stopped(f"{NAME[signum]} after the last step: {self.path} holds the trained model (step {self.done}); "
+                      f"the final check, plots and train.json were not written (sample from it with "
+                      f"scripts/sample.py --checkpoint {self.path})", EXIT[signum])
 
     def _release(self):
         for s, handler in self.previous.items():

@@ -41,7 +41,8 @@ def test_ctrl_c_after_the_last_step_keeps_the_trained_model(names_txt, tmp_path)
     p.send_signal(signal.SIGINT)  # the check, the evaluation and the plots are still to come
     _, err = p.communicate(timeout=60)
     assert p.returncode == 130 and "Traceback" not in err
-    assert "holds step 300" in err and err.strip().count("\n") == 0
+    assert "holds the trained model (step 300)" in err and "sample.py --checkpoint" in err
+    assert err.strip().count("\n") == 0
     assert int(np.load(tmp_path / "m.npz")["step"]) == 300
 
 
