@@ -113,3 +113,8 @@ def writable_file(path, flag):
         raise UsageError(f"{flag} {path!r} is a folder; pass a file path")
     writable_dir(os.path.dirname(os.path.abspath(path)), f"{flag}'s folder")
     return path
+
+
+def npz_file(path, flag):
+    """An output .npz path as np.savez writes it (it appends .npz when missing), checked before any work."""
+    return writable_file(path if path.endswith(".npz") else path + ".npz", flag)

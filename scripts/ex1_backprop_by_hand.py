@@ -23,7 +23,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from lib.cli import Parser, positive, run, seed_arg, writable_dir, writable_file  # noqa: E402
+from lib.cli import Parser, npz_file, positive, run, seed_arg, writable_dir  # noqa: E402
 from lib.gradcheck import check_forward, report  # noqa: E402
 from lib.lecture import PARAMS, STEPS, backward, forward  # noqa: E402
 from lib.model import count_params, exercise_batch  # noqa: E402
@@ -49,7 +49,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     out = writable_dir(args.out)
     if args.dump:
-        writable_file(args.dump, "--dump")
+        args.dump = npz_file(args.dump, "--dump")
 
     # data, init and one minibatch
     itos, params, Xb, Yb = exercise_batch(args.batch_size, args.n_embd, args.n_hidden, args.block_size, args.seed, args.data)

@@ -31,7 +31,7 @@ from matplotlib.colors import TwoSlopeNorm
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from lib.bench import print_timings, time_us  # noqa: E402
-from lib.cli import Parser, run, seed_arg, writable_dir, writable_file  # noqa: E402
+from lib.cli import Parser, npz_file, run, seed_arg, writable_dir  # noqa: E402
 from lib.gradcheck import check, cmp, precise_gradient, report, statements  # noqa: E402
 from lib.layers import cross_entropy_backward, cross_entropy_forward  # noqa: E402
 from lib.lecture import backward, forward  # noqa: E402
@@ -53,7 +53,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     out = writable_dir(args.out)
     if args.dump:
-        writable_file(args.dump, "--dump")
+        args.dump = npz_file(args.dump, "--dump")
 
     # exercise 1's batch, through the lecture's chunked forward and backward (lib/lecture.py)
     itos, params, Xb, Yb = exercise_batch(args.batch_size, seed=args.seed, data=args.data)
@@ -141,9 +141,8 @@ def main(argv=None):
     with open(os.path.join(out, "ex2.json"), "w") as f:
         json.dump(results, f, indent=1)
     if args.dump:
-        path = args.dump if args.dump.endswith(".npz") else args.dump + ".npz"  # what np.savez writes
-        np.savez(path, logits=logits, Yb=Yb, loss=np.float64(loss_fast), dlogits=dlogits)
-        print(f"wrote logits, Yb, loss, dlogits to {path}")
+        np.savez(args.dump, logits=logits, Yb=Yb, loss=np.float64(loss_fast), dlogits=dlogits)
+        print(f"wrote logits, Yb, loss, dlogits to {args.dump}")
     print(f"plots: {out}/ex2_dlogits.png, {out}/ex2_forces.png")
     return 0 if results["ok"] else 1
 

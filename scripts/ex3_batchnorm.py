@@ -45,7 +45,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from lib.bench import print_timings, time_us  # noqa: E402
-from lib.cli import Parser, run, seed_arg, writable_dir, writable_file  # noqa: E402
+from lib.cli import Parser, npz_file, run, seed_arg, writable_dir  # noqa: E402
 from lib.gradcheck import check, cmp, precise_gradient, report, statements  # noqa: E402
 from lib.layers import batchnorm_backward, batchnorm_forward  # noqa: E402
 from lib.lecture import backward, forward  # noqa: E402
@@ -83,7 +83,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     out = writable_dir(args.out)
     if args.dump:
-        writable_file(args.dump, "--dump")
+        args.dump = npz_file(args.dump, "--dump")
 
     # exercise 1's batch, through the lecture's chunked forward and backward (lib/lecture.py)
     itos, params, Xb, Yb = exercise_batch(args.batch_size, seed=args.seed, data=args.data)
@@ -152,10 +152,9 @@ def main(argv=None):
     with open(os.path.join(out, "ex3.json"), "w") as f:
         json.dump(results, f, indent=1)
     if args.dump:
-        path = args.dump if args.dump.endswith(".npz") else args.dump + ".npz"  # what np.savez writes
-        np.savez(path, hprebn=v["hprebn"], bngain=v["bngain"], bnbias=v["bnbias"], dhpreact=dhpreact,
+        np.savez(args.dump, hprebn=v["hprebn"], bngain=v["bngain"], bnbias=v["bnbias"], dhpreact=dhpreact,
                  dhprebn=dhprebn, dbngain=dbngain, dbnbias=dbnbias)
-        print(f"wrote hprebn, bngain, bnbias, dhpreact, dhprebn, dbngain, dbnbias to {path}")
+        print(f"wrote hprebn, bngain, bnbias, dhpreact, dhprebn, dbngain, dbnbias to {args.dump}")
     print(f"plot: {out}/ex3_three_paths.png")
     return 0 if results["ok"] else 1
 

@@ -10,6 +10,8 @@ import time
 
 import numpy as np
 
+import ex1_backprop_by_hand as ex1
+import ex2_cross_entropy as ex2
 import results
 import sample
 import train
@@ -170,6 +172,14 @@ def test_messages_point_the_right_way(call, names_txt, tmp_path):
     code, _, err = call(train.main, "--resume", "--steps", 80, "--data", other, "--out", tmp_path,
                         "--checkpoint", tmp_path / "w.npz")
     assert code == 2 and "another word list" in err
+
+
+
+def test_a_dump_names_the_file_np_savez_wrote(call, names_txt, tmp_path):
+    for main, args in ((ex1.main, ("--batch-size", 4, "--n-hidden", 8)), (ex2.main, ("--batch-size", 4))):
+        dump = tmp_path / main.__module__  # no .npz: np.savez appends it
+        code, out, _ = call(main, *args, "--dump", dump, "--out", tmp_path)
+        assert code == 0 and f"to {dump}.npz\n" in out and os.path.exists(f"{dump}.npz")
 
 
 def test_a_folder_never_mixes_two_runs(call, names_txt, tmp_path):
