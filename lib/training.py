@@ -99,9 +99,10 @@ class Run:
         return True
 
     def step_done(self, done):
-        """After step done - 1: the periodic checkpoint, on its own cadence, never of a run going astray."""
+        """After step done - 1: the periodic checkpoint, on its own cadence, never of a run going astray
+        (any of the last `patience` losses above `blowup`)."""
         self.done = done
-        if done % self.save_every == 0 and done < self.max_steps and not self.astray and max(self.recent, default=0) <= self.blowup:
+        if done % self.save_every == 0 and done < self.max_steps and max(self.recent, default=0) <= self.blowup:
             self.save()
 
     def pace(self, i):
