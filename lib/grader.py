@@ -14,6 +14,7 @@ whose upstream is not says whose error it inherits.
 """
 import ast
 import contextlib
+import functools
 import inspect
 import io
 import re
@@ -78,6 +79,7 @@ TORCH = [  # (pattern in the learner's line, the numpy spelling)
 ]
 
 
+@functools.cache
 def shapes():
     """Symbolic shape of every tensor, from the comment on its forward line: {'emb': '(n, T, E)', ...}."""
     found = dict(PARAM_SHAPES, loss="scalar")
@@ -187,30 +189,26 @@ def close(x, a):
             and bool(np.allclose(x, a, rtol=1e-7, atol=1e-12)))
 
 
-def fmt_shape(shape):
-    return "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
-
-
 def diagnose(g, x, a, context, n, exercise="ex1"):
     """Why x (the learner's value, with correct inputs) is not a (the answer): one line."""
     sym = shapes().get(g[1:], "")
     if not isinstance(x, np.ndarray) or not np.issubdtype(x.dtype, np.number):
         return f"{g} is a {type(x).__name__}, where a numpy array of shape {sym} is due"
     if x.shape != a.shape:
-        due = f"{fmt_shape(a.shape)} = {sym}" if sym else fmt_shape(a.shape)
+        due = f"{a.shape} = {sym}" if sym else str(a.shape)
         if x.ndim == 2 and x.shape == a.shape[::-1]:
             values = "the transpose of the answer" if np.allclose(x.T, a) else "transposed"
-            return (f"shape {fmt_shape(x.shape)} where {due} is due: {values}. A gradient has the shape of its "
+            return (f"shape {x.shape} where {due} is due: {values}. A gradient has the shape of its "
                     f"tensor; line the matmul up so the shapes chain, e.g. dW2 = h.T @ dlogits, not dlogits.T @ h")
         dropped = [k for k in range(a.ndim) if a.shape[k] == 1 and x.shape == a.shape[:k] + a.shape[k + 1:]]
         if dropped:
             right = " (the numbers are right)" if np.allclose(x, a.reshape(x.shape)) else ""
-            return (f"shape {fmt_shape(x.shape)} where {due} is due: the sum over axis {dropped[0]} dropped it{right}; "
+            return (f"shape {x.shape} where {due} is due: the sum over axis {dropped[0]} dropped it{right}; "
                     f"keep it with keepdims=True")
         if x.ndim == a.ndim and all(xs >= s for xs, s in zip(x.shape, a.shape)) and x.size > a.size:
-            return (f"shape {fmt_shape(x.shape)} where {due} is due: a {fmt_shape((n,))} vector met a column, and "
+            return (f"shape {x.shape} where {due} is due: a {(n,)} vector met a column, and "
                     f"broadcasting silently made a matrix; a sum lost its axis: keep it with keepdims=True")
-        return f"shape {fmt_shape(x.shape)} where {due} is due"
+        return f"shape {x.shape} where {due} is due"
     for k, (use, expr) in enumerate(BRANCHES.get(g, [])):
         if close(x, eval(expr, context)):
             other = BRANCHES[g][1 - k][0]
@@ -267,8 +265,10 @@ def grade(source, path, name, values, answers):
     errors = run(stmts, full, path)
     owners = {g: [i for i, s in enumerate(stmts) if g in targets(s)] for g in ex["graded"]}
     helpers = [i for i, s in enumerate(stmts) if not targets(s) & (ALL_GRADIENTS | set(given))]
-    notes = [f"line {errors[i][0]}: {errors[i][1]}" + (f" ({torch_hint(lines, [stmts[i]])})" if torch_hint(lines, [stmts[i]]) else "")
-             for i in helpers if i in errors]
+    notes = []
+    for i in (i for i in helpers if i in errors):
+        hint = torch_hint(lines, [stmts[i]])
+        notes.append(f"line {errors[i][0]}: {errors[i][1]}" + (f" ({hint})" if hint else ""))
     changed = [k for k, v in values.items() if isinstance(v, np.ndarray) and not np.array_equal(full[k], v)]
     context = {**given, **answers}
     victims = {}  # `culprit = victim` without a copy, then culprit changed in place: victim changes too
@@ -321,7 +321,7 @@ def grade(source, path, name, values, answers):
                     if value is None:
                         why += "; with yours it could not be computed"
                     elif np.shape(value) != a.shape:
-                        why += f"; with yours it comes out {fmt_shape(np.shape(value))}"
+                        why += f"; with yours it comes out {np.shape(value)}"
                         if np.ndim(value) == a.ndim and np.size(value) > a.size:
                             why += ": broadcasting made a matrix of a vector that lost its axis"
                 elif any(i in errors for i in own):

@@ -101,7 +101,7 @@ def check_file(args):
     out = writable_dir(args.out) if name == "ex4" else None
     n_hidden = args.n_hidden or ex["n_hidden"]
     try:
-        compile(source, args.path, "exec")
+        code = compile(source, args.path, "exec")
     except SyntaxError as e:
         print(f"{args.path} line {e.lineno}: SyntaxError: {e.msg}; nothing can be graded until it parses")
         return 1
@@ -122,7 +122,7 @@ def check_file(args):
         print("every gradient is right. Compare with the project's: python scripts/practice.py hint "
               f"{name} {ex['graded'][-1]} --answer")
     if name == "ex4":
-        losses = train_beside(source, args, n_hidden, out)
+        losses = train_beside(code, args, n_hidden, out)
         with open(os.path.join(out, "practice_ex4.json"), "w") as f:
             json.dump(dict(rows=len(rows), ok=len(counts["ok"]), steps=len(losses[0]) if losses else 0,
                            loss_yours=float(np.mean(losses[0][-100:])) if losses else None,
@@ -130,12 +130,12 @@ def check_file(args):
     return 0 if len(counts["ok"]) == len(rows) else 1
 
 
-def train_beside(source, args, n_hidden, out):
-    """Exercise 4's payoff: a short training run with the learner's backward, beside the project's."""
+def train_beside(code, args, n_hidden, out):
+    """Exercise 4's payoff: a short training run with the learner's backward (their file, compiled),
+    beside the project's."""
     itos, _, ((Xtr, Ytr), _, _) = load_splits(3, args.data)
     mine = init_params(len(itos), 10, n_hidden, 3, np.random.default_rng(args.seed))
     ours = {k: v.copy() for k, v in mine.items()}
-    code = compile(source, args.path, "exec")
     batches = minibatches(Xtr, Ytr, 0, args.batch_size, args.seed)
     lossi = {"your": [], "the project's": []}
     stopped = ""
