@@ -157,15 +157,21 @@ def minibatches(X, Y, start, batch_size, seed, block=1000):
             yield Xblock[i], Yblock[i]
 
 
-def load_splits(block_size, data=None):
-    """Everything a script needs: itos, stoi and the (X, Y) of train, val and test.
+def load_words(data=None):
+    """The words split the lecture's way: itos, stoi and the (train, val, test) lists of words.
 
     data is a user's word list (not verified); None means names.txt, fetched if needed.
     """
     words = read_words(data if data else ensure_names())
-    if len(words) < min_words():
+    need = min_words()
+    if len(words) < need:
         raise UsageError(f"{data} has {len(words)} words; the 80/10/10 train/val/test split needs at least "
-                         f"{min_words()}: give a longer list")
+                         f"{need}: give a longer list")
     itos, stoi = vocabulary(words)
-    splits = [build_dataset(part, stoi, block_size) for part in split_words(words)]
-    return itos, stoi, splits
+    return itos, stoi, split_words(words)
+
+
+def load_splits(block_size, data=None):
+    """Everything a script needs: itos, stoi and the (X, Y) of train, val and test (see load_words)."""
+    itos, stoi, parts = load_words(data)
+    return itos, stoi, [build_dataset(part, stoi, block_size) for part in parts]

@@ -31,8 +31,8 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from lib import checkpoint  # noqa: E402
-from lib.cli import Parser, UsageError, positive, run, seed_arg, writable_dir, writable_file  # noqa: E402
-from lib.data import ROOT, ensure_names, min_words, read_words, split_words, vocabulary  # noqa: E402
+from lib.cli import Parser, positive, run, seed_arg, writable_dir, writable_file  # noqa: E402
+from lib.data import ROOT, load_words  # noqa: E402
 from lib.gradcheck import check_params, report  # noqa: E402
 from lib.plotting import binned, plt, save  # noqa: E402
 
@@ -176,12 +176,9 @@ def main(argv=None):
     rng = np.random.default_rng(args.seed)
 
     # data: the lecture's split of the words, whole names as sequences
-    words = read_words(args.data or ensure_names())
-    if len(words) < min_words():
-        raise UsageError(f"{args.data} has {len(words)} words; the 80/10/10 split needs at least {min_words()}")
-    itos, stoi = vocabulary(words)
-    train, val, test = split_words(words)
-    print(f"{len(train)} training names, vocabulary of {len(itos)}; longest name {max(map(len, words))} characters")
+    itos, stoi, (train, val, test) = load_words(args.data)
+    print(f"{len(train)} training names, vocabulary of {len(itos)}; longest name "
+          f"{max(map(len, train + val + test))} characters")
 
     # gradient check first
     ok = gradient_check(rng)
