@@ -78,10 +78,11 @@ def main(argv=None):
     theta = unroll(tiny)
     cost = lambda t: cost_function(t, Xs, Ys, shapes)[0]  # noqa: E731
     grad = lambda t: cost_function(t, Xs, Ys, shapes)[1]  # noqa: E731
+    hand = grad(theta)
     scipy_norm = check_grad(cost, grad, theta)
-    scipy_rel = scipy_norm / np.linalg.norm(grad(theta))
-    ours, _ = precise_gradient(lambda t: cost(t), theta.copy())
-    lib_rel = rel_error(grad(theta), ours)
+    scipy_rel = scipy_norm / np.linalg.norm(hand)
+    ours, _ = precise_gradient(cost, theta.copy())
+    lib_rel = rel_error(hand, ours)
     print(f"tiny network ({theta.size} parameters): scipy.optimize.check_grad: |grad - numerical| = {scipy_norm:.1e} "
           f"({scipy_rel:.1e} of |grad|, forward differences); lib/gradcheck.py: relative error {lib_rel:.1e}")
     checks_ok = scipy_rel < 1e-5 and lib_rel < 1e-7
@@ -104,7 +105,6 @@ def main(argv=None):
     result = minimize(cost_function, unroll(params), args=(Xtr, Ytr, shapes, np.float32), jac=True, method="L-BFGS-B",
                       callback=callback, options=dict(maxiter=args.maxiter))
     lbfgs_seconds = clock["spent"]
-    p = roll(result.x, shapes)
     lbfgs_val = curve[-1][1]
     print(f"after {result.nit} iterations ({result.nfev} cost evaluations, {lbfgs_seconds:.0f} s): "
           f"train loss {result.fun:.4f}, val loss {lbfgs_val:.4f}")

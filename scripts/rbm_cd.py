@@ -89,7 +89,8 @@ def exact_gradient(data, W, b, c):
     """The log-likelihood gradient, exactly: <v h>_data - <v h>_model over every joint state."""
     nv = W.shape[0]
     states = np.array(list(itertools.product((0.0, 1.0), repeat=nv)))     # (2^nv, nv)
-    p = np.exp(-free_energy(states, W, b, c) - logsumexp(-free_energy(states, W, b, c)))
+    neg_f = -free_energy(states, W, b, c)                                 # (2^nv,)
+    p = np.exp(neg_f - logsumexp(neg_f))                                  # p(v) for every visible state
     h_model = expit(states @ W + c)
     h_data = expit(data @ W + c)
     return (data.T @ h_data / len(data) - states.T @ (p[:, None] * h_model),
@@ -221,7 +222,8 @@ def main(argv=None):
         ctx, name = [0] * block_size, ""
         while len(name) < 30:
             logp = next_char_logprobs(np.array([ctx]), W, b, c, V)[0]
-            k = int(rng.choice(V, p=np.exp(logp) / np.exp(logp).sum()))
+            p = np.exp(logp)
+            k = int(rng.choice(V, p=p / p.sum()))
             if k == 0:
                 break
             name += itos[k]
