@@ -14,8 +14,10 @@ in tests/test_practice.py.
 """
 MISTAKES = (
     "not_an_array",        # a list, a number or None where an array is due
+    "integer_array",       # np.zeros(shape, dtype=int): -1/n stored as 0
     "transposed",          # (27, 64) where (64, 27) is due
     "lost_axis",           # a sum without keepdims=True
+    "not_summed",          # a broadcast's gradient left unsummed
     "broadcast_blowup",    # a vector met a column, and broadcasting made a matrix
     "wrong_axis",          # summed over the other axis
     "wrong_shape",         # any other shape
@@ -24,6 +26,7 @@ MISTAKES = (
     "branch_factor",       # the mean's 1/n or Bessel's 1/(n-1) wrong in one branch, or its sign
     "constant_factor",     # the whole answer times -1, n, 1/n, (n-1)/n, n/(n-1), 2, 1/2
     "scatter_overwrites",  # dC[Xb] += demb: one gradient per row of C, not one per use
+    "no_chain_rule",       # the local derivative alone, not times the gradient from above
 )
 import ast
 import inspect
@@ -59,6 +62,8 @@ PARAM_SHAPES = dict(C="(V, E)", W1="(T*E, H)", b1="(H,)", bngain="(1, H)", bnbia
 # The notebook's own names around the forward, which learners' lines use: they exist in every practice file.
 NOTEBOOK_NAMES = dict(batch_size="n", block_size="T", vocab_size="V", n_embd="E", n_hidden="H")
 ALL_GRADIENTS = set(lecture.GRADIENTS)
+SKIPPED_BN = ("dhpreact where dhprebn belongs: the batchnorm layer sits between hprebn and hpreact, so the gradient "
+              "reaches W1, b1 and embcat only through it (dhprebn)")
 
 # Everything known about each gradient, in one place: the hint (the local derivative, never the
 # answer), the branches of a tensor used twice (the forward line of each use, and its share of the
@@ -96,6 +101,8 @@ KNOWLEDGE = {
     "dnorm_logits": dict(
         hint="counts = exp(norm_logits): d exp(x) = exp(x), which is counts",
         wrong=[("norm_logits * dcounts", "times norm_logits: d exp(x) = exp(x), which is counts, not x"),
+               ("np.exp(logits) * dcounts", "exp(logits) where exp(norm_logits) belongs: counts came from the "
+                                            "normalised logits, so its derivative is counts itself"),
                ("dcounts", "the local derivative is missing: d exp(x) = exp(x) = counts, so counts * dcounts")]),
     "dlogit_maxes": dict(
         hint="norm_logits = logits - logit_maxes: logit_maxes (n, 1) was broadcast and subtracted, so minus the "
@@ -166,7 +173,8 @@ KNOWLEDGE = {
                 "normalised bnraw")]),
     "dbnraw": dict(
         hint="hpreact = bngain * bnraw + bnbias: times bngain (broadcast over the batch)",
-        wrong=[("dhpreact", "bngain is left out: hpreact = bngain * bnraw + bnbias, so bngain * dhpreact")]),
+        wrong=[("dhpreact", "bngain is left out: hpreact = bngain * bnraw + bnbias, so bngain * dhpreact"),
+               ("bnbias * dhpreact", "bnbias where bngain belongs: bnraw is multiplied by bngain")]),
     "dbnbias": dict(
         hint="hpreact = ... + bnbias: bnbias (1, H) was broadcast over the batch: sum dhpreact over axis 0",
         wrong=[("(bnraw * dhpreact).sum(0, keepdims=True)", "that is dbngain: bnbias is added, so its local "
@@ -195,6 +203,10 @@ KNOWLEDGE = {
                                                              "p = -0.5 gives -0.5 * x ** -1.5"),
                ("0.5 * (bnvar + EPS) ** -0.5 * dbnvar_inv", "the power rule: d x^-0.5 = -0.5 x^-1.5, not 0.5 x^-0.5"),
                ("-0.5 * (bnvar + EPS) ** 1.5 * dbnvar_inv", "x^1.5 where x^-1.5 belongs: d x^-0.5 = -0.5 x^(-0.5-1)"),
+               ("-0.5 * bnvar_inv ** 2 * dbnvar_inv", "bnvar_inv**2 is (bnvar + EPS)^-1: the power rule gives "
+                                                      "(bnvar + EPS)^-1.5, which is bnvar_inv**3"),
+               ("-0.5 * (bnvar + EPS) ** -1 * dbnvar_inv", "x^-1 where x^-1.5 belongs: d x^-0.5 = -0.5 x^(-0.5-1)"),
+               ("-0.5 * (bnvar + EPS) ** -2 * dbnvar_inv", "x^-2 where x^-1.5 belongs: d x^-0.5 = -0.5 x^(-0.5-1)"),
                ("-1.5 * (bnvar + EPS) ** -1.5 * dbnvar_inv", "-1.5 x^-1.5: the factor of d x^p = p x^(p-1) is p = "
                                                              "-0.5, not the new power")]),
     "dbndiff2": dict(
@@ -253,12 +265,15 @@ KNOWLEDGE = {
                "batch variance. Sum the three (scripts/ex3_batchnorm.py derives it); mind Bessel's n-1",
                "dhprebn = bngain * bnvar_inv / n * (n * dhpreact - dhpreact.sum(0) - n / (n - 1) * bnraw * "
                "(dhpreact * bnraw).sum(0))")),
-    "dembcat": dict(hint="hprebn = embcat @ W1 + b1: (n, H) and (T*E, H) -> (n, T*E)"),
-    "dW1": dict(hint="hprebn = embcat @ W1 + b1: (n, T*E) and (n, H) -> (T*E, H)"),
+    "dembcat": dict(hint="hprebn = embcat @ W1 + b1: (n, H) and (T*E, H) -> (n, T*E)",
+                    wrong=[("dhpreact @ W1.T", SKIPPED_BN)]),
+    "dW1": dict(hint="hprebn = embcat @ W1 + b1: (n, T*E) and (n, H) -> (T*E, H)",
+                wrong=[("embcat.T @ dhpreact", SKIPPED_BN)]),
     "db1": dict(hint="b1 (H,) was broadcast over the batch: sum dhprebn over axis 0. It should come out about "
                      "zero: why?",
                 wrong=[("dhprebn.mean(0)", "the mean over the batch where the sum belongs: b1 was broadcast over the "
-                                           "n rows, and a broadcast's gradient is their sum")]),
+                                           "n rows, and a broadcast's gradient is their sum"),
+                       ("dhpreact.sum(0)", SKIPPED_BN)]),
     "demb": dict(
         hint="embcat = emb.reshape(n, -1) only moved numbers around: reshape the gradient back to emb's shape",
         wrong=[("dembcat.reshape(n, E, T).transpose(0, 2, 1)", "reshaped in the wrong order: embcat laid out each "
@@ -295,6 +310,8 @@ RAISES = [
     (r"\.item\(\)", "numpy: float(x) instead of .item() (which only works on one number)"),
     (r"\.(exp|log|tanh|t)\(\)", "numpy has no tensor methods for these: np.exp(x), np.log(x), np.tanh(x), x.T"),
     (r"^\s*import torch|^\s*from torch", "no torch here: this file is numpy only (np is already imported)"),
+    (r"object has no attribute '(\w+)'", lambda m: NUMPY_SPELLING.get(m.group(1), "")),
+    (r"'int' object is not callable.*\.size\(", "numpy: x.shape[0] (x.size is the number of elements, not a method)"),
     (r"^KeyboardInterrupt", "your file raised it itself (a Ctrl-C stops the grader, not a line)"),
     (r"EOFError", "input() gets no input here: the grader runs your file without a keyboard; remove the input()"),
     (r"could not be broadcast together with shapes \(\d+,\d+\) \(\d+,\)", "a sum lost its axis: keep it with "
@@ -486,6 +503,13 @@ def not_an_array(c):
     return f"{c.g} is a {type(c.x).__name__}, where a numpy array of shape {c.sym} is due"
 
 
+def integer_array(c):
+    if np.issubdtype(c.x.dtype, np.integer) or c.x.dtype == bool:
+        return (f"{c.g} is an array of {c.x.dtype}: numpy arrays keep their dtype, so the fractions written into it "
+                f"were cut to whole numbers; make it float, e.g. np.zeros_like({c.g[1:]}) or np.zeros({c.sym})")
+    return None
+
+
 def transposed(c):
     if c.x.ndim == 2 and c.x.shape == c.a.shape[::-1] and c.x.shape != c.a.shape:
         values = "the transpose of the answer" if np.allclose(c.x.T, c.a) else "transposed"
@@ -500,6 +524,17 @@ def lost_axis(c):
         right = " (the numbers are right)" if np.allclose(c.x, c.a.reshape(c.x.shape)) else ""
         return (f"shape {c.x.shape} where {c.due} is due: the sum over axis {dropped[0]} dropped it{right}; "
                 f"keep it with keepdims=True")
+    return None
+
+
+def not_summed(c):
+    """The gradient of a broadcast tensor, left at the broadcast shape: the sum over that axis is missing."""
+    axes = tuple(k for k in range(c.a.ndim) if c.a.shape[k] == 1 and c.x.ndim == c.a.ndim and c.x.shape[k] > 1)
+    if axes and all(c.x.shape[k] == c.a.shape[k] for k in range(c.a.ndim) if k not in axes):
+        if close(c.x.sum(axes, keepdims=True), c.a):
+            k = axes[0]
+            return (f"shape {c.x.shape} where {c.due} is due: not summed: {c.g[1:]} was broadcast along axis {k}, "
+                    f"so its gradient sums over it: .sum({k}, keepdims=True)")
     return None
 
 
@@ -605,8 +640,26 @@ def scatter_overwrites(c):
     return None
 
 
+def no_chain_rule(c):
+    """The project's line with every gradient from above set to ones: the local derivative alone."""
+    body = ast.parse(answer_source(c.g)).body
+    upstream = (reads(body) & ALL_GRADIENTS) - {c.g}
+    if not upstream:
+        return None
+    ns = {**c.ctx, **{u: np.ones_like(c.ctx[u]) for u in upstream if u in c.ctx}}
+    try:
+        with np.errstate(all="ignore"):
+            exec(compile(ast.Module(body=body, type_ignores=[]), "<answer>", "exec"), ns)
+    except Exception:  # the answer's lines need what this batch does not give: no verdict
+        return None
+    if close(c.x, ns[c.g]):
+        return (f"the local derivative alone: times the gradient arriving from above "
+                f"({', '.join(sorted(upstream))}), the chain rule")
+    return None
+
+
 TRIED = [globals()[name] for name in MISTAKES]
-SHAPE_MISTAKES = {transposed, lost_axis, broadcast_blowup, wrong_axis, wrong_shape}
+SHAPE_MISTAKES = {transposed, lost_axis, not_summed, broadcast_blowup, wrong_axis, wrong_shape}
 
 
 def squeezed(shape):
@@ -625,6 +678,11 @@ def diagnose(g, x, a, ctx, exercise="ex1"):
         note = f" (and its shape {x.shape} drops a size-1 axis of {a.shape}: keepdims=True keeps it)"
         c.x = x = x.reshape(a.shape)
     for mistake in TRIED[1:]:
+        if mistake is integer_array:
+            why = integer_array(c)
+            if why:
+                return why
+            continue
         if (mistake in SHAPE_MISTAKES) == (x.shape != a.shape):
             why = mistake(c)
             if why:
@@ -635,11 +693,27 @@ def diagnose(g, x, a, ctx, exercise="ex1"):
             f"derivative (practice.py hint {exercise} {g})" + note)
 
 
+NUMPY_SPELLING = {  # torch's tensor methods that numpy arrays lack, and numpy's spelling
+    "abs": "numpy: np.abs(x)", "pow": "numpy: x ** p", "values": "numpy's x.max(1) gives the values itself "
+    "(x.argmax(1) the indices)", "indices": "numpy: x.argmax(1) gives the indices of the max",
+    "float": "numpy: x.astype(float)", "numel": "numpy: x.size", "detach": "numpy arrays need no .detach()",
+    "masked_fill": "numpy: np.where(mask, value, x)", "clamp": "numpy: np.clip(x, low, high)",
+    "unsqueeze": "numpy: x[:, None] (or np.expand_dims)", "expand_as": "numpy: np.broadcast_to(x, y.shape)",
+    "index_add_": "numpy: np.add.at(dC, index, values)", "scatter_": "numpy: np.put_along_axis(x, index, values, axis)",
+    "zero_": "numpy: x[...] = 0 (or np.zeros_like)", "fill_": "numpy: x.fill(value)", "add_": "numpy: x += y",
+    "exp": "numpy: np.exp(x)", "log": "numpy: np.log(x)", "tanh": "numpy: np.tanh(x)", "t": "numpy: x.T",
+    "clone": "numpy's copy is .copy(), not torch's .clone()", "item": "numpy: float(x)",
+}
+
+
 def raise_hint(text):
     """The fix for an error a learner's line raised (text: the line and the error), or ''."""
     for pattern, hint in RAISES:
-        if re.search(pattern, text, re.M):
-            return hint
+        m = re.search(pattern, text, re.M)
+        if m:
+            found = hint(m) if callable(hint) else hint
+            if found:
+                return found
     return ""
 
 

@@ -326,9 +326,9 @@ class Child:
         return saved
 
     def isolated(self, fill, owners, keep=None):
-        """Every statement in order, each gradient replaced by fill's once its lines are done (and
-        kept replaced before every later statement), so that each line meets right inputs. keep:
-        {g: value} to hand on instead of fill's. Returns ({g: its value}, {g: (line, error)})."""
+        """Every statement in order, each gradient it reads (directly, or in a function of the file
+        it calls) replaced by fill's, so that each line meets right inputs. keep: {g: value} to
+        hand on instead of fill's. Returns ({g: its value after its last line}, {g: (line, error)})."""
         ns = self.fresh()
         for g in self.ex["given_grads"]:
             ns[g] = fill[g].copy()
@@ -337,10 +337,6 @@ class Child:
         for g, sts in owners.items():
             if sts:
                 last.setdefault(max(sts, key=lambda s: s.line), []).append(g)
-        done = {g for g in fill if g not in owners or not owners[g]} - set(self.ex["given_grads"])
-        done = {g for g in done if g in self.graded}
-        for g in done:
-            ns[g] = fill[g].copy()
         values, errors = {}, {}
         sys.stdout = open(os.devnull, "w")
         with warnings.catch_warnings():
@@ -348,7 +344,7 @@ class Child:
             for st in self.stmts:
                 if st.kind != "code":
                     continue
-                for g in done - st.writes:
+                for g in (self.reads_of(st) & fill.keys()) - st.writes - set(self.ex["given_grads"]):
                     ns[g] = snapshot(keep[g]) if keep and g in keep else fill[g].copy()
                 result = self.execute(st, ns)
                 sys.stdout = open(os.devnull, "w") if sys.stdout is self.stdout else sys.stdout
@@ -358,10 +354,23 @@ class Child:
                 self.guard(ns, originals)
                 for g in last.get(st, []):
                     values[g] = snapshot(ns.get(g))
-                    done.add(g)
-                    ns[g] = snapshot(keep[g]) if keep and g in keep else fill[g].copy()
         sys.stdout = self.stdout
         return values, errors
+
+    def reads_of(self, st):
+        """The names a statement reads, with those read inside the file's functions it calls."""
+        if not hasattr(st, "all_reads"):
+            found, todo = set(st.reads), list(st.reads)
+            defs = {d.node.name: d for d in self.stmts if isinstance(d.node, (ast.FunctionDef, ast.Lambda))
+                    and d.line < st.line}
+            while todo:
+                name = todo.pop()
+                if name in defs and defs[name] is not st:
+                    new = defs[name].reads - found
+                    found |= new
+                    todo.extend(new)
+            st.all_reads = found
+        return st.all_reads
 
     def run(self):
         ns, events, errors, exits, caught = self.plain()
@@ -479,18 +488,23 @@ class Child:
         return found
 
     def upstream(self, g, own):
-        """(the gradients g's lines read, directly or through the helper lines above them; those
-        helper lines)"""
+        """(the gradients g's lines read, directly or through the helper lines and functions above
+        them, from its last fresh assignment on (what came before it is overwritten); those helper
+        lines)"""
         if not own:
             return set(), []
-        names, seen, helpers = set(grader.reads([st.node for st in own])), set(), []
+        full = [k for k, st in enumerate(own) if isinstance(st.node, ast.Assign) and g not in st.reads and any(
+            isinstance(t, ast.Name) and t.id == g or isinstance(t, ast.Tuple) and any(
+                isinstance(e, ast.Name) and e.id == g for e in t.elts) for t in st.node.targets)]
+        own = own[full[-1]:] if full else own
+        names, seen, helpers = set().union(*(self.reads_of(st) for st in own)), set(), []
         last = max(st.line for st in own)
         while names - seen:
             name = (names - seen).pop()
             seen.add(name)
             for st in self.stmts:
                 if st.line < last and st.kind == "code" and name in st.writes and name not in grader.ALL_GRADIENTS:
-                    names |= st.reads
+                    names |= self.reads_of(st)
                     helpers.append(st)
         return (names & grader.ALL_GRADIENTS) - {g}, helpers
 

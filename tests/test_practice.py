@@ -109,11 +109,11 @@ PLANTED = [
     ("ex1_lecture.py", "dcounts_sum_inv = (counts * dprobs).sum(1, keepdims=True)",
      "dcounts_sum_inv = (counts * dprobs).sum(1)", "dcounts_sum_inv", "broadcasting turns dcounts_sum"),
     ("ex1_lecture.py", "dlogprobs = np.zeros_like(logprobs)", "n = 5\ndlogprobs = np.zeros_like(logprobs)",
-     "line 12", "rebinds n"),
+     "line 13", "rebinds n"),
     ("ex1_loops.py", "dbnvar = dbnvar_inv * (-0.5) * (bnvar + 1e-5) ** -1.5",
      "EPS = 0\ndbnvar = dbnvar_inv * (-0.5) * (bnvar + 1e-5) ** -1.5", "line 28", "rebinds EPS"),
     ("ex1_lecture.py", "dlogprobs = np.zeros_like(logprobs)", "import torch\ndlogprobs = np.zeros_like(logprobs)",
-     "line 12", "no torch here"),
+     "line 13", "no torch here"),
     ("ex1_functions.py", "max_idx = np.argmax(logits, axis=1)", "max_idx = np.argmax(logits, dim=1)", "line 27",
      "axis="),
     ("ex1_alternative.py", "dcounts = dcounts + np.ones((n, counts.shape[1])) * dcounts_sum\n", "", "dcounts",
@@ -135,6 +135,27 @@ PLANTED = [
     ("ex1_alternative.py", "dh = np.dot(dlogits, W2.T)", "dh = np.dot(dlogits, W2)", "dh", "raises ValueError"),
     ("ex1_alternative.py", "(1 - np.tanh(hpreact) ** 2)", "(1 - np.tanh(hpreact) ** 3)", "dhpreact",
      "largest difference at dhpreact["),
+    ("ex1_einsum.py", "dlogprobs = -Y1h / n", "dlogprobs = np.zeros(logprobs.shape, dtype=int)\n"
+     "dlogprobs[range(n), Yb] = -1 / n", "dlogprobs", "an array of int64"),
+    ("ex1_einsum.py", "dcounts_sum = -dcounts_sum_inv / counts_sum ** 2", "dcounts_sum = -1 / counts_sum ** 2",
+     "dcounts_sum", "the local derivative alone"),
+    ("ex1_einsum.py", "dhpreact = (1 - h ** 2) * dh", "dhpreact = 1 - h ** 2", "dhpreact", "local derivative alone"),
+    ("ex1_einsum.py", 'dcounts_sum_inv = np.einsum("ij,ij->i", counts, dprobs)[:, None]',
+     "dcounts_sum_inv = counts * dprobs", "dcounts_sum_inv", "not summed"),
+    ("ex1_einsum.py", "dbngain = np.sum(dhpreact * bnraw, axis=0, keepdims=True)", "dbngain = dhpreact * bnraw",
+     "dbngain", "not summed"),
+    ("ex1_einsum.py", "dnorm_logits = counts * dcounts", "dnorm_logits = np.exp(logits) * dcounts", "dnorm_logits",
+     "exp(logits) where exp(norm_logits)"),
+    ("ex1_einsum.py", "dbnvar = -0.5 * bnvar_inv ** 3 * dbnvar_inv", "dbnvar = -0.5 * bnvar_inv ** 2 * dbnvar_inv",
+     "dbnvar", "bnvar_inv**3"),
+    ("ex1_einsum.py", "dbnraw = dhpreact * bngain", "dbnraw = dhpreact", "dbnraw", "bngain is left out"),
+    ("ex1_einsum.py", "    dC[ix] += flat[row]", "    dC[ix] = flat[row]", "dC", "rows of dC are short"),
+    ("ex1_einsum.py", 'dW2 = np.einsum("nh,nv->hv", h, dlogits)', 'dW2 = np.einsum("nh,nv->hv", h, dlogits) / n', "dW2",
+     "applied twice"),
+    ("ex4_onehot.py", "dW1 = embcat.T @ dhprebn", "dW1 = embcat.T @ dhpreact", "dW1", "batchnorm layer sits between"),
+    ("ex4_lecture.py", "dlogits /= n", "dlogits /= n\ndlogits = dlogits.T", "dlogits", "transpose"),
+    ("ex2_lecture.py", "dlogits = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)", "dlogits = probs",
+     "line 5", "dlogits = probs made no copy"),
 ]
 
 
@@ -162,8 +183,8 @@ def test_one_mistake_upstream_is_one_row_and_the_rows_below_inherit_it(names_txt
     assert alias["dbndiff"]["status"] == "inherits" and "dhprebn = dbndiff" in alias["dbndiff"]["why"]
     torch = graded(fixture("ex1_lecture.py").replace("dlogprobs = np.zeros_like(logprobs)",
                                                       "import torch\ndlogprobs = torch.zeros_like(logprobs)"), "ex1")
-    assert [g for g, r in torch.items() if r["status"] == "wrong"] == ["line 12"]
-    assert torch["dlogprobs"]["status"] == "inherits" and "line 12" in torch["dlogprobs"]["why"]
+    assert [g for g, r in torch.items() if r["status"] == "wrong"] == ["line 13"]
+    assert torch["dlogprobs"]["status"] == "inherits" and "line 13" in torch["dlogprobs"]["why"]
 
 
 def test_right_is_right_for_shapes_that_only_drop_a_size_1_axis(names_txt):
