@@ -90,12 +90,17 @@ def check(name, analytic, numeric, noise=None, tol=TOLERANCE):
     if analytic.shape != numeric.shape:
         return dict(name=name, shape=analytic.shape, maxdiff=np.inf, rel=np.inf, ok=False, zero=False,
                     note=f"shape {analytic.shape} != {numeric.shape}")
-    maxdiff = float(np.abs(analytic.astype(np.float64) - numeric).max())
+    diff = np.abs(analytic.astype(np.float64) - numeric)
+    maxdiff = float(diff.max())
     rel = rel_error(analytic, numeric)
     zero = noise is not None and bool(np.all(np.abs(analytic) <= noise) and np.all(np.abs(numeric) <= noise))
-    note = f"both within round-off, {np.max(noise):.0e}" if zero else ""
-    return dict(name=name, shape=analytic.shape, maxdiff=maxdiff, rel=rel, ok=bool(rel < tol or zero), zero=zero,
-                note=note)
+    # A difference no larger than the estimate's own round-off says nothing against the hand gradient: at
+    # batch size 2 batchnorm leaves gradients the size of EPS's effect, and a relative test judges round-off.
+    within = noise is not None and bool(np.all(diff <= noise))
+    note = (f"both within round-off, {np.max(noise):.0e}" if zero else
+            f"the difference is within the estimate's round-off, {np.max(noise):.0e}" if within and rel >= tol else "")
+    return dict(name=name, shape=analytic.shape, maxdiff=maxdiff, rel=rel, ok=bool(rel < tol or zero or within),
+                zero=zero, note=note)
 
 
 def report(rows, title="gradient check", tol=TOLERANCE):
@@ -113,7 +118,8 @@ def report(rows, title="gradient check", tol=TOLERANCE):
     if bad:
         print(f"{title}: FAILED, {len(bad)} of {len(rows)} tensors wrong: {', '.join(bad)}")
     else:
-        print(f"{title}: all {len(rows)} tensors OK (relative error < {tol:.0e})")
+        bound = " or a difference within the estimate's round-off" if any(r["note"] for r in rows) else ""
+        print(f"{title}: all {len(rows)} tensors OK (relative error < {tol:.0e}{bound})")
     return not bad
 
 

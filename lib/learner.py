@@ -338,6 +338,10 @@ class Child:
             if sts:
                 last.setdefault(max(sts, key=lambda s: s.line), []).append(g)
         values, errors = {}, {}
+
+        def in_progress(g, st):  # g's next line after st adds to the value it has now (+=, d[...] =, d = d + ...)
+            nxt = next((o for o in owners.get(g, []) if o.line > st.line), None)
+            return nxt is not None and not self.fresh_assignment(nxt, g) and any(o.line < st.line for o in owners[g])
         sys.stdout = open(os.devnull, "w")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -345,7 +349,8 @@ class Child:
                 if st.kind != "code":
                     continue
                 for g in (self.reads_of(st) & fill.keys()) - st.writes - set(self.ex["given_grads"]):
-                    ns[g] = snapshot(keep[g]) if keep and g in keep else fill[g].copy()
+                    if not in_progress(g, st):
+                        ns[g] = snapshot(keep[g]) if keep and g in keep else fill[g].copy()
                 result = self.execute(st, ns)
                 sys.stdout = open(os.devnull, "w") if sys.stdout is self.stdout else sys.stdout
                 if result and result[0] == "error":
@@ -487,15 +492,20 @@ class Child:
             st.kind = "update"
         return found
 
+    @staticmethod
+    def fresh_assignment(st, g):
+        """Does the statement give g a new value, not built on its old one (g = ..., not reading g)?"""
+        return isinstance(st.node, ast.Assign) and g not in st.reads and any(
+            isinstance(t, ast.Name) and t.id == g or isinstance(t, ast.Tuple) and any(
+                isinstance(e, ast.Name) and e.id == g for e in t.elts) for t in st.node.targets)
+
     def upstream(self, g, own):
         """(the gradients g's lines read, directly or through the helper lines and functions above
         them, from its last fresh assignment on (what came before it is overwritten); those helper
         lines)"""
         if not own:
             return set(), []
-        full = [k for k, st in enumerate(own) if isinstance(st.node, ast.Assign) and g not in st.reads and any(
-            isinstance(t, ast.Name) and t.id == g or isinstance(t, ast.Tuple) and any(
-                isinstance(e, ast.Name) and e.id == g for e in t.elts) for t in st.node.targets)]
+        full = [k for k, st in enumerate(own) if self.fresh_assignment(st, g)]
         own = own[full[-1]:] if full else own
         names, seen, helpers = set().union(*(self.reads_of(st) for st in own)), set(), []
         last = max(st.line for st in own)

@@ -108,6 +108,20 @@ def main(argv=None):
         row("RNN: gradient factor per step back in time, radius 0.5 / 1.5", "vanishes / explodes",
             f"x{f['Whh at spectral radius 0.5']:.2f} / x{f['Whh at spectral radius 1.5']:.2f}",
             f["Whh at spectral radius 0.5"] < 1 < f["Whh at spectral radius 1.5"])
+    lstm = load("lstm_bptt")
+    if lstm:
+        row("LSTM, backprop through time by hand: gradient check; a dropped dc", "(Karpathy's lstm.py's habit)",
+            f"{'OK' if lstm['check_ok'] else 'FAILED'}; caught in {lstm['planted_caught']} rows",
+            lstm["check_ok"] and lstm["planted_caught"] > 0)
+        rnn_val = lstm.get("rnn_val")
+        row(f"LSTM: val loss per character ({lstm['steps']} steps)", "≤ 2.00, below the RNN's" +
+            (f" {rnn_val:.4f}" if rnn_val else ""), f"{lstm['val_loss']:.4f}",
+            lstm["val_loss"] <= 2.00 and (rnn_val is None or lstm["val_loss"] < rnn_val))
+        rec = lstm["recall"]
+        lag = max(int(k) for k in next(iter(rec.values())))
+        accs = [rec[m][str(lag)]["accuracy"] for m in rec]  # the vanilla RNN, forget bias 1, the gate open
+        row(f"recall at lag {lag}: LSTM gate open / forget bias 1 / vanilla RNN", "open ≥ 0.99, bias 1 < 0.5",
+            " / ".join(f"{a:.3f}" for a in accs[::-1]), accs[2] >= 0.99 and accs[1] < 0.5)
     rbm = load("rbm_cd")
     if rbm:
         row("2006: RBM by CD-1, val loss per character", "(a density model; may lose)",

@@ -35,10 +35,10 @@ from lib.cli import Parser, positive, run, seed_arg, writable_dir, writable_file
 from lib.data import ROOT, load_words  # noqa: E402
 from lib.gradcheck import check_params, report  # noqa: E402
 from lib.plotting import binned, plt, save  # noqa: E402
+from lib.recurrent import backward, batch_of, forward, init, sample, split_loss  # noqa: E402
 
-# hyperparameters
-n_embd = 16           # E, the character embedding
-n_hidden = 128        # H, the recurrent state
+# hyperparameters (the model's equations, forward and backward through time: lib/recurrent.py)
+n_hidden = 128        # H, the recurrent state (E, the character embedding, is 16)
 batch_size = 32       # names per step
 max_steps = 20000     # optimisation steps
 learning_rate = 0.5   # plain SGD ...
@@ -49,72 +49,6 @@ log_every = 2000
 MLP_VAL = 2.1099      # the lecture's MLP (3 characters of context), val loss in nats per character
 
 
-def batch_of(words, stoi):
-    """Names padded to the longest: X (B, T) inputs from '.', Y (B, T) targets to the final '.',
-    mask (B, T) 1 where a character is predicted, 0 on padding."""
-    T = max(len(w) for w in words) + 1
-    X, Y, mask = np.zeros((len(words), T), np.int64), np.zeros((len(words), T), np.int64), np.zeros((len(words), T))
-    for b, w in enumerate(words):
-        ix = [stoi[c] for c in w]
-        X[b, 1:len(ix) + 1] = ix
-        Y[b, :len(ix) + 1] = ix + [0]
-        mask[b, :len(ix) + 1] = 1.0
-    return X, Y, mask
-
-
-def init(vocab_size, rng, n_embd=n_embd, n_hidden=n_hidden, radius=None):
-    """Small random weights; Whh an orthogonal matrix times `radius` when given (every singular value = radius)."""
-    p = {"C": rng.standard_normal((vocab_size, n_embd)),
-         "Wxh": rng.standard_normal((n_embd, n_hidden)) / n_embd ** 0.5,
-         "Whh": np.linalg.qr(rng.standard_normal((n_hidden, n_hidden)))[0] * (radius or 0.9),
-         "bh": rng.standard_normal(n_hidden) * 0.01,
-         "Why": rng.standard_normal((n_hidden, vocab_size)) * 0.01,
-         "by": rng.standard_normal(vocab_size) * 0.01}
-    return p
-
-
-def forward(p, X, Y, mask):
-    """The loss (mean over predicted characters) and what the backward needs."""
-    B, T = X.shape
-    hs = [np.zeros((B, p["Whh"].shape[0]))]                         # hs[t + 1] is h_t; hs[0] the start
-    probs = []
-    loss = 0.0
-    for t in range(T):
-        x = p["C"][X[:, t]]                                          # (B, E)
-        hs.append(np.tanh(x @ p["Wxh"] + hs[-1] @ p["Whh"] + p["bh"]))  # (B, H)
-        logits = hs[-1] @ p["Why"] + p["by"]                         # (B, V)
-        logits = logits - logits.max(1, keepdims=True)
-        e = np.exp(logits)
-        probs.append(e / e.sum(1, keepdims=True))                    # (B, V)
-        loss -= (np.log(probs[-1][np.arange(B), Y[:, t]]) * mask[:, t]).sum()
-    return loss / mask.sum(), (hs, probs)
-
-
-def backward(p, cache, X, Y, mask, keep=None):
-    """Backpropagation through time, in exact reverse order; grads keyed like p.
-    keep: also return dloss/dh_t for every t (the leak's measurement)."""
-    hs, probs = cache
-    B, T = X.shape
-    g = {k: np.zeros_like(v) for k, v in p.items()}
-    dh_next = np.zeros_like(hs[0])                                   # (B, H) from step t + 1
-    dhs = [None] * T
-    for t in reversed(range(T)):
-        dlogits = probs[t].copy()                                    # softmax - onehot, / (number predicted)
-        dlogits[np.arange(B), Y[:, t]] -= 1
-        dlogits *= (mask[:, t] / mask.sum())[:, None]                # padding sends nothing back
-        g["Why"] += hs[t + 1].T @ dlogits                            # Why is used at every step: +=
-        g["by"] += dlogits.sum(0)
-        dh = dlogits @ p["Why"].T + dh_next                          # h_t feeds the logits and h_{t+1}
-        dhs[t] = dh
-        dpre = (1.0 - hs[t + 1] ** 2) * dh                           # tanh
-        g["Wxh"] += p["C"][X[:, t]].T @ dpre
-        g["Whh"] += hs[t].T @ dpre
-        g["bh"] += dpre.sum(0)
-        np.add.at(g["C"], X[:, t], dpre @ p["Wxh"].T)                # repeated characters add up
-        dh_next = dpre @ p["Whh"].T                                  # back one step in time
-    return (g, dhs) if keep else g
-
-
 def gradient_check(rng):
     """Every parameter against central differences, on a small instance with padding."""
     stoi = {c: i for i, c in enumerate(".abc")}
@@ -123,33 +57,6 @@ def gradient_check(rng):
     p["Why"] *= 30  # a larger output layer: every gradient well above round-off
     g = backward(p, forward(p, X, Y, mask)[1], X, Y, mask)
     return report(check_params(lambda q: forward(q, X, Y, mask)[0], p, g), "BPTT vs central differences")
-
-
-def split_loss(p, words, stoi, chunk=1024):
-    """Mean loss per predicted character over a whole split."""
-    total, count = 0.0, 0.0
-    for i in range(0, len(words), chunk):
-        X, Y, mask = batch_of(words[i:i + chunk], stoi)
-        loss, _ = forward(p, X, Y, mask)
-        total += loss * mask.sum()
-        count += mask.sum()
-    return total / count
-
-
-def sample(p, itos, count, rng, max_len=30):
-    names = []
-    for _ in range(count):
-        h, ix, out = np.zeros(p["Whh"].shape[0]), 0, []
-        while len(out) < max_len:
-            h = np.tanh(p["C"][ix] @ p["Wxh"] + h @ p["Whh"] + p["bh"])
-            logits = h @ p["Why"] + p["by"]
-            e = np.exp(logits - logits.max())
-            ix = int(rng.choice(len(e), p=e / e.sum()))
-            if ix == 0:
-                break
-            out.append(itos[ix])
-        names.append("".join(out))
-    return names
 
 
 def leak(p, X, Y, mask):

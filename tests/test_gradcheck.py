@@ -71,3 +71,14 @@ def test_report_prints_a_verdict(capsys):
     out = capsys.readouterr().out
     assert "|      zero | ok" in out  # a zero gradient shows zero, not a relative error of 1
     assert "t: all 1 tensors OK" in out and "t: FAILED, 1 of 2 tensors wrong: db" in out and "NOT OK" in out
+
+
+def test_a_difference_within_the_estimates_round_off_passes_and_one_above_it_fails():
+    """At batch size 2 a gradient can be the size of round-off: a relative test judges noise there.
+    The row passes when every difference is within the numerical estimate's own bound."""
+    analytic, noise = np.array([2e-9, 1e-9]), np.full(2, 5e-10)
+    numeric = analytic + np.array([3e-10, -2e-10])  # gradients above the bound, differences within it
+    row = check("dW1", analytic, numeric, noise)
+    assert row["ok"] and row["rel"] > 1e-7 and "within the estimate's round-off" in row["note"]
+    assert not check("dW1", analytic, numeric + 1e-9, noise)["ok"]  # a difference above the bound still fails
+    assert not check("dW1", analytic, numeric)["ok"]                # and without a bound the relative test rules

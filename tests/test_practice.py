@@ -187,6 +187,12 @@ def test_one_mistake_upstream_is_one_row_and_the_rows_below_inherit_it(names_txt
     assert torch["dlogprobs"]["status"] == "inherits" and "line 13" in torch["dlogprobs"]["why"]
 
 
+def test_printing_a_gradient_between_its_two_lines_changes_nothing(names_txt):
+    line = "dlogits += np.eye(logits.shape[1])[logits.argmax(1)] * dlogit_maxes"
+    source = fixture("ex1_lecture.py").replace(line, "print('dlogits so far:', dlogits.sum())\n" + line)
+    assert all(r["status"] == "ok" for r in graded(source, "ex1").values())
+
+
 def test_right_is_right_for_shapes_that_only_drop_a_size_1_axis(names_txt):
     rows = graded(fixture("ex1_lecture.py"), "ex1")
     assert rows["dbnmeani"]["status"] == "ok" and "keepdims=True" in rows["dbnmeani"]["why"]
