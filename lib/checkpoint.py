@@ -25,6 +25,9 @@ def save(path, arrays):
         fd, tmp = tempfile.mkstemp(prefix=os.path.basename(path) + ".", suffix=".tmp", dir=folder)
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # as any file the scripts write (mkstemp makes it 0600)
         os.replace(tmp, path)
     except OSError as e:
         if tmp and os.path.exists(tmp):
@@ -47,4 +50,29 @@ def load(path, keys=MODEL_KEYS):
     if missing:
         raise UsageError(f"{path} is not a checkpoint of this model (missing {', '.join(missing)}); "
                          f"pass a checkpoint written by scripts/train.py")
+    if keys == MODEL_KEYS:
+        problem = model_problem(arrays)
+        if problem:
+            raise UsageError(f"{path} cannot be sampled from: {problem}; train again or pass another --checkpoint")
     return arrays
+
+
+def model_problem(z):
+    """What makes a model checkpoint unusable (shapes that do not fit together, a vocabulary of
+    the wrong length, weights that are not finite, a negative variance), or ''."""
+    V, E = np.shape(z["C"]) if np.ndim(z["C"]) == 2 else (None, None)
+    H = np.shape(z["W1"])[1] if np.ndim(z["W1"]) == 2 else None
+    expected = dict(W2=(H, V), b2=(V,), b1=(H,), bngain=(1, H), bnbias=(1, H), bnmean=(1, H), bnvar=(1, H))
+    if V is None or H is None or np.shape(z["W1"])[0] % E:
+        return f"C {np.shape(z['C'])} and W1 {np.shape(z['W1'])} do not fit together"
+    for k, shape in expected.items():
+        if np.shape(z[k]) != shape:
+            return f"{k} has shape {np.shape(z[k])} where {shape} fits C {np.shape(z['C'])} and W1 {np.shape(z['W1'])}"
+    if len(z["itos"]) != V:
+        return f"its vocabulary has {len(z['itos'])} characters for {V} rows of C"
+    bad = [k for k in MODEL_KEYS if k != "itos" and not np.all(np.isfinite(z[k]))]
+    if bad:
+        return f"{', '.join(bad)} hold{'s' if len(bad) == 1 else ''} NaN or infinite values (a run that diverged?)"
+    if np.any(z["bnvar"] < 0):
+        return "the batchnorm variance bnvar is negative somewhere"
+    return ""

@@ -11,6 +11,8 @@ import os
 import signal
 import sys
 
+import numpy as np
+
 
 class UsageError(Exception):
     """Bad input: the message names the problem and the fix, on one line."""
@@ -43,6 +45,7 @@ def run(main, argv=None):
         for stream in (sys.stdout, sys.stderr):
             stream.reconfigure(errors="backslashreplace")
     handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    numpy_errors = np.geterr()
     try:
         code = main(argv) or 0
         if argv is None:
@@ -63,9 +66,10 @@ def run(main, argv=None):
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    finally:  # a script may have taken over the signals (lib/training.py): give them back
+    finally:  # a script may have taken over the signals (lib/training.py) or numpy's errors: give them back
         for s, handler in handlers.items():
             signal.signal(s, handler)
+        np.seterr(**numpy_errors)
 
 
 def number(kind, minimum=None, strictly=False):
@@ -109,6 +113,8 @@ def writable_dir(path, flag="--out"):
 
 def writable_file(path, flag):
     """An output file path, checked before any work: its folder writable, itself not a folder."""
+    if not path:
+        raise UsageError(f"{flag} is empty; pass a file path")
     if os.path.isdir(path):
         raise UsageError(f"{flag} {path!r} is a folder; pass a file path")
     writable_dir(os.path.dirname(os.path.abspath(path)), f"{flag}'s folder")

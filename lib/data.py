@@ -82,6 +82,8 @@ def read_text(path, what, fix):
         raise UsageError(f"no such file: {path}; {fix}")
     except IsADirectoryError:
         raise UsageError(f"{path} is a folder; pass {what}")
+    except PermissionError:
+        raise UsageError(f"cannot read {path} (permission denied); make it readable (chmod +r) or pass another file")
     if raw[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in raw[:1000]:
         raise UsageError(f"{path} looks like UTF-16 (what some editors call 'Unicode'); re-save it as UTF-8")
     try:

@@ -25,9 +25,11 @@ import os
 import platform
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import lib  # before numpy: one BLAS thread unless you set one (lib/__init__.py)
+
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from lib.bench import time_us  # noqa: E402
 from lib.cli import Parser, run, writable_dir  # noqa: E402
 from lib.data import load_splits, minibatches  # noqa: E402

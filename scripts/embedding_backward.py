@@ -16,9 +16,11 @@ import json
 import os
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import lib  # before numpy: one BLAS thread unless you set one (lib/__init__.py)
+
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from lib.bench import time_us  # noqa: E402
 from lib.cli import Parser, run, writable_dir  # noqa: E402
 from lib.data import load_splits  # noqa: E402

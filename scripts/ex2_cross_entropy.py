@@ -26,10 +26,12 @@ import json
 import os
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import lib  # before numpy: one BLAS thread unless you set one (lib/__init__.py)
+
 import numpy as np
 from matplotlib.colors import TwoSlopeNorm
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from lib.bench import print_timings, time_us  # noqa: E402
 from lib.cli import Parser, npz_file, run, seed_arg, writable_dir  # noqa: E402
 from lib.gradcheck import check, cmp, precise_gradient, report, statements  # noqa: E402

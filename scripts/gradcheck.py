@@ -17,9 +17,11 @@ import json
 import os
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import lib  # before numpy: one BLAS thread unless you set one (lib/__init__.py)
+
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from lib.cli import Parser, run, seed_arg, writable_dir  # noqa: E402
 from lib.data import load_splits  # noqa: E402
 from lib.layers import cross_entropy_backward  # noqa: E402

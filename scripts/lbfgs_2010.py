@@ -18,10 +18,12 @@ import os
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import lib  # before numpy: one BLAS thread unless you set one (lib/__init__.py)
+
 import numpy as np
 from scipy.optimize import check_grad, minimize
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from lib.cli import Parser, positive, run, seed_arg, writable_dir  # noqa: E402
 from lib.data import load_splits, minibatches  # noqa: E402
 from lib.gradcheck import precise_gradient, rel_error  # noqa: E402

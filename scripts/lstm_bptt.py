@@ -29,11 +29,13 @@ import os
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import lib  # before numpy: one BLAS thread unless you set one (lib/__init__.py)
+
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from lib import checkpoint, lecture, recurrent
-from lib.cli import Parser, positive, run, seed_arg, writable_dir, writable_file
+from lib.cli import Parser, Stopped, positive, run, seed_arg, writable_dir, writable_file
 from lib.data import ROOT, load_words
 from lib.gradcheck import check_params, report
 from lib.plotting import binned, plt, save
@@ -256,7 +258,8 @@ def main(argv=None):
     parser.add_argument("--n-hidden", type=positive(int), default=n_hidden, help=f"names: cell size (default {n_hidden})")
     parser.add_argument("--recall-steps", type=positive(int), default=recall_steps,
                         help=f"recall: Adam steps per model and lag at most (default {recall_steps})")
-    parser.add_argument("--full", action="store_true", help="recall at lags 10, 20, 50, 100 and 200 (default 20 and 100)")
+    parser.add_argument("--full", action="store_true", help="recall at lags 10, 20, 50, 100 and 200, three seeds each "
+                        "(default: lags 20 and 100, one seed)")
     parser.add_argument("--seed", type=seed_arg, default=seed, help=f"seed (default {seed})")
     parser.add_argument("--out", default="plots", help="folder for lstm_bptt.json and the plots (default plots/)")
     parser.add_argument("--checkpoint", default=os.path.join(ROOT, "data", "lstm.npz"), help="where to save (default data/lstm.npz)")
@@ -265,6 +268,7 @@ def main(argv=None):
     out = writable_dir(args.out)
     writable_file(args.checkpoint, "--checkpoint")
     lags = (10, 20, 50, 100, 200) if args.full else (20, 100)
+    seeds = [args.seed + k for k in range(3 if args.full else 1)]  # the vanilla RNN's result depends on its seed
 
     # data: the lecture's split of the words, whole names as sequences
     itos, stoi, (train, val, test) = load_words(args.data)
@@ -278,11 +282,14 @@ def main(argv=None):
 
     # names: SGD with clipping, as rnn_bptt.py trains the RNN
     p = init(len(itos), np.random.default_rng(args.seed), n_hidden=args.n_hidden, dtype=np.float32)
+    np.seterr(all="ignore")  # a blow-up is reported once, as a NaN loss, not as numpy's warnings along the way
     batches = np.random.default_rng([args.seed, 1])
     lossi, t0 = [], time.perf_counter()
     for i in range(args.steps):
         X, Y, mask = recurrent.batch_of([train[j] for j in batches.integers(0, len(train), batch_size)], stoi)
         loss, cache = forward(p, X, Y, mask)
+        if not np.isfinite(loss):
+            raise Stopped(f"the loss became {loss} at step {i + 1}: training diverged; nothing was saved", 1)
         g = backward(p, cache, X, Y, mask)
         norm = np.sqrt(sum((v * v).sum() for v in g.values()))
         if norm > max_norm:
@@ -317,16 +324,23 @@ def main(argv=None):
 
     # the long-lag recall task
     print(f"\nrecall the first of lag + 2 symbols ({symbols} to choose from, chance {1 / symbols:.3f}), "
-          f"hidden {recall_hidden}, Adam, at most {args.recall_steps} steps:")
+          f"hidden {recall_hidden}, Adam, at most {args.recall_steps} steps; accuracy"
+          + (f" as the mean (lowest-highest) of {len(seeds)} seeds, steps and seconds the mean" if len(seeds) > 1 else "")
+          + ":")
     models = {"rnn": "vanilla RNN", "lstm": "LSTM, forget bias 1", "open": f"LSTM, forget bias {open_bias:g} (gate open)"}
     recall = {m: {} for m in models}
     print(f"  {'model':32s}" + "".join(f" | lag {lag:3d}          " for lag in lags))
     for m, label in models.items():
         row = f"  {label:32s}"
         for lag in lags:
-            r = train_recall(m, lag, args.recall_steps, args.seed)
-            recall[m][lag] = {k: v for k, v in r.items() if k != "p"}
-            row += f" | {r['accuracy']:.3f} {r['steps']:4d} st {r['seconds']:3.0f} s"
+            runs = [train_recall(m, lag, args.recall_steps, s) for s in seeds]
+            acc = [r["accuracy"] for r in runs]
+            recall[m][lag] = dict(accuracy=float(np.mean(acc)), low=min(acc), high=max(acc), seeds=seeds,
+                                  steps=int(np.mean([r["steps"] for r in runs])),
+                                  seconds=float(np.mean([r["seconds"] for r in runs])))
+            r = recall[m][lag]
+            spread = f" ({r['low']:.2f}-{r['high']:.2f})" if len(seeds) > 1 else ""
+            row += f" | {r['accuracy']:.3f}{spread} {r['steps']:4d} st {r['seconds']:3.0f} s"
         print(row, flush=True)
 
     # plots
@@ -355,8 +369,10 @@ def main(argv=None):
     fig, ax = plt.subplots(figsize=(8, 4.5))
     colors = {"rnn": "tab:red", "lstm": "tab:blue", "open": "tab:green"}
     for m, label in models.items():
-        acc = [recall[m][lag]["accuracy"] for lag in lags]
-        ax.plot(lags, acc, "o-", color=colors[m], label=label)
+        acc = np.array([recall[m][lag]["accuracy"] for lag in lags])
+        spread = np.array([[a - recall[m][lag]["low"], recall[m][lag]["high"] - a] for lag, a in zip(lags, acc)]).T
+        ax.errorbar(lags, acc, yerr=spread if len(seeds) > 1 else None, fmt="o-", capsize=3, color=colors[m],
+                    label=label + (f" (mean of {len(seeds)} seeds, bars: lowest to highest)" if len(seeds) > 1 else ""))
         for lag, a in zip(lags, acc):
             r = recall[m][lag]
             ax.annotate(f"{r['steps']} st, {r['seconds']:.0f} s", (lag, a), textcoords="offset points", xytext=(4, 4),
@@ -365,6 +381,8 @@ def main(argv=None):
     ax.set_ylim(0, 1.05)
     ax.set_xlabel("lag: distractors between the symbol and the question")
     ax.set_ylabel("recall accuracy (1024 new sequences)")
+    ax.set_xscale("log")
+    ax.set_xticks(lags, [str(lag) for lag in lags])
     ax.set_title("remembering across the lag: only the LSTM with its forget gate open reaches far")
     ax.legend(fontsize=8)
     save(fig, out, "lstm_bptt_recall")

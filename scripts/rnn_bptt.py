@@ -27,11 +27,13 @@ import os
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import lib  # before numpy: one BLAS thread unless you set one (lib/__init__.py)
+
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from lib import checkpoint  # noqa: E402
-from lib.cli import Parser, positive, run, seed_arg, writable_dir, writable_file  # noqa: E402
+from lib.cli import Parser, Stopped, positive, run, seed_arg, writable_dir, writable_file  # noqa: E402
 from lib.data import ROOT, load_words  # noqa: E402
 from lib.gradcheck import check_params, report  # noqa: E402
 from lib.plotting import binned, plt, save  # noqa: E402
@@ -93,17 +95,24 @@ def main(argv=None):
 
     # training, with clipping, then without it on the same batches (when clipping ever fired)
     runs = {}
+    np.seterr(all="ignore")  # a blow-up is reported once, as a NaN loss, not as numpy's warnings along the way
     for clip in (True, False):
         if not clip and runs[True]["clipped"] == 0:  # the same arithmetic step for step: the same run
             runs[False] = runs[True]
             break
         p = init(len(itos), np.random.default_rng(args.seed), n_hidden=args.n_hidden)
         batches = np.random.default_rng([args.seed, 1])
-        lossi, norms, clipped, t0 = [], [], 0, time.perf_counter()
+        lossi, norms, clipped, diverged, t0 = [], [], 0, None, time.perf_counter()
         for i in range(args.steps):
             chosen = [train[j] for j in batches.integers(0, len(train), batch_size)]
             X, Y, mask = batch_of(chosen, stoi)
             loss, cache = forward(p, X, Y, mask)
+            if not np.isfinite(loss):
+                if clip:
+                    raise Stopped(f"the loss became {loss} at step {i + 1}: training diverged (is --lr {args.lr:g} "
+                                  f"too large?); nothing was saved", 1)
+                diverged = i + 1  # without clipping: a finding, said below
+                break
             g = backward(p, cache, X, Y, mask)
             norm = np.sqrt(sum((v * v).sum() for v in g.values()))
             if clip and norm > max_norm:  # same direction, shorter step
@@ -117,14 +126,20 @@ def main(argv=None):
             if clip and i % log_every == 0:
                 print(f"{i:7d}/{args.steps:7d}: {loss:.4f}   |grad| {norm:6.2f}", flush=True)
         seconds = time.perf_counter() - t0
-        runs[clip] = dict(p=p, lossi=lossi, norms=norms, clipped=clipped, seconds=seconds, val=split_loss(p, val, stoi))
+        runs[clip] = dict(p=p, lossi=lossi, norms=norms, clipped=clipped, seconds=seconds, diverged=diverged,
+                          val=None if diverged else split_loss(p, val, stoi))
     p = runs[True]["p"]
     losses = {"train": split_loss(p, train, stoi), "val": runs[True]["val"], "test": split_loss(p, test, stoi)}
     print(f"\ntrained {args.steps} steps in {runs[True]['seconds']:.0f} s, clipped {runs[True]['clipped']} of them at norm {max_norm:g}")
     for name, value in losses.items():
-        print(f"{name:5s} loss {value:.4f} nats per character" + (f"   (the lecture's MLP: {MLP_VAL})" if name == "val" else ""))
-    print(f"without clipping: val {runs[False]['val']:.4f}, largest gradient norm {max(runs[False]['norms']):.2f}"
-          + ("   (clipping never fired: the same run)" if runs[True]["clipped"] == 0 else ""))
+        print(f"{name:5s} loss {value:.4f} nats per character" + (
+            f"   (the lecture's MLP: {MLP_VAL})" if name == "val" and not args.data else ""))
+    if runs[False]["diverged"]:
+        print(f"without clipping: the loss became NaN at step {runs[False]['diverged']} (largest gradient norm before "
+              f"it {max(runs[False]['norms'] or [0]):.3g}): clipping is what kept this run")
+    else:
+        print(f"without clipping: val {runs[False]['val']:.4f}, largest gradient norm {max(runs[False]['norms']):.2f}"
+              + ("   (clipping never fired: the same run)" if runs[True]["clipped"] == 0 else ""))
     names = sample(p, itos, 20, np.random.default_rng(args.seed))
     print("samples: " + ", ".join(names))
     checkpoint.save(args.checkpoint, dict(p, itos=np.array(itos)))
@@ -139,8 +154,8 @@ def main(argv=None):
         curves[f"Whh at spectral radius {radius}"] = leak(q, X, Y, mask)
     rho = float(np.abs(np.linalg.eigvals(p["Whh"])).max())
     curves[f"trained Whh (spectral radius {rho:.2f})"] = leak(p, X, Y, mask)
-    print(f"\ngradient of the last step's loss, back through time (batch of the {batch_size} longest val names, "
-          f"{X.shape[1]} steps): per-step factor, geometric mean")
+    print(f"\ngradient of the last step's loss, back through time (batch of the {len(longest)} longest val "
+          f"name{'s' if len(longest) > 1 else ''}, {X.shape[1]} steps): per-step factor, geometric mean")
     factors = {}
     for label, c in curves.items():
         k = len(c) - 1
@@ -158,8 +173,9 @@ def main(argv=None):
     fired = runs[True]["clipped"] > 0
     for clip, style in ((True, dict(color="tab:blue")), (False, dict(color="tab:red", alpha=0.6)))[:1 + fired]:
         x, groups = binned(runs[clip]["norms"], max(args.steps // 200, 1))
-        ax2.semilogy(x, groups.max(1), label=f"{'with' if clip else 'without'} clipping at {max_norm:g}: val "
-                     f"{runs[clip]['val']:.3f}" + ("" if fired else " (it never fired: without it, the same run)"), **style)
+        val_text = f"diverged at step {runs[clip]['diverged']}" if runs[clip]["diverged"] else f"val {runs[clip]['val']:.3f}"
+        ax2.semilogy(x, groups.max(1), label=f"{'with' if clip else 'without'} clipping at {max_norm:g}: {val_text}"
+                     + ("" if fired else " (it never fired: without it, the same run)"), **style)
     ax2.axhline(max_norm, color="k", ls="--", lw=1)
     ax2.set_xlabel("step")
     ax2.set_ylabel("gradient norm (largest in each bin)")
@@ -170,7 +186,8 @@ def main(argv=None):
     fig, ax = plt.subplots(figsize=(8, 4))
     x, groups = binned(runs[True]["lossi"], max(args.steps // 100, 1))
     ax.plot(x, groups.mean(1), label=f"RNN, minibatch loss: val {losses['val']:.3f}")
-    ax.axhline(MLP_VAL, color="k", ls="--", lw=1, label=f"the lecture's MLP, val {MLP_VAL}")
+    if not args.data:
+        ax.axhline(MLP_VAL, color="k", ls="--", lw=1, label=f"the lecture's MLP, val {MLP_VAL}")
     ax.set_xlabel("step")
     ax.set_ylabel("loss (nats per character)")
     ax.set_title("a vanilla RNN on names.txt, trained with backpropagation through time by hand")

@@ -9,9 +9,11 @@ bnmean and bnvar, and the vocabulary itos), so this needs nothing from training.
 import os
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import lib  # before numpy: one BLAS thread unless you set one (lib/__init__.py)
+
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from lib import checkpoint  # noqa: E402
 from lib.cli import Parser, positive, run, seed_arg  # noqa: E402
 from lib.data import ROOT  # noqa: E402
@@ -30,8 +32,9 @@ def main(argv=None):
     z = checkpoint.load(args.checkpoint)
     params = {k: z[k] for k in PARAM_NAMES}
     itos = [str(s) for s in z["itos"]]
-    names = sample_names(params, z["bnmean"], z["bnvar"], itos, args.count, np.random.default_rng(args.seed), args.temperature)
-    print("\n".join(names))
+    rng = np.random.default_rng(args.seed)  # the lecture's sampling seed, 2147483647 + 10
+    for _ in range(args.count):  # one at a time: `| head` and Ctrl-C get the names drawn so far
+        print(sample_names(params, z["bnmean"], z["bnvar"], itos, 1, rng, args.temperature)[0], flush=True)
 
 
 if __name__ == "__main__":

@@ -20,9 +20,11 @@ import json
 import os
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import lib  # before numpy: one BLAS thread unless you set one (lib/__init__.py)
+
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from lib.cli import Parser, number, positive, run, seed_arg, writable_dir, writable_file  # noqa: E402
 from lib.data import ROOT, ensure_names, load_splits, minibatches, sha256  # noqa: E402
 from lib.layers import cross_entropy_forward, embedding_backward  # noqa: E402

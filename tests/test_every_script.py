@@ -1,0 +1,122 @@
+"""Every script keeps the promises train.py keeps: blow-ups fail, the files a user has are one
+line, an empty path is refused before any work, one BLAS thread unless asked for more."""
+import builtins
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import results
+import rnn_bptt
+import sample
+import train
+from lib import checkpoint
+from lib.cli import UsageError
+from lib.data import read_text
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+@pytest.mark.parametrize("lr", ["1e12", "1e300"])
+def test_a_recurrent_run_that_blows_up_fails_in_one_line_and_saves_nothing(call, names_txt, tmp_path, lr):
+    code, out, err = call(rnn_bptt.main, "--lr", lr, "--steps", 300, "--out", tmp_path, "--checkpoint", tmp_path / "r.npz")
+    assert code == 1 and err.strip().startswith("the loss became nan at step") and err.strip().count("\n") == 0
+    assert "Traceback" not in out + err and not (tmp_path / "r.npz").exists() and not (tmp_path / "rnn_bptt.json").exists()
+    p = subprocess.run([sys.executable, f"{ROOT}/scripts/rnn_bptt.py", "--lr", lr, "--steps", "300", "--out", str(tmp_path),
+                        "--checkpoint", str(tmp_path / "r.npz")], capture_output=True, text=True)
+    assert p.returncode == 1 and p.stderr.strip().count("\n") == 0 and "Warning" not in p.stderr  # no numpy warnings
+
+
+@pytest.mark.parametrize("main", [train.main, rnn_bptt.main])
+def test_an_empty_checkpoint_path_is_refused_before_any_work(call, names_txt, tmp_path, main):
+    code, out, err = call(main, "--checkpoint", "", "--steps", 10, "--out", tmp_path)
+    assert code == 2 and err == "error: --checkpoint is empty; pass a file path\n" and out == ""
+
+
+@pytest.fixture(scope="module")
+def model(names_txt, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("model")
+    assert train.main(["--steps", "300", "--out", str(folder), "--checkpoint", str(folder / "m.npz")]) == 0
+    return folder / "m.npz"
+
+
+BROKEN = {"NaN weights": (lambda z: z["W2"].__setitem__((0, 0), np.nan), "W2 holds NaN"),
+          "a negative variance": (lambda z: z["bnvar"].__setitem__((0, 0), -1.0), "bnvar is negative"),
+          "a wrong W2 shape": (lambda z: z.__setitem__("W2", z["W2"][:, :5]), "W2 has shape (200, 5)"),
+          "a short itos": (lambda z: z.__setitem__("itos", z["itos"][:5]), "vocabulary has 5 characters")}
+
+
+@pytest.mark.parametrize("what", BROKEN)
+def test_sample_refuses_a_broken_checkpoint_in_one_line(call, model, tmp_path, what):
+    z = dict(np.load(model))
+    change, words = BROKEN[what]
+    change(z)
+    np.savez(tmp_path / "bad.npz", **z)
+    code, out, err = call(sample.main, "--checkpoint", tmp_path / "bad.npz")
+    assert code == 2 and out == "" and words in err and err.count("\n") == 1
+
+
+def test_sample_prints_names_as_it_draws_them(model):
+    """`-n 100000 | head -2` ends at once: each name is printed when drawn, and the closed pipe ends the run."""
+    p = subprocess.run(f"{sys.executable} {ROOT}/scripts/sample.py --checkpoint {model} -n 100000 | head -2",
+                       shell=True, capture_output=True, text=True, timeout=60)
+    assert len(p.stdout.splitlines()) == 2 and p.stderr == ""
+    whole = subprocess.run([sys.executable, f"{ROOT}/scripts/sample.py", "--checkpoint", str(model), "-n", "5"],
+                           capture_output=True, text=True)
+    assert whole.stdout.splitlines()[:2] == p.stdout.splitlines()  # the same names, one at a time
+
+
+def test_checkpoints_are_written_like_every_other_file(model):
+    umask = os.umask(0)
+    os.umask(umask)
+    assert os.stat(model).st_mode & 0o777 == 0o666 & ~umask
+
+
+@pytest.mark.parametrize("content, words", [
+    ('{"rows": 13, "ok": 13, "steps": 0, "loss_yours": null, "loss_project": null}', "practice_ex4.json: incomplete"),
+    ('{"rows": 13, "ok": 13, "ste', "practice_ex4.json: unreadable (truncated or not UTF-8 JSON)"),
+    ('{"rows": 13, "ok": 13}', "practice_ex4.json: incomplete (no 'loss_yours')"),
+])
+def test_results_reads_what_a_failed_or_broken_run_left_in_one_row(call, names_txt, tmp_path, content, words):
+    (tmp_path / "practice_ex4.json").write_text(content)
+    code, out, err = call(results.main, "--out", tmp_path, "--results", tmp_path / "results.md")
+    assert code == 0 and err == "" and "| ✗ |" in out
+    assert words.split(": ")[1] in out and "practice_ex4.json" in out
+
+
+def test_results_reads_a_utf16_file_and_refuses_an_empty_path(call, names_txt, tmp_path):
+    (tmp_path / "train.json").write_bytes(json.dumps(dict(train_loss=2.07)).encode("utf-16"))
+    code, out, err = call(results.main, "--out", tmp_path, "--results", tmp_path / "results.md")
+    assert code == 0 and "train.json | (written by its script) | unreadable (truncated or not UTF-8 JSON)" in out
+    code, _, err = call(results.main, "--out", tmp_path, "--results", "")
+    assert code == 2 and err == "error: --results is empty; pass a file path\n"
+
+
+def test_a_file_without_read_permission_is_one_line(tmp_path, monkeypatch):
+    path = tmp_path / "words.txt"
+    path.write_text("emma\n")
+
+    def refuse(*args, **kwargs):  # what open() raises on a file without read permission (root reads anyway)
+        raise PermissionError(13, "Permission denied", str(path))
+    monkeypatch.setattr(builtins, "open", refuse)
+    with pytest.raises(UsageError, match=r"cannot read .*words.txt \(permission denied\); make it readable"):
+        read_text(str(path), "a word list", "")
+
+
+def test_one_blas_thread_unless_the_user_chose():
+    code = "import os, lib; print(os.environ['OPENBLAS_NUM_THREADS'], os.environ['OMP_NUM_THREADS'])"
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env)
+    assert p.stdout.split() == ["1", "1"]
+    chosen = "import os, lib; print(os.environ['OMP_NUM_THREADS'], os.environ.get('OPENBLAS_NUM_THREADS'))"
+    p = subprocess.run([sys.executable, "-c", chosen], capture_output=True, text=True, cwd=ROOT,
+                       env=dict(env, OMP_NUM_THREADS="2"))
+    assert p.stdout.split() == ["2", "None"]  # the user's choice stands, and ours is not added beside it
+    for script in os.listdir(os.path.join(ROOT, "scripts")):
+        text = open(os.path.join(ROOT, "scripts", script)).read()
+        if "import numpy" in text:
+            assert text.index("import lib") < text.index("import numpy"), script
