@@ -35,7 +35,8 @@ class Parser(argparse.ArgumentParser):
 
 def run(main, argv=None):
     """Call main(argv); turn a UsageError into one line on stderr and exit code 2, and a
-    Ctrl-C that the script does not handle itself into one line and exit code 130.
+    Ctrl-C or SIGTERM that the script does not handle itself into one line and exit code 130
+    or 143.
     Output behaves as a command-line tool's: a closed pipe (| head) ends the script quietly,
     a console that cannot show a character gets an escape instead of a traceback, and a
     failed write of the output (a full device) is one line, exit code 1."""
@@ -45,6 +46,8 @@ def run(main, argv=None):
         for stream in (sys.stdout, sys.stderr):
             stream.reconfigure(errors="backslashreplace")
     handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    if argv is None:  # `kill PID` as Ctrl-C: one line, not a silent end (train.py's Run does more)
+        signal.signal(signal.SIGTERM, _terminated)
     numpy_errors = np.geterr()
     try:
         code = main(argv) or 0
@@ -72,6 +75,10 @@ def run(main, argv=None):
         np.seterr(**numpy_errors)
 
 
+def _terminated(signum, frame):
+    raise Stopped("terminated", 128 + signum)
+
+
 def number(kind, minimum=None, strictly=False):
     """argparse type: a finite number of the given kind (int: a whole one), >= minimum (> when strictly)."""
     def parse(text):
@@ -96,6 +103,18 @@ def positive(kind):
 def seed_arg(text):
     """argparse type: a seed, a whole number >= 0 (numpy's generators take no negative seed)."""
     return number(int, 0)(text)
+
+
+def fits(nbytes, what, fix):
+    """Refuse, before any work, a run whose arrays cannot fit in this machine's memory (an
+    estimate of the largest it holds at once): one line with the estimate."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not a system that says
+        return
+    if nbytes > 0.8 * total:
+        raise UsageError(f"{what} needs about {nbytes / 2 ** 30:,.1f} GiB of memory, more than this machine's "
+                         f"{total / 2 ** 30:.0f} GiB; {fix}")
 
 
 def writable_dir(path, flag="--out"):

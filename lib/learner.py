@@ -756,9 +756,11 @@ def run_child(job, job_path, printed, limit, at):
             where = locate(child, job, at)
             return dict(timeout=f"stopped: your file ran past the time limit of {limit:g} s, {where}. A loop that "
                                 f"never ends? (--timeout SECONDS gives it longer)")
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM (lib.cli.run raises Stopped, code 143)
+            code = getattr(e, "code", 130)
             where = locate(child, job, at)
-            raise Stopped(f"interrupted: the grader was running your file, {where}", 130)
+            raise Stopped(f"{'terminated' if code == 143 else 'interrupted'}: the grader was running your file, "
+                          f"{where}", code)
     if not os.path.exists(job["result"]):
         where = progress(job, at)
         return dict(died=f"stopped: your file ended the grader's run ({describe_status(child.returncode)}) "

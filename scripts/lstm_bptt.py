@@ -35,10 +35,11 @@ import lib  # before numpy: one BLAS thread unless you set one (lib/__init__.py)
 import numpy as np
 
 from lib import checkpoint, lecture, recurrent
-from lib.cli import Parser, Stopped, positive, run, seed_arg, writable_dir, writable_file
+from lib.cli import Parser, Stopped, fits, positive, run, seed_arg, writable_dir, writable_file
 from lib.data import ROOT, load_words
 from lib.gradcheck import check_params, report
 from lib.plotting import binned, plt, save
+from lib.training import release_lock, take_lock
 
 # hyperparameters: names
 n_embd = 16           # E, the character embedding
@@ -272,6 +273,9 @@ def main(argv=None):
 
     # data: the lecture's split of the words, whole names as sequences
     itos, stoi, (train, val, test) = load_words(args.data)
+    V, H, T = len(itos), args.n_hidden, max(map(len, train + val + test)) + 1
+    fits(4 * (4 * (V * n_embd + 4 * H * (n_embd + H + 1) + H * V) + 1024 * T * (7 * H + 2 * V)), "an LSTM of this size",
+         "pass a smaller --n-hidden")
 
     # gradient check first, and the check of the check: a backward that drops the carried dc fails
     ok = report(gradient_check(np.random.default_rng(args.seed)), "LSTM BPTT vs central differences")
@@ -283,12 +287,14 @@ def main(argv=None):
     # names: SGD with clipping, as rnn_bptt.py trains the RNN
     p = init(len(itos), np.random.default_rng(args.seed), n_hidden=args.n_hidden, dtype=np.float32)
     np.seterr(all="ignore")  # a blow-up is reported once, as a NaN loss, not as numpy's warnings along the way
+    lock = take_lock(args.checkpoint)  # a second run writing the same checkpoint is told
     batches = np.random.default_rng([args.seed, 1])
     lossi, t0 = [], time.perf_counter()
     for i in range(args.steps):
         X, Y, mask = recurrent.batch_of([train[j] for j in batches.integers(0, len(train), batch_size)], stoi)
         loss, cache = forward(p, X, Y, mask)
         if not np.isfinite(loss):
+            release_lock(lock)
             raise Stopped(f"the loss became {loss} at step {i + 1}: training diverged; nothing was saved", 1)
         g = backward(p, cache, X, Y, mask)
         norm = np.sqrt(sum((v * v).sum() for v in g.values()))
@@ -314,7 +320,12 @@ def main(argv=None):
                                                                      else ")") if name == "val" and not args.data else ""))
     names = recurrent.sample(p, itos, 20, np.random.default_rng(args.seed), step=step)
     print("samples: " + ", ".join(names))
-    checkpoint.save(args.checkpoint, dict(p, itos=np.array(itos)))
+    try:
+        saved = checkpoint.save(args.checkpoint, dict(p, itos=np.array(itos)))
+    except checkpoint.SaveError as e:  # a full disk: said once, and the figures below are still written
+        print(f"error: {e}; the plots and the JSON are still written", file=sys.stderr)
+        saved = None
+    release_lock(lock)
 
     # the gradient through time, at init: the forget gates' product
     curves = through_time(100, args.seed)
@@ -406,7 +417,7 @@ def main(argv=None):
                        through_time={k: float(c[-1]) for k, c in curves.items()},
                        recall={models[m]: {str(lag): r for lag, r in rs.items()} for m, rs in recall.items()}), f, indent=1)
     print(f"plots: {out}/lstm_bptt_through_time.png, {out}/lstm_bptt_recall.png, {out}/lstm_bptt_loss.png")
-    return 0 if ok and caught else 1
+    return 0 if ok and caught and saved else 1
 
 
 if __name__ == "__main__":

@@ -33,11 +33,12 @@ import lib  # before numpy: one BLAS thread unless you set one (lib/__init__.py)
 import numpy as np
 
 from lib import checkpoint  # noqa: E402
-from lib.cli import Parser, Stopped, positive, run, seed_arg, writable_dir, writable_file  # noqa: E402
+from lib.cli import Parser, Stopped, fits, positive, run, seed_arg, writable_dir, writable_file  # noqa: E402
 from lib.data import ROOT, load_words  # noqa: E402
 from lib.gradcheck import check_params, report  # noqa: E402
 from lib.plotting import binned, plt, save  # noqa: E402
 from lib.recurrent import backward, batch_of, forward, init, sample, split_loss  # noqa: E402
+from lib.training import release_lock, take_lock  # noqa: E402
 
 # hyperparameters (the model's equations, forward and backward through time: lib/recurrent.py)
 n_hidden = 128        # H, the recurrent state (E, the character embedding, is 16)
@@ -86,6 +87,9 @@ def main(argv=None):
 
     # data: the lecture's split of the words, whole names as sequences
     itos, stoi, (train, val, test) = load_words(args.data)
+    V, H, T = len(itos), args.n_hidden, max(map(len, train + val + test)) + 1
+    fits(8 * (4 * (V * 16 + 16 * H + H * H + H * V) + 1024 * T * (2 * H + 2 * V)), "an RNN of this size",
+         "pass a smaller --n-hidden")
     print(f"{len(train)} training names, vocabulary of {len(itos)}; longest name "
           f"{max(map(len, train + val + test))} characters")
 
@@ -95,6 +99,7 @@ def main(argv=None):
 
     # training, with clipping, then without it on the same batches (when clipping ever fired)
     runs = {}
+    lock = take_lock(args.checkpoint)  # a second run writing the same checkpoint is told
     np.seterr(all="ignore")  # a blow-up is reported once, as a NaN loss, not as numpy's warnings along the way
     for clip in (True, False):
         if not clip and runs[True]["clipped"] == 0:  # the same arithmetic step for step: the same run
@@ -109,6 +114,7 @@ def main(argv=None):
             loss, cache = forward(p, X, Y, mask)
             if not np.isfinite(loss):
                 if clip:
+                    release_lock(lock)
                     raise Stopped(f"the loss became {loss} at step {i + 1}: training diverged (is --lr {args.lr:g} "
                                   f"too large?); nothing was saved", 1)
                 diverged = i + 1  # without clipping: a finding, said below
@@ -142,7 +148,12 @@ def main(argv=None):
               + ("   (clipping never fired: the same run)" if runs[True]["clipped"] == 0 else ""))
     names = sample(p, itos, 20, np.random.default_rng(args.seed))
     print("samples: " + ", ".join(names))
-    checkpoint.save(args.checkpoint, dict(p, itos=np.array(itos)))
+    try:
+        saved = checkpoint.save(args.checkpoint, dict(p, itos=np.array(itos)))
+    except checkpoint.SaveError as e:  # a full disk: said once, and the figures below are still written
+        print(f"error: {e}; the plots and the JSON are still written", file=sys.stderr)
+        saved = None
+    release_lock(lock)
 
     # the leak: one batch of the longest names, Whh at several spectral radii and trained
     longest = sorted(val, key=len)[-batch_size:]
@@ -198,7 +209,7 @@ def main(argv=None):
         json.dump(dict(check_ok=bool(ok), steps=args.steps, seconds=runs[True]["seconds"], **{f"{k}_loss": v for k, v in losses.items()},
                        val_no_clip=runs[False]["val"], clipped=runs[True]["clipped"], factors=factors, samples=names), f, indent=1)
     print(f"plots: {out}/rnn_bptt_leak.png, {out}/rnn_bptt_loss.png")
-    return 0 if ok else 1
+    return 0 if ok and saved else 1
 
 
 if __name__ == "__main__":

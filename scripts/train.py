@@ -25,7 +25,7 @@ import lib  # before numpy: one BLAS thread unless you set one (lib/__init__.py)
 
 import numpy as np
 
-from lib.cli import Parser, number, positive, run, seed_arg, writable_dir, writable_file  # noqa: E402
+from lib.cli import Parser, UsageError, fits, number, positive, run, seed_arg, writable_dir, writable_file  # noqa: E402
 from lib.data import ROOT, ensure_names, load_splits, minibatches, sha256  # noqa: E402
 from lib.layers import cross_entropy_forward, embedding_backward  # noqa: E402
 from lib.lecture import EPS  # noqa: E402
@@ -67,6 +67,14 @@ def main(argv=None):
     run.check_vocabulary(itos)
     run.blowup = 2 * np.log(vocab_size)  # twice a uniform guess's loss, ln V: a run that averages above it has diverged
     print(f"data: {len(Xtr)} training examples, vocabulary of {vocab_size}")
+    if batch_size > len(Xtr):
+        raise UsageError(f"--batch-size {batch_size} is larger than the {len(Xtr)} training examples; pass at most that")
+    n_params = vocab_size * n_embd + block_size * n_embd * n_hidden + 3 * n_hidden + n_hidden * vocab_size + vocab_size
+    fits(8 * (4 * n_params                                                        # parameters, gradients, copies
+              + 2 * batch_size * (block_size * n_embd + 8 * n_hidden + 4 * vocab_size)  # one step's tensors
+              + 2 * 4096 * (block_size * n_embd + 2 * n_hidden + 2 * vocab_size)        # evaluation, chunk by chunk
+              + 2 * 1000 * batch_size * (block_size + 1)),                               # a block of batches' indices
+         "training with these sizes", "pass a smaller --n-embd, --n-hidden or --batch-size")
     if clear_outputs(out, "train"):
         print(f"(removed the previous run's train.json and train_*.png from {out})")
 

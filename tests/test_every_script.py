@@ -120,3 +120,36 @@ def test_one_blas_thread_unless_the_user_chose():
         text = open(os.path.join(ROOT, "scripts", script)).read()
         if "import numpy" in text:
             assert text.index("import lib") < text.index("import numpy"), script
+
+
+def test_kill_is_one_line_and_exit_143_and_what_was_printed_stays(model):
+    import signal
+    import time
+    p = subprocess.Popen([sys.executable, f"{ROOT}/scripts/sample.py", "--checkpoint", str(model), "-n", "10000000"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(2)
+    p.send_signal(signal.SIGTERM)
+    out, err = p.communicate(timeout=30)
+    assert p.returncode == 143 and err.strip() == "terminated" and len(out.splitlines()) > 10
+
+
+@pytest.mark.parametrize("main, args, words", [
+    (rnn_bptt.main, ("--n-hidden", 100000), "an RNN of this size needs about"),
+    (train.main, ("--n-embd", 100000), "training with these sizes needs about"),
+    (train.main, ("--batch-size", 1000000), "--batch-size 1000000 is larger than the 182625 training examples"),
+])
+def test_sizes_that_cannot_fit_are_refused_before_any_work(call, names_txt, tmp_path, main, args, words):
+    code, out, err = call(main, *args, "--out", tmp_path, "--checkpoint", tmp_path / "c.npz")
+    assert code == 2 and words in err and err.count("\n") == 1 and "Traceback" not in out + err
+    assert not (tmp_path / "c.npz").exists()
+
+
+def test_a_second_recurrent_run_on_the_same_checkpoint_is_told(call, names_txt, tmp_path):
+    ckpt = tmp_path / "r.npz"
+    other = subprocess.Popen(["sleep", "30"])
+    try:
+        (tmp_path / "r.npz.lock").write_text(str(other.pid))  # a live run holds it
+        code, _, err = call(rnn_bptt.main, "--steps", 20, "--n-hidden", 8, "--out", tmp_path, "--checkpoint", ckpt)
+        assert code == 0 and f"another run (pid {other.pid}) is writing" in err and ckpt.exists()
+    finally:
+        other.kill()
