@@ -6,6 +6,7 @@ traceback. Everything else is a bug and keeps its traceback.
 """
 import argparse
 import errno
+import json
 import math
 import os
 import signal
@@ -16,6 +17,10 @@ import numpy as np
 
 class UsageError(Exception):
     """Bad input: the message names the problem and the fix, on one line."""
+
+
+class OutputError(Exception):
+    """A file the script writes could not be written (a full disk): one line naming it, exit code 1."""
 
 
 class Stopped(KeyboardInterrupt):
@@ -63,6 +68,9 @@ def run(main, argv=None):
     except UsageError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except OutputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     except Stopped as e:
         print(f"\n{e}", file=sys.stderr)
         return e.code
@@ -115,6 +123,16 @@ def fits(nbytes, what, fix):
     if nbytes > 0.8 * total:
         raise UsageError(f"{what} needs about {nbytes / 2 ** 30:,.1f} GiB of memory, more than this machine's "
                          f"{total / 2 ** 30:.0f} GiB; {fix}")
+
+
+def write_json(path, data):
+    """Write a script's figures as JSON; a full disk is one line naming the file (OutputError)."""
+    try:
+        with open(path, "w") as f:
+            json.dump(data, f, indent=1)
+    except OSError as e:
+        raise OutputError(f"cannot write {path} ({e.strerror or e}); free some space or pass another --out")
+    return path
 
 
 def writable_dir(path, flag="--out"):

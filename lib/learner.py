@@ -29,7 +29,7 @@ import warnings
 import numpy as np
 
 from lib import grader
-from lib.cli import Stopped, UsageError
+from lib.cli import Stopped, UsageError, write_json
 from lib.data import ROOT
 from lib.lecture import EPS, GRADIENTS, PARAMS, STEPS, backward, forward
 
@@ -846,8 +846,7 @@ def report_training(training, batch_size, n_hidden, seed, data, steps, lr, out, 
     summary = dict(rows=rows, ok=ok, steps=len(yours), loss_yours=float(np.mean(yours[-100:])) if yours else None,
                    loss_project=float(np.mean(project[-100:])) if project else None)
     os.makedirs(out, exist_ok=True)
-    with open(os.path.join(out, "practice_ex4.json"), "w") as f:
-        json.dump(summary, f, indent=1)
+    write_json(os.path.join(out, "practice_ex4.json"), summary)
     if not yours:
         return False
     print(f"trained {len(yours)} steps (lr {lr}) with your backward beside the project's: loss over the last 100 "

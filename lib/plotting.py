@@ -8,12 +8,18 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after the backend is chosen)
 
+from lib.cli import OutputError  # noqa: E402
+
 
 def save(fig, out, name):
     """Write fig to <out>/<name>.png and close it; return the path."""
     path = os.path.join(out, name + ".png")
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    try:
+        fig.savefig(path, dpi=110, bbox_inches="tight")
+    except OSError as e:
+        raise OutputError(f"cannot write {path} ({e.strerror or e}); free some space or pass another --out")
+    finally:
+        plt.close(fig)
     return path
 
 

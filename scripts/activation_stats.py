@@ -14,7 +14,6 @@ backward is checked against central differences on a small copy of the network.
 
     python scripts/activation_stats.py [--steps 2000] [--out plots/]
 """
-import json
 import os
 import sys
 
@@ -23,7 +22,7 @@ import lib  # before numpy: one BLAS thread unless you set one (lib/__init__.py)
 
 import numpy as np
 
-from lib.cli import Parser, positive, run, writable_dir  # noqa: E402
+from lib.cli import Parser, positive, run, writable_dir, write_json  # noqa: E402
 from lib.data import load_splits  # noqa: E402
 from lib.gradcheck import check_params, report  # noqa: E402
 from lib.layers import (batchnorm_backward, batchnorm_forward, cross_entropy_backward, cross_entropy_forward,  # noqa: E402
@@ -235,8 +234,7 @@ def main(argv=None):
 
     summary = {f"{label}, {'bn' if bn else 'no bn'}": dict(loss=r["loss"], init=r["init"], end=r["end"])
                for (label, bn), r in results.items()}
-    with open(os.path.join(out, "activation_stats.json"), "w") as f:
-        json.dump(dict(check_ok=bool(ok), configs=summary), f, indent=1)
+    write_json(os.path.join(out, "activation_stats.json"), dict(check_ok=bool(ok), configs=summary))
     print(f"plots: {out}/activation_stats_tanh.png, _grads.png, _update_ratio.png, _dead.png")
     return 0 if ok else 1
 

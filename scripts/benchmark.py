@@ -20,7 +20,6 @@ as train.py's loop (tests/test_model.py pins them together bit for bit).
 Writes <out>/benchmark.md (the tables), <out>/benchmark.json and <out>/benchmark_sweep.png.
 """
 import itertools
-import json
 import os
 import platform
 import sys
@@ -31,7 +30,7 @@ import lib  # before numpy: one BLAS thread unless you set one (lib/__init__.py)
 import numpy as np
 
 from lib.bench import time_us  # noqa: E402
-from lib.cli import Parser, run, writable_dir  # noqa: E402
+from lib.cli import Parser, run, writable_dir, write_json  # noqa: E402
 from lib.data import load_splits, minibatches  # noqa: E402
 from lib.model import init_params, mlp_backward, mlp_forward  # noqa: E402
 from lib.plotting import plt, save  # noqa: E402
@@ -321,9 +320,8 @@ def main(argv=None):
 
     with open(os.path.join(out, "benchmark.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
-    with open(os.path.join(out, "benchmark.json"), "w") as f:
-        json.dump(dict(machine=machine, gflops=gflops, lecture=lecture, ablation=ablation, sweep=sweep,
-                       torch=t, torch_sweep=torch_sweep), f, indent=1)
+    write_json(os.path.join(out, "benchmark.json"), dict(machine=machine, gflops=gflops, lecture=lecture, ablation=ablation, sweep=sweep,
+                   torch=t, torch_sweep=torch_sweep))
     print(f"\nwrote {out}/benchmark.md, {out}/benchmark.json, {out}/benchmark_sweep.png")
 
 

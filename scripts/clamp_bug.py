@@ -12,7 +12,6 @@ drops nothing.
 
     python scripts/clamp_bug.py [--steps 20000] [--out plots/]
 """
-import json
 import os
 import sys
 
@@ -21,7 +20,7 @@ import lib  # before numpy: one BLAS thread unless you set one (lib/__init__.py)
 
 import numpy as np
 
-from lib.cli import Parser, positive, run, writable_dir  # noqa: E402
+from lib.cli import Parser, positive, run, writable_dir, write_json  # noqa: E402
 from lib.data import load_splits, minibatches  # noqa: E402
 from lib.layers import cross_entropy_backward  # noqa: E402
 from lib.model import calibrate_batchnorm, init_params, mlp_backward, mlp_forward, split_loss  # noqa: E402
@@ -130,8 +129,7 @@ def main(argv=None):
 
     results = {mode: dict(val_loss=r["val_loss"], ignored=float(np.mean(r["ignored"])), clipped=r["clipped"])
                for mode, r in runs.items()}
-    with open(os.path.join(out, "clamp_bug.json"), "w") as f:
-        json.dump(results, f, indent=1)
+    write_json(os.path.join(out, "clamp_bug.json"), results)
     print(f"plot: {out}/clamp_bug.png")
 
 

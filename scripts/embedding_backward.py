@@ -12,7 +12,6 @@ so a row used twice keeps only one of its gradients.
 
     python scripts/embedding_backward.py [--out plots/]
 """
-import json
 import os
 import sys
 
@@ -22,7 +21,7 @@ import lib  # before numpy: one BLAS thread unless you set one (lib/__init__.py)
 import numpy as np
 
 from lib.bench import time_us  # noqa: E402
-from lib.cli import Parser, run, writable_dir  # noqa: E402
+from lib.cli import Parser, run, writable_dir, write_json  # noqa: E402
 from lib.data import load_splits  # noqa: E402
 from lib.layers import embedding_backward  # noqa: E402
 from lib.plotting import plt, save  # noqa: E402
@@ -97,8 +96,7 @@ def main(argv=None):
     ax.legend()
     ax.grid(axis="y", alpha=0.3)
     save(fig, out, "embedding_backward")
-    with open(os.path.join(out, "embedding_backward.json"), "w") as f:
-        json.dump(dict(timings_us=timings, max_diff=diffs), f, indent=1)
+    write_json(os.path.join(out, "embedding_backward.json"), dict(timings_us=timings, max_diff=diffs))
     print(f"plot: {out}/embedding_backward.png")
     return 0 if worst < 1e-12 else 1
 

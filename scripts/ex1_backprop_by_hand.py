@@ -16,7 +16,6 @@ differences, like the lecture's cmp() against PyTorch, but with no autograd anyw
 Expect: 4137 parameters, loss at init about 3.3 (-ln(1/27) = 3.2958), and all 26
 rows of the table OK with relative error below 1e-7. The exit code is 1 if any fails.
 """
-import json
 import os
 import sys
 
@@ -25,7 +24,7 @@ import lib  # before numpy: one BLAS thread unless you set one (lib/__init__.py)
 
 import numpy as np
 
-from lib.cli import Parser, npz_file, positive, run, seed_arg, writable_dir  # noqa: E402
+from lib.cli import Parser, npz_file, positive, run, seed_arg, writable_dir, write_json  # noqa: E402
 from lib.gradcheck import check_forward, report  # noqa: E402
 from lib.lecture import PARAMS, STEPS, backward, forward  # noqa: E402
 from lib.model import count_params, exercise_batch  # noqa: E402
@@ -82,10 +81,9 @@ def main(argv=None):
           f"\nmax |db1| = {np.abs(grads['db1']).max():.1e}: zero too. Batchnorm subtracts the batch mean, so a"
           "\nbias added just before it cancels out: the lecture keeps b1 only to check its gradient.")
 
-    with open(os.path.join(out, "ex1.json"), "w") as f:
-        json.dump(dict(parameters=count_params(params), loss_at_init=float(v["loss"]), rows=len(rows),
-                       max_rel_error=max(r["rel"] for r in rows if not r["zero"]),
-                       dlogit_maxes=float(np.abs(grads["dlogit_maxes"]).max()), ok=bool(ok)), f, indent=1)
+    write_json(os.path.join(out, "ex1.json"), dict(parameters=count_params(params), loss_at_init=float(v["loss"]), rows=len(rows),
+                   max_rel_error=max(r["rel"] for r in rows if not r["zero"]),
+                   dlogit_maxes=float(np.abs(grads["dlogit_maxes"]).max()), ok=bool(ok)))
     if args.dump:
         tensors = {k: np.asarray(t) for k, t in {**v, **grads}.items() if k != "n"}
         np.savez(args.dump, **tensors)

@@ -22,7 +22,6 @@ Expect: the fused loss equal to the chunked one to about 1e-15, dlogits approx T
 max diff near 1e-18 (the lecture's torch float32: ~5e-9), every row of dlogits summing to 0,
 and the fused backward several times faster than the chunked one.
 """
-import json
 import os
 import sys
 
@@ -33,7 +32,7 @@ import numpy as np
 from matplotlib.colors import TwoSlopeNorm
 
 from lib.bench import print_timings, time_us  # noqa: E402
-from lib.cli import Parser, npz_file, run, seed_arg, writable_dir  # noqa: E402
+from lib.cli import Parser, npz_file, run, seed_arg, writable_dir, write_json  # noqa: E402
 from lib.gradcheck import check, cmp, precise_gradient, report, statements  # noqa: E402
 from lib.layers import cross_entropy_backward, cross_entropy_forward  # noqa: E402
 from lib.lecture import backward, forward  # noqa: E402
@@ -140,8 +139,7 @@ def main(argv=None):
     results = dict(loss_diff=abs(loss_fast - v["loss"]), dlogits_maxdiff=res["maxdiff"], dlogits_approx=res["approx"],
                    rel_error_numeric=row["rel"], max_row_sum=float(row_sums),
                    us_fused=t_fused, us_chunked=t_chunked, ok=bool(ok and res["approx"]))
-    with open(os.path.join(out, "ex2.json"), "w") as f:
-        json.dump(results, f, indent=1)
+    write_json(os.path.join(out, "ex2.json"), results)
     if args.dump:
         np.savez(args.dump, logits=logits, Yb=Yb, loss=np.float64(loss_fast), dlogits=dlogits)
         print(f"wrote logits, Yb, loss, dlogits to {args.dump}")

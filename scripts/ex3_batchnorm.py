@@ -37,7 +37,6 @@ The fused forward and backward live in lib/layers.py, where scripts/train.py use
 Expect: dhprebn approx True with a max diff near 1e-17 (the lecture's torch float32: ~9e-10),
 relative error against central differences below 1e-7, and the fused backward faster.
 """
-import json
 import os
 import sys
 
@@ -47,7 +46,7 @@ import lib  # before numpy: one BLAS thread unless you set one (lib/__init__.py)
 import numpy as np
 
 from lib.bench import print_timings, time_us  # noqa: E402
-from lib.cli import Parser, npz_file, run, seed_arg, writable_dir  # noqa: E402
+from lib.cli import Parser, npz_file, run, seed_arg, writable_dir, write_json  # noqa: E402
 from lib.gradcheck import check, cmp, precise_gradient, report, statements  # noqa: E402
 from lib.layers import batchnorm_backward, batchnorm_forward  # noqa: E402
 from lib.lecture import backward, forward  # noqa: E402
@@ -151,8 +150,7 @@ def main(argv=None):
     results = dict(dhprebn_maxdiff=res["dhprebn"]["maxdiff"], dhprebn_approx=res["dhprebn"]["approx"],
                    rel_error_numeric=max(r["rel"] for r in rows), us_fused=timings["backward"][0],
                    us_chunked=timings["backward"][1], ok=bool(ok and all(r["approx"] for r in res.values())))
-    with open(os.path.join(out, "ex3.json"), "w") as f:
-        json.dump(results, f, indent=1)
+    write_json(os.path.join(out, "ex3.json"), results)
     if args.dump:
         np.savez(args.dump, hprebn=v["hprebn"], bngain=v["bngain"], bnbias=v["bnbias"], dhpreact=dhpreact,
                  dhprebn=dhprebn, dbngain=dbngain, dbnbias=dbnbias)

@@ -13,7 +13,6 @@ The planted bugs (handed to mlp_backward as an argument, the rest of the backwar
     bessel  batchnorm backward with the biased variance's 1/n where the forward uses 1/(n-1)
     mean    cross-entropy backward that forgets the 1/n of the batch mean
 """
-import json
 import os
 import sys
 
@@ -22,7 +21,7 @@ import lib  # before numpy: one BLAS thread unless you set one (lib/__init__.py)
 
 import numpy as np
 
-from lib.cli import Parser, run, seed_arg, writable_dir  # noqa: E402
+from lib.cli import Parser, run, seed_arg, writable_dir, write_json  # noqa: E402
 from lib.data import load_splits  # noqa: E402
 from lib.layers import cross_entropy_backward  # noqa: E402
 from lib.model import gradient_check, init_params, mlp_backward  # noqa: E402
@@ -84,8 +83,7 @@ def main(argv=None):
     ok = ok_debug and ok_real
     print(f"\nverdict: {'the hand backward is right' if ok else 'the hand backward is WRONG'}"
           + (f" (planted bug: {args.bug})" if args.bug else ""))
-    with open(os.path.join(out, f"gradcheck{'_bug_' + args.bug if args.bug else ''}.json"), "w") as f:
-        json.dump(dict(ok=bool(ok), bug=args.bug), f)
+    write_json(os.path.join(out, f"gradcheck{'_bug_' + args.bug if args.bug else ''}.json"), dict(ok=bool(ok), bug=args.bug))
     return 0 if ok else 1
 
 

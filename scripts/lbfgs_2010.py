@@ -13,7 +13,6 @@ SGD: which is ahead after equal time, and why, is in the README.
 
     python scripts/lbfgs_2010.py [--maxiter 50] [--out plots/]
 """
-import json
 import os
 import sys
 import time
@@ -24,7 +23,7 @@ import lib  # before numpy: one BLAS thread unless you set one (lib/__init__.py)
 import numpy as np
 from scipy.optimize import check_grad, minimize
 
-from lib.cli import Parser, positive, run, seed_arg, writable_dir  # noqa: E402
+from lib.cli import Parser, positive, run, seed_arg, writable_dir, write_json  # noqa: E402
 from lib.data import load_splits, minibatches  # noqa: E402
 from lib.gradcheck import precise_gradient, rel_error  # noqa: E402
 from lib.model import (PARAM_NAMES, calibrate_batchnorm, init_params, mlp_backward, mlp_forward,  # noqa: E402
@@ -148,10 +147,9 @@ def main(argv=None):
     ax.legend(fontsize=8)
     save(fig, out, "lbfgs_2010")
 
-    with open(os.path.join(out, "lbfgs_2010.json"), "w") as f:
-        json.dump(dict(check_grad_rel=scipy_rel, lib_rel=lib_rel, checks_ok=bool(checks_ok), iterations=int(result.nit),
-                       evaluations=int(result.nfev), seconds=lbfgs_seconds, lbfgs_val=lbfgs_val, lbfgs_train=float(result.fun),
-                       sgd_val=sgd_val, sgd_steps=steps, trigram_val=trigram, mlp_val=MLP_VAL), f, indent=1)
+    write_json(os.path.join(out, "lbfgs_2010.json"), dict(check_grad_rel=scipy_rel, lib_rel=lib_rel, checks_ok=bool(checks_ok), iterations=int(result.nit),
+                   evaluations=int(result.nfev), seconds=lbfgs_seconds, lbfgs_val=lbfgs_val, lbfgs_train=float(result.fun),
+                   sgd_val=sgd_val, sgd_steps=steps, trigram_val=trigram, mlp_val=MLP_VAL))
     print(f"plot: {out}/lbfgs_2010.png")
     return 0 if checks_ok else 1
 

@@ -35,7 +35,7 @@ import lib  # before numpy: one BLAS thread unless you set one (lib/__init__.py)
 import numpy as np
 
 from lib import checkpoint, lecture, recurrent
-from lib.cli import Parser, Stopped, fits, positive, run, seed_arg, writable_dir, writable_file
+from lib.cli import Parser, Stopped, fits, positive, run, seed_arg, writable_dir, writable_file, write_json
 from lib.data import ROOT, load_words
 from lib.gradcheck import check_params, report
 from lib.plotting import binned, plt, save
@@ -411,11 +411,10 @@ def main(argv=None):
     ax.legend()
     save(fig, out, "lstm_bptt_loss")
 
-    with open(os.path.join(out, "lstm_bptt.json"), "w") as f:
-        json.dump(dict(check_ok=bool(ok), planted_caught=len(caught), steps=args.steps, seconds=seconds, rnn_val=rnn_val,
-                       **{f"{k}_loss": v for k, v in losses.items()}, samples=names,
-                       through_time={k: float(c[-1]) for k, c in curves.items()},
-                       recall={models[m]: {str(lag): r for lag, r in rs.items()} for m, rs in recall.items()}), f, indent=1)
+    write_json(os.path.join(out, "lstm_bptt.json"), dict(check_ok=bool(ok), planted_caught=len(caught), steps=args.steps, seconds=seconds, rnn_val=rnn_val,
+                   **{f"{k}_loss": v for k, v in losses.items()}, samples=names,
+                   through_time={k: float(c[-1]) for k, c in curves.items()},
+                   recall={models[m]: {str(lag): r for lag, r in rs.items()} for m, rs in recall.items()}))
     print(f"plots: {out}/lstm_bptt_through_time.png, {out}/lstm_bptt_recall.png, {out}/lstm_bptt_loss.png")
     return 0 if ok and caught and saved else 1
 

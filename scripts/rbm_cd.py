@@ -21,7 +21,6 @@ of the numerical gradient check.
     python scripts/rbm_cd.py [--epochs 12] [--n-hidden 200] [--out plots/]
 """
 import itertools
-import json
 import os
 import sys
 import time
@@ -32,7 +31,7 @@ import lib  # before numpy: one BLAS thread unless you set one (lib/__init__.py)
 import numpy as np
 from scipy.special import expit, log_softmax, logsumexp
 
-from lib.cli import Parser, positive, run, seed_arg, writable_dir  # noqa: E402
+from lib.cli import Parser, positive, run, seed_arg, writable_dir, write_json  # noqa: E402
 from lib.data import load_splits  # noqa: E402
 from lib.model import trigram_loss  # noqa: E402
 from lib.plotting import plt, save  # noqa: E402
@@ -283,9 +282,8 @@ def main(argv=None):
     fig.suptitle("what hidden units respond to: each unit's weights to every character of each position (red: excites)")
     save(fig, out, "rbm_cd_units")
 
-    with open(os.path.join(out, "rbm_cd.json"), "w") as f:
-        json.dump(dict(n_hidden=H, epochs=args.epochs, seconds=seconds, history=history, val_loss=rbm,
-                       trigram_val_loss=trigram, mlp_val_loss=MLP_VAL, cd_table=table, samples=names), f, indent=1)
+    write_json(os.path.join(out, "rbm_cd.json"), dict(n_hidden=H, epochs=args.epochs, seconds=seconds, history=history, val_loss=rbm,
+                   trigram_val_loss=trigram, mlp_val_loss=MLP_VAL, cd_table=table, samples=names))
     print(f"plots: {out}/rbm_cd.png, {out}/rbm_cd_units.png")
     return 0
 

@@ -22,7 +22,6 @@ whole gradient keeps the rare explosions from throwing training off.
     python scripts/rnn_bptt.py                   # gradient check, train, the leak (a minute or two)
     python scripts/rnn_bptt.py --steps 2000      # a shorter run
 """
-import json
 import os
 import sys
 import time
@@ -33,7 +32,7 @@ import lib  # before numpy: one BLAS thread unless you set one (lib/__init__.py)
 import numpy as np
 
 from lib import checkpoint  # noqa: E402
-from lib.cli import Parser, Stopped, fits, positive, run, seed_arg, writable_dir, writable_file  # noqa: E402
+from lib.cli import Parser, Stopped, fits, positive, run, seed_arg, writable_dir, writable_file, write_json  # noqa: E402
 from lib.data import ROOT, load_words  # noqa: E402
 from lib.gradcheck import check_params, report  # noqa: E402
 from lib.plotting import binned, plt, save  # noqa: E402
@@ -205,9 +204,8 @@ def main(argv=None):
     ax.legend()
     save(fig, out, "rnn_bptt_loss")
 
-    with open(os.path.join(out, "rnn_bptt.json"), "w") as f:
-        json.dump(dict(check_ok=bool(ok), steps=args.steps, seconds=runs[True]["seconds"], **{f"{k}_loss": v for k, v in losses.items()},
-                       val_no_clip=runs[False]["val"], clipped=runs[True]["clipped"], factors=factors, samples=names), f, indent=1)
+    write_json(os.path.join(out, "rnn_bptt.json"), dict(check_ok=bool(ok), steps=args.steps, seconds=runs[True]["seconds"], **{f"{k}_loss": v for k, v in losses.items()},
+                   val_no_clip=runs[False]["val"], clipped=runs[True]["clipped"], factors=factors, samples=names))
     print(f"plots: {out}/rnn_bptt_leak.png, {out}/rnn_bptt_loss.png")
     return 0 if ok and saved else 1
 

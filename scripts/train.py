@@ -16,7 +16,6 @@ Outputs: <out>/train.json, <out>/train_*.png and the checkpoint (default data/mo
 Ctrl-C (or SIGTERM) finishes the step under way, saves the checkpoint and the plots so far;
 --resume goes on bit-identically.
 """
-import json
 import os
 import sys
 
@@ -25,7 +24,7 @@ import lib  # before numpy: one BLAS thread unless you set one (lib/__init__.py)
 
 import numpy as np
 
-from lib.cli import Parser, UsageError, fits, number, positive, run, seed_arg, writable_dir, writable_file  # noqa: E402
+from lib.cli import Parser, UsageError, fits, number, positive, run, seed_arg, writable_dir, writable_file, write_json  # noqa: E402
 from lib.data import ROOT, ensure_names, load_splits, minibatches, sha256  # noqa: E402
 from lib.layers import cross_entropy_forward, embedding_backward  # noqa: E402
 from lib.lecture import EPS  # noqa: E402
@@ -183,11 +182,11 @@ def main(argv=None):
     results = dict(train_loss=losses["train"], val_loss=losses["val"], test_loss=losses["test"], steps=run.done,
                    seconds=run.seconds, us_per_step=us_per_step, samples=names, gradient_checks_ok=bool(checks_ok),
                    config=run.config, lecture=LECTURE)
-    with open(os.path.join(out, "train.json"), "w") as f:
-        json.dump(results, f, indent=1)
+    write_json(os.path.join(out, "train.json"), results)
     plots(out, lossi, ud, h_first, h_last, grads, params)
-    print(f"\ntraining loop: {run.seconds:.1f} s, {us_per_step:.0f} us/step; wrote {out}/train.json, "
-          f"{out}/train_*.png and {args.checkpoint}")
+    print(f"\ntraining loop: {run.seconds:.1f} s, {us_per_step:.0f} us/step; wrote {out}/train.json and "
+          f"{out}/train_*.png" + (f"; the checkpoint could NOT be saved: {run.save_failed}" if run.save_failed else
+                                  f" and {args.checkpoint}"))
     return run.exit_code if checks_ok else 1
 
 

@@ -153,3 +153,9 @@ def test_a_second_recurrent_run_on_the_same_checkpoint_is_told(call, names_txt, 
         assert code == 0 and f"another run (pid {other.pid}) is writing" in err and ckpt.exists()
     finally:
         other.kill()
+
+
+def test_a_full_disk_names_the_file_it_could_not_write():
+    from lib.cli import OutputError, write_json
+    with pytest.raises(OutputError, match=r"cannot write /dev/full \(No space left on device\); free some space"):
+        write_json("/dev/full", dict(val_loss=2.1))

@@ -81,7 +81,8 @@ def test_a_loop_that_never_ends_stops_at_the_limit_naming_its_line(names_txt, tm
     t = time.time()
     code, out, err = check(tmp_path, planted("k = 0\nwhile True:\n    k += 1"), "--timeout", 2)
     assert code == 1 and time.time() - t < 30 and err == ""
-    assert f"stopped: your file ran past the time limit of 2 s, at line {L + 2}: k += 1" in out
+    assert re.search(rf"stopped: your file ran past the time limit of 2 s, at line ({L + 1}: while True:|{L + 2}: k \+= 1)",
+                     out)  # the loop's line or its body's, wherever it was caught
 
 
 def test_a_thread_left_running_does_not_hold_the_grader(names_txt, tmp_path):
@@ -104,7 +105,8 @@ def test_ctrl_c_stops_the_grader_naming_where_the_file_was(names_txt, tmp_path):
     time.sleep(3)
     p.send_signal(signal.SIGINT)
     out, err = p.communicate(timeout=30)
-    assert p.returncode == 130 and err.strip() == f"interrupted: the grader was running your file, at line {L + 2}: k += 1"
+    assert p.returncode == 130 and re.fullmatch(rf"interrupted: the grader was running your file, at line "
+                                                rf"({L + 1}: while True:|{L + 2}: k \+= 1)", err.strip())
     assert subprocess.run(["pgrep", "-f", "child_main"], capture_output=True).stdout == b""  # no child left
 
 

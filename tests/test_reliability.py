@@ -151,6 +151,8 @@ def test_a_failed_save_is_one_line_and_the_rest_is_written(call, names_txt, tmp_
     assert (tmp_path / "m.npz").read_bytes() == b"the old checkpoint"
     assert (tmp_path / "train.json").exists() and (tmp_path / "train_loss.png").exists()
     assert not [f for f in os.listdir(tmp_path) if ".tmp" in f]
+    assert out.splitlines()[-1].endswith("the checkpoint could NOT be saved: could not save "
+                                         f"{tmp_path / 'm.npz'} (No space left on device)")
 
 
 def test_messages_point_the_right_way(call, names_txt, tmp_path):
