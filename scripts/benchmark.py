@@ -12,7 +12,9 @@ as train.py's loop (tests/test_model.py pins them together bit for bit).
    change switched on in turn, up to the speed idioms train.py leaves out for the reader's
    sake (one flat parameter buffer updated in one operation).
 3. A sweep over n_hidden (64 to 1024) and batch size (32 to 1024).
-4. When PyTorch happens to be installed (it is never a requirement), the lecture's own loop
+4. BLAS threads: the step with one thread (every script's default) and with two, on an idle
+   machine and beside one busy process.
+5. When PyTorch happens to be installed (it is never a requirement), the lecture's own loop
    in the same run: loss.backward() (autograd), and its hand backward written in torch.
 
     python scripts/benchmark.py [--quick] [--out plots/]
@@ -22,6 +24,7 @@ Writes <out>/benchmark.md (the tables), <out>/benchmark.json and <out>/benchmark
 import itertools
 import os
 import platform
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
@@ -30,7 +33,7 @@ import lib  # before numpy: one BLAS thread unless you set one (lib/__init__.py)
 import numpy as np
 
 from lib.bench import time_us  # noqa: E402
-from lib.cli import Parser, run, writable_dir, write_json  # noqa: E402
+from lib.cli import Parser, positive, run, writable_dir, write_json  # noqa: E402
 from lib.data import load_splits, minibatches  # noqa: E402
 from lib.model import init_params, mlp_backward, mlp_forward  # noqa: E402
 from lib.plotting import plt, save  # noqa: E402
@@ -213,7 +216,14 @@ def main(argv=None):
     parser = Parser(description="Time the hand-backward training step against the floor and PyTorch.")
     parser.add_argument("--quick", action="store_true", help="a small sweep, for a smoke test")
     parser.add_argument("--out", default="plots", help="folder for benchmark.md, .json and the plot (default plots/)")
+    parser.add_argument("--probe", nargs=2, type=positive(int), metavar=("H", "B"),
+                        help="only time one step at n_hidden H, batch B (float32) and print us/step: the threads "
+                             "table runs this in child processes with their own thread counts")
     args = parser.parse_args(argv)
+    if args.probe:
+        _, _, ((Xtr, Ytr), _, _) = load_splits(block_size)
+        print(f"{time_us(ours(Xtr, Ytr, *args.probe, np.float32)[0]):.1f}")
+        return 0
     out = writable_dir(args.out)
     _, _, ((Xtr, Ytr), _, _) = load_splits(block_size)
     lines = []
@@ -282,7 +292,31 @@ def main(argv=None):
             cells.append(f"{us:.0f} ({us / (step_flops(200, B) / (gflops[dt] * 1e3)):.0f}x)")
         emit(f"| {dt} | " + " | ".join(cells) + " |")
 
-    # 4. PyTorch, when present
+    # 4. BLAS threads: one (the default, lib/__init__.py) or two, idle and beside one busy process
+    configs = [(200, 32)] if args.quick else [(200, 32), (1024, 256)]
+    emit("\n### BLAS threads: us/step, float32, idle and beside one busy process (2 cores here)\n")
+    emit("| n_hidden, batch | 1 thread, idle | 2 threads, idle | 1 thread, busy | 2 threads, busy |")
+    emit("|---|---:|---:|---:|---:|")
+    threads = {}
+    for H, B in configs:
+        cells = {}
+        for busy in (False, True):
+            hog = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if busy else None
+            try:
+                for k in (1, 2):
+                    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(k), OMP_NUM_THREADS=str(k), MKL_NUM_THREADS=str(k))
+                    p = subprocess.run([sys.executable, __file__, "--probe", str(H), str(B)], env=env,
+                                       capture_output=True, text=True)
+                    cells[f"{k} thread{'s' if k > 1 else ''}, {'busy' if busy else 'idle'}"] = float(p.stdout.split()[-1])
+            finally:
+                if hog:
+                    hog.kill()
+                    hog.wait()
+        threads[f"{H}, {B}"] = cells
+        emit(f"| {H}, {B} | " + " | ".join(f"{cells[k]:.0f}" for k in ("1 thread, idle", "2 threads, idle",
+                                                                         "1 thread, busy", "2 threads, busy")) + " |")
+
+    # 5. PyTorch, when present
     torch_sweep = {}
     t = torch_loops(Xtr, Ytr, 200, 32)
     if t is None:
@@ -320,8 +354,8 @@ def main(argv=None):
 
     with open(os.path.join(out, "benchmark.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
-    write_json(os.path.join(out, "benchmark.json"), dict(machine=machine, gflops=gflops, lecture=lecture, ablation=ablation, sweep=sweep,
-                   torch=t, torch_sweep=torch_sweep))
+    write_json(os.path.join(out, "benchmark.json"), dict(machine=machine, gflops=gflops, lecture=lecture, ablation=ablation,
+                                                          sweep=sweep, threads=threads, torch=t, torch_sweep=torch_sweep))
     print(f"\nwrote {out}/benchmark.md, {out}/benchmark.json, {out}/benchmark_sweep.png")
 
 

@@ -384,18 +384,19 @@ def main(argv=None):
         spread = np.array([[a - recall[m][lag]["low"], recall[m][lag]["high"] - a] for lag, a in zip(lags, acc)]).T
         ax.errorbar(lags, acc, yerr=spread if len(seeds) > 1 else None, fmt="o-", capsize=3, color=colors[m],
                     label=label + (f" (mean of {len(seeds)} seeds, bars: lowest to highest)" if len(seeds) > 1 else ""))
+        offset = {"rnn": -12, "lstm": 0, "open": 12}[m]  # the three labels of one lag, one above another
         for lag, a in zip(lags, acc):
             r = recall[m][lag]
-            ax.annotate(f"{r['steps']} st, {r['seconds']:.0f} s", (lag, a), textcoords="offset points", xytext=(4, 4),
-                        fontsize=7, color=colors[m])
+            ax.annotate(f"{r['steps']} st, {r['seconds']:.0f} s", (lag, a), textcoords="offset points",
+                        xytext=(5, offset - 3), fontsize=7, color=colors[m])
     ax.axhline(1 / symbols, color="k", ls="--", lw=1, label=f"chance ({1 / symbols:.3f})")
-    ax.set_ylim(0, 1.05)
+    ax.set_ylim(0, 1.12)
     ax.set_xlabel("lag: distractors between the symbol and the question")
     ax.set_ylabel("recall accuracy (1024 new sequences)")
     ax.set_xscale("log")
     ax.set_xticks(lags, [str(lag) for lag in lags])
     ax.set_title("remembering across the lag: only the LSTM with its forget gate open reaches far")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="lower left")
     save(fig, out, "lstm_bptt_recall")
 
     fig, ax = plt.subplots(figsize=(8, 4))

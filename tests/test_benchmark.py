@@ -30,3 +30,6 @@ def test_quick_benchmark_writes_its_tables(call, names_txt, tmp_path):
     r = json.loads((tmp_path / "benchmark.json").read_text())
     assert r["lecture"]["float32"]["us_per_step"] > r["lecture"]["float32"]["floor_us"] > 0
     assert os.path.getsize(tmp_path / "benchmark_sweep.png") > 10_000
+    assert "BLAS threads" in md and set(r["threads"]["200, 32"]) == {"1 thread, idle", "2 threads, idle",
+                                                                      "1 thread, busy", "2 threads, busy"}
+    assert all(v > 0 for v in r["threads"]["200, 32"].values())
