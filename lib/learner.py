@@ -181,8 +181,7 @@ class Child:
         self.values, self.answers, self.noise = prepare(job["exercise"], job["batch_size"], job["n_hidden"],
                                                         job["seed"], job["data"])
         self.base = names(self.values, job["exercise"], self.answers)
-        self.base.pop("cmp")
-        self.cmp = names(self.values, job["exercise"], self.answers)["cmp"]
+        self.cmp = self.base.pop("cmp")  # a function: shared, never copied
         lines = job["source"].splitlines()
         self.stmts = [Statement(node, self.path, lines) for node in ast.parse(job["source"], self.path).body]
         self.soft = (set(STEPS) | {"bnmean"}) - STRICT
@@ -885,7 +884,7 @@ def template(exercise, values):
     sections = [(title, [g for g in gs if g in ex["graded"]]) for title, gs in grader.backward_sections()]
     merged = []
     for title, gs in sections:
-        if title == "embedding" and merged:
+        if title == "embedding" and merged and gs:
             merged[-1] = (merged[-1][0] + " and the embedding", merged[-1][1] + gs)
         elif gs:
             merged.append((title, gs))
