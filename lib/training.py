@@ -171,6 +171,30 @@ class Run:
         return EXIT[self.status] or (1 if self.save_failed else 0)
 
 
+class Interrupt:
+    """Ctrl-C and SIGTERM as a flag, for a script that keeps what it has: the part under way (an
+    epoch, an iteration, a step) finishes, the loop ends there, and the script writes its figures
+    so far and says so with done() (exit 130 or 143). A second signal stops at once. lib.cli.run
+    gives the handlers back when main returns."""
+
+    def __init__(self, part="the step under way"):
+        self.signal, self.part = None, part
+        for s in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(s, self._flag)
+
+    def _flag(self, signum, frame):
+        if self.signal is not None:
+            raise Stopped(NAME[signum], EXIT[signum])
+        self.signal = signum
+        print(f"\n({NAME[signum]}: finishing {self.part}, then writing what there is; again to stop at once)",
+              file=sys.stderr, flush=True)
+
+    def done(self, where, kept):
+        """The closing line, after the script wrote what it has; the exit code."""
+        print(f"\n{NAME[self.signal]} {where}: kept {kept}", file=sys.stderr)
+        return EXIT[self.signal]
+
+
 def take_lock(path):
     """Mark path as being written by this process: <path>.lock holds our pid. Another live run
     writing the same checkpoint is told on stderr (their saves would overwrite each other's)."""

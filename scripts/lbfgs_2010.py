@@ -29,6 +29,7 @@ from lib.gradcheck import precise_gradient, rel_error  # noqa: E402
 from lib.model import (PARAM_NAMES, calibrate_batchnorm, init_params, mlp_backward, mlp_forward,  # noqa: E402
                        split_loss, trigram_loss)
 from lib.plotting import plt, save  # noqa: E402
+from lib.training import Interrupt  # noqa: E402
 
 # hyperparameters
 n_embd, n_hidden, block_size = 10, 200, 3   # the lecture's exercise 4 network
@@ -92,6 +93,7 @@ def main(argv=None):
     params = init_params(V, n_embd, n_hidden, block_size, np.random.default_rng(args.seed))
     shapes = {k: v.shape for k, v in params.items()}
     curve, clock = [], {"spent": 0.0, "t0": time.perf_counter()}
+    stop = Interrupt("the iteration under way")  # Ctrl-C or kill: the curves so far are still plotted and written
 
     def callback(theta):
         clock["spent"] += time.perf_counter() - clock["t0"]  # the optimizer's time, not the evaluation's
@@ -101,6 +103,8 @@ def main(argv=None):
         if len(curve) % 10 == 0 or len(curve) == 1:
             print(f"iteration {len(curve):4d}: {clock['spent']:6.1f} s   val loss {val:.4f}", flush=True)
         clock["t0"] = time.perf_counter()
+        if stop.signal:
+            raise StopIteration  # scipy ends the minimisation here, with what it has
 
     print(f"\nL-BFGS-B, full batch ({len(Xtr)} examples per cost evaluation, float32), at most {args.maxiter} iterations")
     result = minimize(cost_function, unroll(params), args=(Xtr, Ytr, shapes, np.float32), jac=True, method="L-BFGS-B",
@@ -114,7 +118,7 @@ def main(argv=None):
     params = init_params(V, n_embd, n_hidden, block_size, np.random.default_rng(args.seed))
     batches = minibatches(Xtr, Ytr, 0, sgd_batch, args.seed)
     sgd_curve, spent, steps = [], 0.0, 0
-    while spent < lbfgs_seconds:  # 15 points on the curve; the evaluations are not timed
+    while spent < lbfgs_seconds and not stop.signal:  # 15 points on the curve; the evaluations are not timed
         t0 = time.perf_counter()
         while time.perf_counter() - t0 < lbfgs_seconds / 15:
             for _ in range(100):
@@ -126,18 +130,22 @@ def main(argv=None):
             steps += 100
         spent += time.perf_counter() - t0
         sgd_curve.append((spent, split_loss(params, Xva, Yva, *calibrate_batchnorm(params, Xtr))))
-    sgd_val = sgd_curve[-1][1]
-    print(f"minibatch SGD (batch {sgd_batch}, lr {sgd_lr}) for the same {spent:.0f} s: {steps} steps, val loss {sgd_val:.4f}")
+    sgd_val = sgd_curve[-1][1] if sgd_curve else None  # none when a signal came during L-BFGS
+    if sgd_curve:
+        print(f"minibatch SGD (batch {sgd_batch}, lr {sgd_lr}) for the same {spent:.0f} s: {steps} steps, "
+              f"val loss {sgd_val:.4f}")
 
     # the comparison on the MLP's scale
     trigram = trigram_loss(Xtr, Ytr, Xva, Yva, V)
     print(f"\nvalidation loss, nats per character:\n  trigram, add-one smoothing : {trigram:.4f}\n"
-          f"  MLP by L-BFGS (full batch) : {lbfgs_val:.4f}\n  MLP by SGD, same time      : {sgd_val:.4f}\n"
+          f"  MLP by L-BFGS (full batch) : {lbfgs_val:.4f}\n"
+          + (f"  MLP by SGD, same time      : {sgd_val:.4f}\n" if sgd_curve else "") +
           f"  the lecture's MLP (200000 SGD steps): {MLP_VAL:.4f}")
 
     fig, ax = plt.subplots(figsize=(8, 4.5))
     ax.plot(*zip(*curve), "o-", ms=2, label=f"L-BFGS-B, full batch: val {lbfgs_val:.3f}")
-    ax.plot(*zip(*sgd_curve), "s-", ms=2, label=f"minibatch SGD (batch {sgd_batch}): val {sgd_val:.3f}")
+    if sgd_curve:
+        ax.plot(*zip(*sgd_curve), "s-", ms=2, label=f"minibatch SGD (batch {sgd_batch}): val {sgd_val:.3f}")
     ax.axhline(trigram, color="gray", ls=":", label=f"trigram, add-one: {trigram:.3f}")
     ax.axhline(MLP_VAL, color="k", ls="--", lw=1, label=f"the lecture's MLP after 200000 steps: {MLP_VAL}")
     ax.set_ylim(top=min(3.4, max(v for _, v in curve)))
@@ -151,6 +159,9 @@ def main(argv=None):
                    evaluations=int(result.nfev), seconds=lbfgs_seconds, lbfgs_val=lbfgs_val, lbfgs_train=float(result.fun),
                    sgd_val=sgd_val, sgd_steps=steps, trigram_val=trigram, mlp_val=MLP_VAL))
     print(f"plot: {out}/lbfgs_2010.png")
+    if stop.signal:
+        return stop.done(f"after {len(curve)} L-BFGS iterations" + (f" and {steps} SGD steps" if sgd_curve else ""),
+                         f"{out}/lbfgs_2010.json and the plot of the curves so far")
     return 0 if checks_ok else 1
 
 

@@ -39,7 +39,7 @@ from lib.cli import Parser, Stopped, fits, positive, run, seed_arg, writable_dir
 from lib.data import ROOT, load_words
 from lib.gradcheck import check_params, report
 from lib.plotting import binned, plt, save
-from lib.training import release_lock, take_lock
+from lib.training import Interrupt, release_lock, take_lock
 
 # hyperparameters: names
 n_embd = 16           # E, the character embedding
@@ -277,6 +277,8 @@ def main(argv=None):
     fits(4 * (4 * (V * n_embd + 4 * H * (n_embd + H + 1) + H * V) + 1024 * T * (7 * H + 2 * V)), "an LSTM of this size",
          "pass a smaller --n-hidden")
 
+    stop = Interrupt("the step under way")  # Ctrl-C or kill: what was measured so far is written
+
     # gradient check first, and the check of the check: a backward that drops the carried dc fails
     ok = report(gradient_check(np.random.default_rng(args.seed)), "LSTM BPTT vs central differences")
     planted = gradient_check(np.random.default_rng(args.seed), lambda *a: backward(*a, carry_c=False))
@@ -291,6 +293,8 @@ def main(argv=None):
     batches = np.random.default_rng([args.seed, 1])
     lossi, t0 = [], time.perf_counter()
     for i in range(args.steps):
+        if stop.signal:
+            break
         X, Y, mask = recurrent.batch_of([train[j] for j in batches.integers(0, len(train), batch_size)], stoi)
         loss, cache = forward(p, X, Y, mask)
         if not np.isfinite(loss):
@@ -313,7 +317,7 @@ def main(argv=None):
     if os.path.exists(os.path.join(out, "rnn_bptt.json")) and not args.data:
         with open(os.path.join(out, "rnn_bptt.json")) as f:
             rnn_val = json.load(f).get("val_loss")
-    print(f"\ntrained {args.steps} steps in {seconds:.0f} s")
+    print(f"\ntrained {len(lossi)} steps in {seconds:.0f} s")
     for name, value in losses.items():
         print(f"{name:5s} loss {value:.4f} nats per character" + (
             f"   (the lecture's MLP: {lecture.REFERENCE['val']}" + (f", rnn_bptt.py's RNN: {rnn_val:.4f})" if rnn_val
@@ -344,6 +348,8 @@ def main(argv=None):
     for m, label in models.items():
         row = f"  {label:32s}"
         for lag in lags:
+            if stop.signal:  # interrupted: the runs done so far are kept
+                break
             runs = [train_recall(m, lag, args.recall_steps, s) for s in seeds]
             acc = [r["accuracy"] for r in runs]
             recall[m][lag] = dict(accuracy=float(np.mean(acc)), low=min(acc), high=max(acc), seeds=seeds,
@@ -380,12 +386,15 @@ def main(argv=None):
     fig, ax = plt.subplots(figsize=(8, 4.5))
     colors = {"rnn": "tab:red", "lstm": "tab:blue", "open": "tab:green"}
     for m, label in models.items():
-        acc = np.array([recall[m][lag]["accuracy"] for lag in lags])
-        spread = np.array([[a - recall[m][lag]["low"], recall[m][lag]["high"] - a] for lag, a in zip(lags, acc)]).T
-        ax.errorbar(lags, acc, yerr=spread if len(seeds) > 1 else None, fmt="o-", capsize=3, color=colors[m],
+        done = [lag for lag in lags if lag in recall[m]]
+        if not done:
+            continue
+        acc = np.array([recall[m][lag]["accuracy"] for lag in done])
+        spread = np.array([[a - recall[m][lag]["low"], recall[m][lag]["high"] - a] for lag, a in zip(done, acc)]).T
+        ax.errorbar(done, acc, yerr=spread if len(seeds) > 1 else None, fmt="o-", capsize=3, color=colors[m],
                     label=label + (f" (mean of {len(seeds)} seeds, bars: lowest to highest)" if len(seeds) > 1 else ""))
         offset = {"rnn": -12, "lstm": 0, "open": 12}[m]  # the three labels of one lag, one above another
-        for lag, a in zip(lags, acc):
+        for lag, a in zip(done, acc):
             r = recall[m][lag]
             ax.annotate(f"{r['steps']} st, {r['seconds']:.0f} s", (lag, a), textcoords="offset points",
                         xytext=(5, offset - 3), fontsize=7, color=colors[m])
@@ -412,11 +421,14 @@ def main(argv=None):
     ax.legend()
     save(fig, out, "lstm_bptt_loss")
 
-    write_json(os.path.join(out, "lstm_bptt.json"), dict(check_ok=bool(ok), planted_caught=len(caught), steps=args.steps, seconds=seconds, rnn_val=rnn_val,
+    write_json(os.path.join(out, "lstm_bptt.json"), dict(check_ok=bool(ok), planted_caught=len(caught), steps=len(lossi), seconds=seconds, rnn_val=rnn_val,
                    **{f"{k}_loss": v for k, v in losses.items()}, samples=names,
                    through_time={k: float(c[-1]) for k, c in curves.items()},
                    recall={models[m]: {str(lag): r for lag, r in rs.items()} for m, rs in recall.items()}))
     print(f"plots: {out}/lstm_bptt_through_time.png, {out}/lstm_bptt_recall.png, {out}/lstm_bptt_loss.png")
+    if stop.signal:
+        return stop.done(f"after {len(lossi)} of {args.steps} names steps and {sum(map(len, recall.values()))} recall "
+                         f"points", f"the model in {args.checkpoint}, {out}/lstm_bptt.json and the plots so far")
     return 0 if ok and caught and saved else 1
 
 

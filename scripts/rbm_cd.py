@@ -35,6 +35,7 @@ from lib.cli import Parser, positive, run, seed_arg, writable_dir, write_json  #
 from lib.data import load_splits  # noqa: E402
 from lib.model import trigram_loss  # noqa: E402
 from lib.plotting import plt, save  # noqa: E402
+from lib.training import Interrupt  # noqa: E402
 
 # hyperparameters (rbm.m's, where they fit)
 n_hidden = 200          # H binary hidden units
@@ -178,6 +179,7 @@ def main(argv=None):
     c = np.zeros(H)
     dW, db, dc = np.zeros_like(W), np.zeros_like(b), np.zeros_like(c)
     history = []
+    stop = Interrupt("the epoch under way")  # Ctrl-C or kill: the figures of the epochs done are still written
     t0 = time.perf_counter()
     for epoch in range(args.epochs):
         order = rng.permutation(len(data))
@@ -207,6 +209,8 @@ def main(argv=None):
         history.append(dict(epoch=epoch + 1, recon_error=err_sum / len(data), free_energy_gap=gap, val_loss=val))
         print(f"epoch {epoch + 1:2d}: reconstruction error {err_sum / len(data):.4f}   free-energy gap (val - train) "
               f"{gap:+.3f}   val loss {val:.4f}   ({time.perf_counter() - t0:.0f} s)", flush=True)
+        if stop.signal:
+            break
     seconds = time.perf_counter() - t0
 
     # on the MLP's scale
@@ -282,9 +286,13 @@ def main(argv=None):
     fig.suptitle("what hidden units respond to: each unit's weights to every character of each position (red: excites)")
     save(fig, out, "rbm_cd_units")
 
-    write_json(os.path.join(out, "rbm_cd.json"), dict(n_hidden=H, epochs=args.epochs, seconds=seconds, history=history, val_loss=rbm,
-                   trigram_val_loss=trigram, mlp_val_loss=MLP_VAL, cd_table=table, samples=names))
+    write_json(os.path.join(out, "rbm_cd.json"), dict(n_hidden=H, epochs=len(history), seconds=seconds, history=history,
+                                                       val_loss=rbm, trigram_val_loss=trigram, mlp_val_loss=MLP_VAL,
+                                                       cd_table=table, samples=names))
     print(f"plots: {out}/rbm_cd.png, {out}/rbm_cd_units.png")
+    if stop.signal:
+        return stop.done(f"after epoch {len(history)} of {args.epochs}",
+                         f"{out}/rbm_cd.json and the plots of the epochs done")
     return 0
 
 

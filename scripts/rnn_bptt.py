@@ -22,6 +22,7 @@ whole gradient keeps the rare explosions from throwing training off.
     python scripts/rnn_bptt.py                   # gradient check, train, the leak (a minute or two)
     python scripts/rnn_bptt.py --steps 2000      # a shorter run
 """
+import json
 import os
 import sys
 import time
@@ -32,12 +33,12 @@ import lib  # before numpy: one BLAS thread unless you set one (lib/__init__.py)
 import numpy as np
 
 from lib import checkpoint  # noqa: E402
-from lib.cli import Parser, Stopped, fits, positive, run, seed_arg, writable_dir, writable_file, write_json  # noqa: E402
+from lib.cli import Parser, Stopped, UsageError, fits, positive, run, seed_arg, writable_dir, writable_file, write_json  # noqa: E402
 from lib.data import ROOT, load_words  # noqa: E402
 from lib.gradcheck import check_params, report  # noqa: E402
 from lib.plotting import binned, plt, save  # noqa: E402
 from lib.recurrent import backward, batch_of, forward, init, sample, split_loss  # noqa: E402
-from lib.training import release_lock, take_lock  # noqa: E402
+from lib.training import Interrupt, release_lock, take_lock  # noqa: E402
 
 # hyperparameters (the model's equations, forward and backward through time: lib/recurrent.py)
 n_hidden = 128        # H, the recurrent state (E, the character embedding, is 16)
@@ -70,6 +71,23 @@ def leak(p, X, Y, mask):
     return norms / norms[0]
 
 
+def resumed(args, itos):
+    """The run saved in --checkpoint: its parameters, history and hyperparameters (which win over
+    the flags, as in train.py); a checkpoint of another model or vocabulary is one line."""
+    keys = ("C", "Wxh", "Whh", "bh", "Why", "by", "itos", "lossi", "norms", "clipped", "seconds", "config")
+    z = checkpoint.load(args.checkpoint, keys)
+    if [str(c) for c in z["itos"]] != list(itos):
+        raise UsageError(f"{args.checkpoint} was trained on another vocabulary; pass the same --data, or start afresh")
+    config = json.loads(str(z["config"]))
+    if len(z["lossi"]) >= args.steps:
+        raise UsageError(f"{args.checkpoint} is already at step {len(z['lossi'])}; pass --steps larger than that")
+    args.n_hidden, args.lr, args.seed = config["n_hidden"], config["lr"], config["seed"]
+    print(f"resuming from step {len(z['lossi'])} of {args.checkpoint} (n_hidden {args.n_hidden}, lr {args.lr}, "
+          f"seed {args.seed}: the saved run's)")
+    return dict(p={k: z[k] for k in keys[:6]}, lossi=list(z["lossi"]), norms=list(z["norms"]),
+                clipped=int(z["clipped"]), seconds=float(z["seconds"]))
+
+
 def main(argv=None):
     parser = Parser(description="A vanilla RNN with backpropagation through time by hand, and the leak through time.")
     parser.add_argument("--steps", type=positive(int), default=max_steps, help=f"optimisation steps (default {max_steps})")
@@ -79,6 +97,8 @@ def main(argv=None):
     parser.add_argument("--out", default="plots", help="folder for rnn_bptt.json and the plots (default plots/)")
     parser.add_argument("--checkpoint", default=os.path.join(ROOT, "data", "rnn.npz"), help="where to save (default data/rnn.npz)")
     parser.add_argument("--data", help="a word list to use instead of names.txt")
+    parser.add_argument("--resume", action="store_true", help="continue the run saved in --checkpoint (by Ctrl-C or "
+                        "kill) up to --steps: the same batches, the same result as a run never stopped")
     args = parser.parse_args(argv)
     out = writable_dir(args.out)
     writable_file(args.checkpoint, "--checkpoint")
@@ -92,22 +112,33 @@ def main(argv=None):
     print(f"{len(train)} training names, vocabulary of {len(itos)}; longest name "
           f"{max(map(len, train + val + test))} characters")
 
+    stop = Interrupt("the step under way")  # Ctrl-C or kill: the model so far is saved, --resume continues it
+
     # gradient check first
     ok = gradient_check(rng)
     print()
 
     # training, with clipping, then without it on the same batches (when clipping ever fired)
+    state = resumed(args, itos) if args.resume else None
     runs = {}
     lock = take_lock(args.checkpoint)  # a second run writing the same checkpoint is told
     np.seterr(all="ignore")  # a blow-up is reported once, as a NaN loss, not as numpy's warnings along the way
     for clip in (True, False):
-        if not clip and runs[True]["clipped"] == 0:  # the same arithmetic step for step: the same run
+        if not clip and (runs[True]["clipped"] == 0 or stop.signal):  # the same run (or none: interrupted)
             runs[False] = runs[True]
             break
         p = init(len(itos), np.random.default_rng(args.seed), n_hidden=args.n_hidden)
         batches = np.random.default_rng([args.seed, 1])
         lossi, norms, clipped, diverged, t0 = [], [], 0, None, time.perf_counter()
-        for i in range(args.steps):
+        start, before = 0, 0.0
+        if clip and state:  # the saved run: its parameters, its history, its batches drawn again up to its step
+            p, lossi, norms, clipped, before = state["p"], state["lossi"], state["norms"], state["clipped"], state["seconds"]
+            start = len(lossi)
+            for _ in range(start):
+                batches.integers(0, len(train), batch_size)
+        for i in range(start, args.steps):
+            if stop.signal:
+                break
             chosen = [train[j] for j in batches.integers(0, len(train), batch_size)]
             X, Y, mask = batch_of(chosen, stoi)
             loss, cache = forward(p, X, Y, mask)
@@ -130,16 +161,19 @@ def main(argv=None):
             norms.append(norm)
             if clip and i % log_every == 0:
                 print(f"{i:7d}/{args.steps:7d}: {loss:.4f}   |grad| {norm:6.2f}", flush=True)
-        seconds = time.perf_counter() - t0
+        seconds = before + time.perf_counter() - t0
         runs[clip] = dict(p=p, lossi=lossi, norms=norms, clipped=clipped, seconds=seconds, diverged=diverged,
                           val=None if diverged else split_loss(p, val, stoi))
     p = runs[True]["p"]
+    done = len(runs[True]["lossi"])
     losses = {"train": split_loss(p, train, stoi), "val": runs[True]["val"], "test": split_loss(p, test, stoi)}
-    print(f"\ntrained {args.steps} steps in {runs[True]['seconds']:.0f} s, clipped {runs[True]['clipped']} of them at norm {max_norm:g}")
+    print(f"\ntrained {done} steps in {runs[True]['seconds']:.0f} s, clipped {runs[True]['clipped']} of them at norm {max_norm:g}")
     for name, value in losses.items():
         print(f"{name:5s} loss {value:.4f} nats per character" + (
             f"   (the lecture's MLP: {MLP_VAL})" if name == "val" and not args.data else ""))
-    if runs[False]["diverged"]:
+    if stop.signal:
+        print("without clipping: not run (interrupted)")
+    elif runs[False]["diverged"]:
         print(f"without clipping: the loss became NaN at step {runs[False]['diverged']} (largest gradient norm before "
               f"it {max(runs[False]['norms'] or [0]):.3g}): clipping is what kept this run")
     else:
@@ -148,7 +182,11 @@ def main(argv=None):
     names = sample(p, itos, 20, np.random.default_rng(args.seed))
     print("samples: " + ", ".join(names))
     try:
-        saved = checkpoint.save(args.checkpoint, dict(p, itos=np.array(itos)))
+        saved = checkpoint.save(args.checkpoint, dict(p, itos=np.array(itos), lossi=np.array(runs[True]["lossi"]),
+                                                      norms=np.array(runs[True]["norms"]), clipped=runs[True]["clipped"],
+                                                      seconds=runs[True]["seconds"], config=json.dumps(dict(
+                                                          n_hidden=args.n_hidden, lr=args.lr, seed=args.seed,
+                                                          steps=args.steps))))
     except checkpoint.SaveError as e:  # a full disk: said once, and the figures below are still written
         print(f"error: {e}; the plots and the JSON are still written", file=sys.stderr)
         saved = None
@@ -204,9 +242,13 @@ def main(argv=None):
     ax.legend()
     save(fig, out, "rnn_bptt_loss")
 
-    write_json(os.path.join(out, "rnn_bptt.json"), dict(check_ok=bool(ok), steps=args.steps, seconds=runs[True]["seconds"], **{f"{k}_loss": v for k, v in losses.items()},
+    write_json(os.path.join(out, "rnn_bptt.json"), dict(check_ok=bool(ok), steps=done, interrupted=bool(stop.signal), seconds=runs[True]["seconds"], **{f"{k}_loss": v for k, v in losses.items()},
                    val_no_clip=runs[False]["val"], clipped=runs[True]["clipped"], factors=factors, samples=names))
     print(f"plots: {out}/rnn_bptt_leak.png, {out}/rnn_bptt_loss.png")
+    if stop.signal:
+        return stop.done(f"at step {done} of {args.steps}", f"the model so far in {args.checkpoint}, its JSON and plots; "
+                         f"continue with: python scripts/rnn_bptt.py --resume --steps {args.steps} --checkpoint "
+                         f"{args.checkpoint}" + (f" --data {args.data}" if args.data else ""))
     return 0 if ok and saved else 1
 
 

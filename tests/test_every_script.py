@@ -159,3 +159,51 @@ def test_a_full_disk_names_the_file_it_could_not_write():
     from lib.cli import OutputError, write_json
     with pytest.raises(OutputError, match=r"cannot write /dev/full \(No space left on device\); free some space"):
         write_json("/dev/full", dict(val_loss=2.1))
+
+
+def signalled(args, after, signum, tmp_path):
+    """Run a script, send it a signal once its output shows `after`; (exit code, stdout, stderr)."""
+    import signal
+    p = subprocess.Popen([sys.executable, *map(str, args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         cwd=tmp_path, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    seen = []
+    for line in p.stdout:
+        seen.append(line)
+        if after in line:
+            p.send_signal(signum)
+            break
+    out, err = p.communicate(timeout=120)
+    return p.returncode, "".join(seen) + out, err
+
+
+def test_rnn_bptt_saves_on_a_signal_and_resumes_to_the_same_bits(names_txt, tmp_path):
+    import signal
+    flags = ["--steps", 1500, "--n-hidden", 24, "--out", tmp_path]
+    code, _, err = signalled([f"{ROOT}/scripts/rnn_bptt.py", *flags, "--checkpoint", tmp_path / "r.npz"], "      0/",
+                             signal.SIGINT, tmp_path)
+    assert code == 130 and "interrupted at step" in err and "--resume --steps 1500" in err
+    stopped_at = len(np.load(tmp_path / "r.npz")["lossi"])
+    assert stopped_at < 1500
+    resume = subprocess.run([sys.executable, f"{ROOT}/scripts/rnn_bptt.py", *map(str, flags), "--checkpoint",
+                             str(tmp_path / "r.npz"), "--resume"], capture_output=True, text=True)
+    assert resume.returncode == 0 and f"resuming from step {stopped_at}" in resume.stdout
+    whole = subprocess.run([sys.executable, f"{ROOT}/scripts/rnn_bptt.py", *map(str, flags), "--checkpoint",
+                            str(tmp_path / "w.npz")], capture_output=True, text=True)
+    assert whole.returncode == 0
+    a, b = np.load(tmp_path / "r.npz"), np.load(tmp_path / "w.npz")
+    assert all(np.array_equal(a[k], b[k]) for k in ("C", "Wxh", "Whh", "bh", "Why", "by", "lossi"))
+
+
+@pytest.mark.parametrize("script, args, after, signum, kept", [
+    ("lstm_bptt", ("--steps", 3000, "--n-hidden", 16, "--recall-steps", 20, "--checkpoint", "l.npz"), "      0/",
+     "SIGTERM", "lstm_bptt.json"),
+    ("rbm_cd", ("--epochs", 4), "epoch  1:", "SIGINT", "rbm_cd.json"),
+    ("lbfgs_2010", ("--maxiter", 40), "iteration    1:", "SIGTERM", "lbfgs_2010.json"),
+])
+def test_a_signal_keeps_what_the_script_has(names_txt, tmp_path, script, args, after, signum, kept):
+    import signal
+    code, out, err = signalled([f"{ROOT}/scripts/{script}.py", *args, "--out", tmp_path], after,
+                               getattr(signal, signum), tmp_path)
+    name = "interrupted" if signum == "SIGINT" else "terminated"
+    assert code == (130 if signum == "SIGINT" else 143) and f"{name} after" in err and "Traceback" not in err
+    assert (tmp_path / kept).exists() and any(f.endswith(".png") for f in os.listdir(tmp_path))
