@@ -252,6 +252,34 @@ def norms(grads):
     return n / n[0]
 
 
+def plot_recall(recall, models, lags, seeds, out):
+    """Recall accuracy against the lag, one line per model, the steps and seconds of each point."""
+    fig, ax = plt.subplots(figsize=(8, 5.5))
+    colors = {"rnn": "tab:red", "lstm": "tab:blue", "open": "tab:green"}
+    for m, label in models.items():
+        done = [lag for lag in lags if lag in recall[m]]
+        if not done:
+            continue
+        acc = np.array([recall[m][lag]["accuracy"] for lag in done])
+        spread = np.array([[a - recall[m][lag]["low"], recall[m][lag]["high"] - a] for lag, a in zip(done, acc)]).T
+        ax.errorbar(done, acc, yerr=spread if seeds > 1 else None, fmt="o-", capsize=3, color=colors[m],
+                    label=label + (f" (mean of {seeds} seeds, bars: lowest to highest)" if seeds > 1 else ""))
+        offset = {"rnn": -20, "lstm": -13, "open": 6}[m]  # the three labels of one lag, one above another
+        for lag, a in zip(done, acc):
+            r = recall[m][lag]
+            ax.annotate(f"{r['steps']} st, {r['seconds']:.0f} s", (lag, a), textcoords="offset points",
+                        xytext=(6, offset), fontsize=7, color=colors[m])
+    ax.axhline(1 / symbols, color="k", ls="--", lw=1, label=f"chance ({1 / symbols:.3f})")
+    ax.set_ylim(0, 1.12)
+    ax.set_xscale("log")
+    ax.set_xticks(lags, [str(lag) for lag in lags])
+    ax.set_xlabel("lag: distractors between the symbol and the question")
+    ax.set_ylabel("recall accuracy (1024 new sequences)")
+    ax.set_title("remembering across the lag: the LSTM with its forget gate open reaches farthest")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2)
+    save(fig, out, "lstm_bptt_recall")
+
+
 def main(argv=None):
     parser = Parser(description="An LSTM with backpropagation through time by hand: names, and why it carries "
                                 "the gradient (a product of forget gates).")
@@ -383,30 +411,7 @@ def main(argv=None):
                  "most of it, the vanilla RNN 1e-25")
     save(fig, out, "lstm_bptt_through_time")
 
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    colors = {"rnn": "tab:red", "lstm": "tab:blue", "open": "tab:green"}
-    for m, label in models.items():
-        done = [lag for lag in lags if lag in recall[m]]
-        if not done:
-            continue
-        acc = np.array([recall[m][lag]["accuracy"] for lag in done])
-        spread = np.array([[a - recall[m][lag]["low"], recall[m][lag]["high"] - a] for lag, a in zip(done, acc)]).T
-        ax.errorbar(done, acc, yerr=spread if len(seeds) > 1 else None, fmt="o-", capsize=3, color=colors[m],
-                    label=label + (f" (mean of {len(seeds)} seeds, bars: lowest to highest)" if len(seeds) > 1 else ""))
-        offset = {"rnn": -12, "lstm": 0, "open": 12}[m]  # the three labels of one lag, one above another
-        for lag, a in zip(done, acc):
-            r = recall[m][lag]
-            ax.annotate(f"{r['steps']} st, {r['seconds']:.0f} s", (lag, a), textcoords="offset points",
-                        xytext=(5, offset - 3), fontsize=7, color=colors[m])
-    ax.axhline(1 / symbols, color="k", ls="--", lw=1, label=f"chance ({1 / symbols:.3f})")
-    ax.set_ylim(0, 1.12)
-    ax.set_xlabel("lag: distractors between the symbol and the question")
-    ax.set_ylabel("recall accuracy (1024 new sequences)")
-    ax.set_xscale("log")
-    ax.set_xticks(lags, [str(lag) for lag in lags])
-    ax.set_title("remembering across the lag: only the LSTM with its forget gate open reaches far")
-    ax.legend(fontsize=8, loc="lower left")
-    save(fig, out, "lstm_bptt_recall")
+    plot_recall(recall, models, lags, len(seeds), out)
 
     fig, ax = plt.subplots(figsize=(8, 4))
     x, groups = binned(lossi, max(args.steps // 100, 1))
