@@ -32,7 +32,7 @@ if [ "${1:-}" = "test" ]; then
         touch .venv/.installed-test
     fi
     $PY scripts/prepare_data.py
-    exec $PY -m pytest -q tests "$@"
+    exec $PY -m pytest -q -n 2 tests "$@"  # two workers (pytest-xdist): this machine has two cores
 fi
 
 start=$SECONDS

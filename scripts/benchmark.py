@@ -222,7 +222,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.probe:
         _, _, ((Xtr, Ytr), _, _) = load_splits(block_size)
-        print(f"{time_us(ours(Xtr, Ytr, *args.probe, np.float32)[0]):.1f}")
+        quick = dict(repeat=3, min_seconds=0.01) if args.quick else {}
+        print(f"{time_us(ours(Xtr, Ytr, *args.probe, np.float32)[0], **quick):.1f}")
         return 0
     out = writable_dir(args.out)
     _, _, ((Xtr, Ytr), _, _) = load_splits(block_size)
@@ -305,7 +306,7 @@ def main(argv=None):
             try:
                 for k in (1, 2):
                     env = dict(os.environ, OPENBLAS_NUM_THREADS=str(k), OMP_NUM_THREADS=str(k), MKL_NUM_THREADS=str(k))
-                    p = subprocess.run([sys.executable, __file__, "--probe", str(H), str(B)], env=env,
+                    p = subprocess.run([sys.executable, __file__, "--probe", str(H), str(B)] + ["--quick"] * args.quick, env=env,
                                        capture_output=True, text=True)
                     cells[f"{k} thread{'s' if k > 1 else ''}, {'busy' if busy else 'idle'}"] = float(p.stdout.split()[-1])
             finally:

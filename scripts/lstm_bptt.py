@@ -252,6 +252,31 @@ def norms(grads):
     return n / n[0]
 
 
+def plot_through_time(curves, out):
+    """The gradient back through time at init, one panel per forget bias, the RNN in both."""
+    fig, axes = plt.subplots(1, 2, figsize=(14, 5.5), sharey=True, layout="constrained")
+    for ax, which in zip(axes, ("forget bias 1", "the gate open")):
+        rnn = curves["RNN: ||dloss/dh_t||"]
+        ax.semilogy(np.arange(len(rnn)), np.maximum(rnn, 1e-30), color="tab:red", lw=2, label="vanilla RNN: ||dloss/dh_t||")
+        for label, c in curves.items():
+            if which not in label:
+                continue
+            style = (dict(color="tab:blue", lw=2.5) if label.endswith("dc_t||") else
+                     dict(color="tab:cyan", lw=1.5, ls="-.") if "alone" in label else
+                     dict(color="tab:blue", lw=1.2, ls=":") if "dh_t" in label else
+                     dict(color="k", lw=1.2, ls="--") if "rms" in label else dict(color="0.6", lw=1, ls="--"))
+            ax.semilogy(np.arange(len(c)), np.maximum(c, 1e-30), label=label.split(": ", 1)[1], **style)
+        ax.set_ylim(1e-20, 30)
+        ax.set_xlabel("distance back in time from the loss (steps)")
+        ax.set_title(f"LSTM, {[k for k in curves if which in k][0].split(': ')[0].split(', ', 1)[1]}")
+        ax.legend(fontsize=8, loc="lower left")
+    axes[0].set_ylabel("gradient norm, relative to the last step")
+    fig.suptitle("back through time, at init: along the cell the gradient is the product of the forget gates "
+                 "(dash-dot on black dashed)\nforget bias 1 lets about 1e-7 of it through in 100 steps, the open gate "
+                 "most of it, the vanilla RNN 1e-25")
+    save(fig, out, "lstm_bptt_through_time")
+
+
 def plot_recall(recall, models, lags, seeds, out):
     """Recall accuracy against the lag, one line per model, the steps and seconds of each point."""
     fig, ax = plt.subplots(figsize=(8, 5.5))
@@ -389,27 +414,7 @@ def main(argv=None):
         print(row, flush=True)
 
     # plots
-    fig, axes = plt.subplots(1, 2, figsize=(14, 5), sharey=True)
-    for ax, which in zip(axes, ("forget bias 1", "the gate open")):
-        rnn = curves["RNN: ||dloss/dh_t||"]
-        ax.semilogy(np.arange(len(rnn)), np.maximum(rnn, 1e-30), color="tab:red", lw=2, label="vanilla RNN: ||dloss/dh_t||")
-        for label, c in curves.items():
-            if which not in label:
-                continue
-            style = (dict(color="tab:blue", lw=2.5) if label.endswith("dc_t||") else
-                     dict(color="tab:cyan", lw=1.5, ls="-.") if "alone" in label else
-                     dict(color="tab:blue", lw=1.2, ls=":") if "dh_t" in label else
-                     dict(color="k", lw=1.2, ls="--") if "rms" in label else dict(color="0.6", lw=1, ls="--"))
-            ax.semilogy(np.arange(len(c)), np.maximum(c, 1e-30), label=label.split(": ", 1)[1], **style)
-        ax.set_ylim(1e-20, 30)
-        ax.set_xlabel("distance back in time from the loss (steps)")
-        ax.set_title(f"LSTM, {[k for k in curves if which in k][0].split(': ')[0].split(', ', 1)[1]}")
-        ax.legend(fontsize=8, loc="lower left")
-    axes[0].set_ylabel("gradient norm, relative to the last step")
-    fig.suptitle("back through time, at init: along the cell the gradient is the product of the forget gates "
-                 "(dash-dot on black dashed)\nforget bias 1 lets about 1e-7 of it through in 100 steps, the open gate "
-                 "most of it, the vanilla RNN 1e-25")
-    save(fig, out, "lstm_bptt_through_time")
+    plot_through_time(curves, out)
 
     plot_recall(recall, models, lags, len(seeds), out)
 

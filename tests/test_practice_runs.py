@@ -168,7 +168,7 @@ def test_a_filled_practice_file_runs_as_a_script_and_as_a_notebook(names_txt, tm
     os.symlink(os.path.join(ROOT, "lib"), tmp_path / "lib")  # the repository's lib/ beside practice/
     path = filled(exercise, folder)
     rows = len(grader.EXERCISES[exercise]["graded"])
-    for cwd in (tmp_path, folder):  # from the repository's root and from practice/
+    for cwd in (tmp_path, folder)[:1 if exercise == "ex4" else 2]:  # from the root and from practice/ (ex4: its training once)
         p = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, cwd=cwd, timeout=120)
         assert p.returncode == 0 and p.stderr == "", p.stdout + p.stderr
         assert "your file printed:\n  | my own line ran" in p.stdout and f"{exercise}: {rows} of {rows} ok" in p.stdout
