@@ -289,7 +289,7 @@ def plot_recall(recall, models, lags, seeds, out):
         spread = np.array([[a - recall[m][lag]["low"], recall[m][lag]["high"] - a] for lag, a in zip(done, acc)]).T
         ax.errorbar(done, acc, yerr=spread if seeds > 1 else None, fmt="o-", capsize=3, color=colors[m],
                     label=label + (f" (mean of {seeds} seeds, bars: lowest to highest)" if seeds > 1 else ""))
-        offset = {"rnn": -20, "lstm": -13, "open": 6}[m]  # the three labels of one lag, one above another
+        offset = {"rnn": -24, "lstm": -12, "open": 6}[m]  # the three labels of one lag, one above another
         for lag, a in zip(done, acc):
             r = recall[m][lag]
             ax.annotate(f"{r['steps']} st, {r['seconds']:.0f} s", (lag, a), textcoords="offset points",
@@ -298,6 +298,7 @@ def plot_recall(recall, models, lags, seeds, out):
     ax.set_ylim(0, 1.12)
     ax.set_xscale("log")
     ax.set_xticks(lags, [str(lag) for lag in lags])
+    ax.minorticks_off()
     ax.set_xlabel("lag: distractors between the symbol and the question")
     ax.set_ylabel("recall accuracy (1024 new sequences)")
     ax.set_title("remembering across the lag: the LSTM with its forget gate open reaches farthest")
