@@ -29,6 +29,7 @@ MISTAKES = (
     "no_chain_rule",       # the local derivative alone, not times the gradient from above
 )
 import ast
+import functools
 import inspect
 import re
 import textwrap
@@ -320,16 +321,18 @@ RAISES = [
 ]
 
 
+@functools.cache
 def shapes():
     """Symbolic shape of every tensor, from the comment on its forward line: {'emb': '(n, T, E)', ...}."""
     found = dict(PARAM_SHAPES, loss="scalar")
-    for line in forward_lines():
+    for line in forward_lines():  # parsed once (cached): every row and diagnosis asks
         m = re.match(r"(\w+) = .*#\s*(\([^)]*\))", line)
         if m:
             found[m.group(1)] = m.group(2)
     return found
 
 
+@functools.cache
 def forward_lines():
     """lib/lecture.py's forward, its body as written (comments kept, docstring and return dropped),
     found through its syntax tree."""
@@ -337,7 +340,7 @@ def forward_lines():
     body = [s for s in ast.parse(src).body[0].body
             if not isinstance(s, ast.Return) and not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
     lines = src.splitlines()[body[0].lineno - 1:body[-1].end_lineno]
-    return textwrap.dedent("\n".join(lines)).splitlines()
+    return tuple(textwrap.dedent("\n".join(lines)).splitlines())
 
 
 def backward_sections():
@@ -717,6 +720,7 @@ def raise_hint(text):
     return ""
 
 
+@functools.cache
 def answer_source(g, fused=False):
     """The project's line(s) for g: from lib/lecture.py's backward, or the one-step form."""
     if fused and g in FUSED:

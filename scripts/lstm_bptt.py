@@ -378,11 +378,7 @@ def main(argv=None):
                                                                      else ")") if name == "val" and not args.data else ""))
     names = recurrent.sample(p, itos, 20, np.random.default_rng(args.seed), step=step)
     print("samples: " + ", ".join(names))
-    try:
-        saved = checkpoint.save(args.checkpoint, dict(p, itos=np.array(itos)))
-    except checkpoint.SaveError as e:  # a full disk: said once, and the figures below are still written
-        print(f"error: {e}; the plots and the JSON are still written", file=sys.stderr)
-        saved = None
+    saved = checkpoint.save_or_say(args.checkpoint, dict(p, itos=np.array(itos)))  # a full disk: one line, go on
     release_lock(lock)
 
     # the gradient through time, at init: the forget gates' product

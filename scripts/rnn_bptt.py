@@ -181,15 +181,11 @@ def main(argv=None):
               + ("   (clipping never fired: the same run)" if runs[True]["clipped"] == 0 else ""))
     names = sample(p, itos, 20, np.random.default_rng(args.seed))
     print("samples: " + ", ".join(names))
-    try:
-        saved = checkpoint.save(args.checkpoint, dict(p, itos=np.array(itos), lossi=np.array(runs[True]["lossi"]),
-                                                      norms=np.array(runs[True]["norms"]), clipped=runs[True]["clipped"],
-                                                      seconds=runs[True]["seconds"], config=json.dumps(dict(
-                                                          n_hidden=args.n_hidden, lr=args.lr, seed=args.seed,
-                                                          steps=args.steps))))
-    except checkpoint.SaveError as e:  # a full disk: said once, and the figures below are still written
-        print(f"error: {e}; the plots and the JSON are still written", file=sys.stderr)
-        saved = None
+    config = dict(n_hidden=args.n_hidden, lr=args.lr, seed=args.seed, steps=args.steps)  # what --resume restores
+    saved = checkpoint.save_or_say(args.checkpoint, dict(p, itos=np.array(itos), lossi=np.array(runs[True]["lossi"]),
+                                                         norms=np.array(runs[True]["norms"]),
+                                                         clipped=runs[True]["clipped"], seconds=runs[True]["seconds"],
+                                                         config=json.dumps(config)))
     release_lock(lock)
 
     # the leak: one batch of the longest names, Whh at several spectral radii and trained
