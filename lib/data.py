@@ -1,4 +1,6 @@
-"""The data: names.txt, its vocabulary, the (context, target) examples and the lecture's split.
+"""The data, in the lecture's order: the vocabulary, the (context, target) examples, the 80/10/10
+split, the minibatches; then, at the end of the file, getting names.txt and checking it (and any
+other word list a user passes with --data).
 
 Letters used in shapes throughout the project:
     N  number of examples        n  batch size
@@ -23,18 +25,69 @@ NAMES_SHA256 = "0a30b5557f192f32ab962680889aac5f6fda0f4cecf40a6d0b5694f58ea8cc4d
 BOUNDARY = "."  # starts and ends every name; index 0 of the vocabulary
 
 
-def sha256(path):
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
+def vocabulary(words):
+    """(itos, stoi): '.' at index 0, then the sorted characters that occur in the words."""
+    itos = [BOUNDARY] + sorted(set("".join(words)))
+    stoi = {s: i for i, s in enumerate(itos)}
+    return itos, stoi
 
 
-def _install(tmp, dest, origin):
-    """Check the sha256 of a freshly fetched copy, then move it into place atomically."""
-    if sha256(tmp) != NAMES_SHA256:
-        os.remove(tmp)
-        raise UsageError(f"names.txt from {origin} is not the canonical file (sha256 mismatch); "
-                         f"point NAMES_TXT at a good copy or delete it and download again")
-    os.replace(tmp, dest)
+def build_dataset(words, stoi, block_size):
+    """X (N, T) int64 contexts padded with the boundary token, Y (N,) int64 next characters: the
+    lecture's loop. A word of L characters gives L + 1 examples: '...' -> first letter, ...,
+    last T letters -> '.'."""
+    if block_size < 1:
+        raise UsageError(f"block_size must be >= 1, got {block_size}; pass a positive context length")
+    X, Y = [], []
+    for w in words:
+        context = [0] * block_size               # '...': the boundary token before the word
+        for ch in w + BOUNDARY:
+            ix = stoi[ch]
+            X.append(context)
+            Y.append(ix)
+            context = context[1:] + [ix]         # crop and append
+    return np.array(X, dtype=np.int64).reshape(-1, block_size), np.array(Y, dtype=np.int64)
+
+
+def split_words(words, seed=42):
+    """The lecture's split: random.seed(42), random.shuffle, then 80% / 10% / 10%."""
+    words = list(words)
+    random.Random(seed).shuffle(words)  # same sequence as random.seed(seed); random.shuffle(words)
+    n1, n2 = int(0.8 * len(words)), int(0.9 * len(words))
+    return words[:n1], words[n1:n2], words[n2:]
+
+
+def minibatches(X, Y, start, batch_size, seed, block=1000):
+    """(Xb, Yb) for every step from `start` on, forever. Block b of `block` steps draws its indices from
+    its own generator, seeded (seed, b): a resumed run gets exactly the batches it would have had."""
+    for b in itertools.count(start // block):
+        ix = np.random.default_rng([seed, b]).integers(0, len(X), (block, batch_size))  # (block, n)
+        Xblock, Yblock = X[ix], Y[ix]                                                 # (block, n, T), (block, n)
+        for i in range(max(start - b * block, 0), block):
+            yield Xblock[i], Yblock[i]
+
+
+def load_splits(block_size, data=None):
+    """Everything a script needs: itos, stoi and the (X, Y) of train, val and test (see load_words)."""
+    itos, stoi, parts = load_words(data)
+    return itos, stoi, [build_dataset(part, stoi, block_size) for part in parts]
+
+
+def load_words(data=None):
+    """The words split the lecture's way: itos, stoi and the (train, val, test) lists of words.
+
+    data is a user's word list (not verified); None means names.txt, fetched if needed.
+    """
+    words = read_words(data if data else ensure_names())
+    need = min_words()
+    if len(words) < need:
+        raise UsageError(f"{data} has {len(words)} words; the 80/10/10 train/val/test split needs at least "
+                         f"{need}: give a longer list")
+    itos, stoi = vocabulary(words)
+    return itos, stoi, split_words(words)
+
+
+# getting names.txt, and checking a word list
 
 
 def ensure_names(dest=NAMES_PATH, environ=os.environ):
@@ -73,24 +126,18 @@ def ensure_names(dest=NAMES_PATH, environ=os.environ):
     return dest
 
 
-def read_text(path, what, fix):
-    """A UTF-8 text file's text, a byte-order mark dropped; `what` names it and `fix` says what to pass instead."""
-    try:
-        with open(path, "rb") as f:
-            raw = f.read()
-    except FileNotFoundError:
-        raise UsageError(f"no such file: {path}; {fix}")
-    except IsADirectoryError:
-        raise UsageError(f"{path} is a folder; pass {what}")
-    except PermissionError:
-        raise UsageError(f"cannot read {path} (permission denied); make it readable (chmod +r) or pass another file")
-    if raw[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in raw[:1000]:
-        raise UsageError(f"{path} looks like UTF-16 (what some editors call 'Unicode'); re-save it as UTF-8")
-    try:
-        return raw.decode("utf-8-sig")  # a byte-order mark (Windows editors write one) is not a character
-    except UnicodeDecodeError as e:
-        line = raw[:e.start].count(b"\n") + 1
-        raise UsageError(f"{path} is not UTF-8 (bad byte at line {line}); re-save it as UTF-8")
+def _install(tmp, dest, origin):
+    """Check the sha256 of a freshly fetched copy, then move it into place atomically."""
+    if sha256(tmp) != NAMES_SHA256:
+        os.remove(tmp)
+        raise UsageError(f"names.txt from {origin} is not the canonical file (sha256 mismatch); "
+                         f"point NAMES_TXT at a good copy or delete it and download again")
+    os.replace(tmp, dest)
+
+
+def sha256(path):
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
 
 
 def read_words(path):
@@ -112,68 +159,26 @@ def read_words(path):
     return words
 
 
+def read_text(path, what, fix):
+    """A UTF-8 text file's text, a byte-order mark dropped; `what` names it and `fix` says what to pass instead."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except FileNotFoundError:
+        raise UsageError(f"no such file: {path}; {fix}")
+    except IsADirectoryError:
+        raise UsageError(f"{path} is a folder; pass {what}")
+    except PermissionError:
+        raise UsageError(f"cannot read {path} (permission denied); make it readable (chmod +r) or pass another file")
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in raw[:1000]:
+        raise UsageError(f"{path} looks like UTF-16 (what some editors call 'Unicode'); re-save it as UTF-8")
+    try:
+        return raw.decode("utf-8-sig")  # a byte-order mark (Windows editors write one) is not a character
+    except UnicodeDecodeError as e:
+        line = raw[:e.start].count(b"\n") + 1
+        raise UsageError(f"{path} is not UTF-8 (bad byte at line {line}); re-save it as UTF-8")
+
+
 def min_words():
     """The fewest words the lecture's 80/10/10 split leaves a word in every part of."""
     return next(n for n in range(1, 100) if all(split_words(list(range(n)))))
-
-
-def vocabulary(words):
-    """(itos, stoi): '.' at index 0, then the sorted characters that occur in the words."""
-    itos = [BOUNDARY] + sorted(set("".join(words)))
-    stoi = {s: i for i, s in enumerate(itos)}
-    return itos, stoi
-
-
-def build_dataset(words, stoi, block_size):
-    """X (N, T) int64 contexts padded with the boundary token, Y (N,) int64 next characters.
-
-    A word of L characters gives L + 1 examples: '...' -> first letter, ..., last T letters -> '.'.
-    """
-    if block_size < 1:
-        raise UsageError(f"block_size must be >= 1, got {block_size}; pass a positive context length")
-    Y = np.array([stoi[ch] for w in words for ch in w + BOUNDARY], dtype=np.int64)  # (N,) every target
-    lengths = np.array([len(w) + 1 for w in words], dtype=np.int64)
-    pos = np.arange(len(Y)) - np.repeat(np.cumsum(lengths) - lengths, lengths)     # (N,) place in its word
-    X = np.zeros((len(Y), block_size), dtype=np.int64)
-    for j in range(block_size):  # column j holds the character d = T - j places back, or '.' before the word
-        d = block_size - j
-        X[d:, j] = np.where(pos[d:] >= d, Y[:-d] if d < len(Y) else Y[:0], 0)
-    return X, Y
-
-
-def split_words(words, seed=42):
-    """The lecture's split: random.seed(42), random.shuffle, then 80% / 10% / 10%."""
-    words = list(words)
-    random.Random(seed).shuffle(words)  # same sequence as random.seed(seed); random.shuffle(words)
-    n1, n2 = int(0.8 * len(words)), int(0.9 * len(words))
-    return words[:n1], words[n1:n2], words[n2:]
-
-
-def minibatches(X, Y, start, batch_size, seed, block=1000):
-    """(Xb, Yb) for every step from `start` on, forever. Block b of `block` steps draws its indices from
-    its own generator, seeded (seed, b): a resumed run gets exactly the batches it would have had."""
-    for b in itertools.count(start // block):
-        ix = np.random.default_rng([seed, b]).integers(0, len(X), (block, batch_size))  # (block, n)
-        Xblock, Yblock = X[ix], Y[ix]                                                 # (block, n, T), (block, n)
-        for i in range(max(start - b * block, 0), block):
-            yield Xblock[i], Yblock[i]
-
-
-def load_words(data=None):
-    """The words split the lecture's way: itos, stoi and the (train, val, test) lists of words.
-
-    data is a user's word list (not verified); None means names.txt, fetched if needed.
-    """
-    words = read_words(data if data else ensure_names())
-    need = min_words()
-    if len(words) < need:
-        raise UsageError(f"{data} has {len(words)} words; the 80/10/10 train/val/test split needs at least "
-                         f"{need}: give a longer list")
-    itos, stoi = vocabulary(words)
-    return itos, stoi, split_words(words)
-
-
-def load_splits(block_size, data=None):
-    """Everything a script needs: itos, stoi and the (X, Y) of train, val and test (see load_words)."""
-    itos, stoi, parts = load_words(data)
-    return itos, stoi, [build_dataset(part, stoi, block_size) for part in parts]

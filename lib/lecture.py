@@ -5,8 +5,8 @@ This file is the one source of those lines: scripts/ex1_backprop_by_hand.py runs
 exercises 2 and 3 compare their fused layers with them, and scripts/practice.py shows the forward
 in every practice file, grades a learner's backward against this one and quotes its lines as answers.
 
-    v = forward(C, W1, b1, W2, b2, bngain, bnbias, Xb, Yb)   every tensor by name, v["loss"] ...
-    g = backward(**v)                                        every gradient by name, g["dlogprobs"] ...
+    values = forward(C, W1, b1, W2, b2, bngain, bnbias, Xb, Yb)   every tensor by name, values["loss"] ...
+    grads = backward(**values)                                    every gradient by name, grads["dlogprobs"] ...
 
 Shapes: n batch size, T block_size, E n_embd, H n_hidden, V vocabulary size.
 """
@@ -15,9 +15,10 @@ import numpy as np
 EPS = 1e-5  # added to the batch variance, as in the lecture
 
 # The lecture's numbers, in one place: scripts print their figures beside these and
-# scripts/results.py judges against them. The notebook's evaluation cell carries two pairs of
-# final losses: its output after 200000 steps (train 2.0705, val 2.1099), which this project
-# compares with, and a comment in the same cell from an earlier run (2.0719 / 2.1162).
+# scripts/results.py judges against them; no other file types them (tests/test_one_source.py).
+# The notebook's evaluation cell carries two pairs of final losses: its output after 200000 steps
+# (train, val), which this project compares with, and a comment in the same cell from an earlier
+# run (train_comment, val_comment).
 REFERENCE = dict(
     split=(182625, 22655, 22866),  # examples train / val / test at block_size 3 (the dataset cell's output)
     parameters_ex1=4137,           # exercise 1's net: n_embd 10, n_hidden 64 (the parameter-count cell)

@@ -20,8 +20,6 @@ from lib.layers import (batchnorm_backward, batchnorm_forward, cross_entropy_bac
                         embedding_backward)
 from lib.lecture import EPS, PARAMS
 
-PARAM_NAMES = PARAMS  # C, W1, b1, bngain, bnbias, W2, b2: the order of the forward pass
-
 
 def init_params(vocab_size, n_embd, n_hidden, block_size, rng, dtype=np.float64):
     """The lecture's exercise init: small random biases (never exactly zero, so that a wrong
@@ -36,7 +34,7 @@ def init_params(vocab_size, n_embd, n_hidden, block_size, rng, dtype=np.float64)
         "bngain": rng.standard_normal((1, n_hidden)) * 0.1 + 1.0,
         "bnbias": rng.standard_normal((1, n_hidden)) * 0.1,
     }
-    return {k: p[k].astype(dtype) for k in PARAM_NAMES}
+    return {k: p[k].astype(dtype) for k in PARAMS}
 
 
 def mlp_forward(params, Xb, Yb):

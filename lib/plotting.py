@@ -6,9 +6,9 @@ import numpy as np
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (after the backend is chosen)
+import matplotlib.pyplot as plt  # after the backend is chosen
 
-from lib.cli import OutputError  # noqa: E402
+from lib.cli import OutputError
 
 
 def save(fig, out, name):

@@ -5,16 +5,15 @@ checkpoints, and the way out with its message and exit code.
     run = Run(checkpoint_path, config, max_steps, resume=..., save_every=..., data_id=...)
     config = run.config                      # the checkpoint's when resuming
     params = run.params(init_params(...))    # the checkpoint's when resuming
-    run.snapshot = lambda: {...}             # the model arrays a checkpoint holds besides params
-    run.blowup = 2 * log(vocab_size)         # a mean loss above this over `patience` steps: diverged
-    with run:                                # Ctrl-C / SIGTERM now only raise a flag
-        for i in range(run.start, max_steps):
+    with run.loop(blowup=2 * log(vocab_size),        # a mean loss above this over `patience` steps: diverged
+                  extras=lambda: {...}):     # what a periodic checkpoint holds besides params
+        for i in range(run.start, max_steps):  # Ctrl-C / SIGTERM now only raise a flag
             if run.stopping: break           # the step under way always finishes: resume is exact
             ...
             if run.diverged(i, loss): break
             ...
             run.lossi.append(loss); run.step_done(i + 1)
-    status = run.finish()                    # saves (or keeps the last good checkpoint) and says why
+    status = run.finish({...})               # saves with these arrays (or keeps the last good checkpoint), says why
 
 Once the checkpoint is saved after the loop, a signal (during the final check or the plots)
 ends the run at once, and the message says what was kept.
@@ -55,7 +54,7 @@ class Run:
         self.lossi = [np.float32(x) for x in self.state["lossi"]] if resume else []
         self.ud = [list(map(float, row)) for row in self.state["ud"]] if resume else []
         self.done, self.status, self.signal, self.params_ = self.start, "done", None, None
-        self.snapshot, self.saved, self.save_failed = (lambda: {}), None, None
+        self.extras, self.save_failed = (lambda: {}), None
         self.blowup, self.recent = np.inf, collections.deque(maxlen=patience)
         self.seconds = 0.0
 
@@ -71,6 +70,12 @@ class Run:
             raise UsageError(f"{self.path} was trained on another vocabulary; pass the same --data or start afresh")
 
     # the loop
+    def loop(self, blowup=np.inf, extras=lambda: {}):
+        """The training loop's context: blowup, the mean loss that means the run diverged; extras(),
+        the model arrays a periodic checkpoint holds besides the parameters."""
+        self.blowup, self.extras = blowup, extras
+        return self
+
     def __enter__(self):
         self.lock = take_lock(self.path)
         self.previous = {s: signal.signal(s, self._flag) for s in (signal.SIGINT, signal.SIGTERM)}
@@ -103,7 +108,7 @@ class Run:
         (any of the last `patience` losses above `blowup`)."""
         self.done = done
         if done % self.save_every == 0 and done < self.max_steps and max(self.recent, default=0) <= self.blowup:
-            self.save()
+            self.save(self.extras())
 
     def pace(self, i):
         """steps/s and the time left, for the progress line."""
@@ -128,17 +133,16 @@ class Run:
         release_lock(self.lock)
 
     # the way out
-    def save(self):
-        arrays = dict(self.params_, **self.snapshot(), step=self.done, config=json.dumps(self.config),
+    def save(self, extras):
+        arrays = dict(self.params_, **extras, step=self.done, config=json.dumps(self.config),
                       data=self.data_id, lossi=np.array(self.lossi, np.float32),
                       ud=np.array(self.ud, np.float32).reshape(-1, 3))
-        self.saved = arrays
         checkpoint.save(self.path, arrays)
 
-    def finish(self):
-        """Save the checkpoint unless the run diverged, print why it stopped; return the status:
-        'done', 'diverged' or the signal that stopped it. A failed save is one line (save_failed)
-        and the run goes on to write what it can."""
+    def finish(self, extras):
+        """Save the checkpoint with the model arrays `extras` besides the parameters, unless the run
+        diverged; print why it stopped; return the status: 'done', 'diverged' or the signal that
+        stopped it. A failed save is one line (save_failed) and the run goes on to write what it can."""
         if self.signal is not None:
             self.status = self.signal
         if self.status == "diverged":
@@ -152,7 +156,7 @@ class Run:
             self._release()
             return self.status
         try:
-            self.save()
+            self.save(extras)
         except checkpoint.SaveError as e:
             self.save_failed = str(e)
             print(f"error: {e}; the run's plots and results are still written; free space or pass another "

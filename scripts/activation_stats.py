@@ -22,12 +22,12 @@ import lib  # before numpy: one BLAS thread unless you set one (lib/__init__.py)
 
 import numpy as np
 
-from lib.cli import Parser, positive, run, writable_dir, write_json  # noqa: E402
-from lib.data import load_splits  # noqa: E402
-from lib.gradcheck import check_params, report  # noqa: E402
-from lib.layers import (batchnorm_backward, batchnorm_forward, cross_entropy_backward, cross_entropy_forward,  # noqa: E402
+from lib.cli import Parser, positive, run, writable_dir, write_json
+from lib.data import load_splits
+from lib.gradcheck import check_params, report
+from lib.layers import (batchnorm_backward, batchnorm_forward, cross_entropy_backward, cross_entropy_forward,
                         embedding_backward)
-from lib.plotting import plt, save  # noqa: E402
+from lib.plotting import plt, save
 
 # hyperparameters
 n_embd = 10            # embedding size

@@ -32,11 +32,11 @@ import lib  # before numpy: one BLAS thread unless you set one (lib/__init__.py)
 
 import numpy as np
 
-from lib.bench import time_us  # noqa: E402
-from lib.cli import Parser, positive, run, writable_dir, write_json  # noqa: E402
-from lib.data import load_splits, minibatches  # noqa: E402
-from lib.model import init_params, mlp_backward, mlp_forward  # noqa: E402
-from lib.plotting import plt, save  # noqa: E402
+from lib.bench import time_us
+from lib.cli import Parser, positive, run, writable_dir, write_json
+from lib.data import load_splits, minibatches
+from lib.model import init_params, mlp_backward, mlp_forward
+from lib.plotting import plt, save
 
 # the lecture's config
 n_embd, block_size, vocab_size, lr = 10, 3, 27, 0.1

@@ -20,11 +20,11 @@ import lib  # before numpy: one BLAS thread unless you set one (lib/__init__.py)
 
 import numpy as np
 
-from lib.cli import Parser, positive, run, writable_dir, write_json  # noqa: E402
-from lib.data import load_splits, minibatches  # noqa: E402
-from lib.layers import cross_entropy_backward  # noqa: E402
-from lib.model import calibrate_batchnorm, init_params, mlp_backward, mlp_forward, split_loss  # noqa: E402
-from lib.plotting import binned, plt, save  # noqa: E402
+from lib.cli import Parser, positive, run, writable_dir, write_json
+from lib.data import load_splits, minibatches
+from lib.layers import cross_entropy_backward
+from lib.model import calibrate_batchnorm, init_params, mlp_backward, mlp_forward, split_loss
+from lib.plotting import binned, plt, save
 
 # hyperparameters
 n_embd, n_hidden, block_size, batch_size = 10, 200, 3, 32  # the lecture's network

@@ -20,11 +20,11 @@ import lib  # before numpy: one BLAS thread unless you set one (lib/__init__.py)
 
 import numpy as np
 
-from lib.bench import time_us  # noqa: E402
-from lib.cli import Parser, run, writable_dir, write_json  # noqa: E402
-from lib.data import load_splits  # noqa: E402
-from lib.layers import embedding_backward  # noqa: E402
-from lib.plotting import plt, save  # noqa: E402
+from lib.bench import time_us
+from lib.cli import Parser, run, writable_dir, write_json
+from lib.data import load_splits
+from lib.layers import embedding_backward
+from lib.plotting import plt, save
 
 # hyperparameters
 n_embd = 10                   # E

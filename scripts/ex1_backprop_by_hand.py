@@ -8,12 +8,17 @@ They are there because the practice files and the grader (scripts/practice.py) s
 use the very same lines. This script runs them and checks every gradient against central
 differences, like the lecture's cmp() against PyTorch, but with no autograd anywhere.
 
+Read this script beside the exercise itself, in lib/lecture.py:
+    lib/lecture.py lines 39-68     forward(): the forward cell, 20 named steps with their shapes
+    lib/lecture.py lines 71-116    backward(): the answer, one d<name> per step in reverse, layer by
+                                   layer (cross-entropy, linear 2, tanh, batchnorm, linear 1, embedding)
+
     python scripts/ex1_backprop_by_hand.py                     # the lecture's shapes
     python scripts/ex1_backprop_by_hand.py --batch-size 2      # other shapes
     python scripts/ex1_backprop_by_hand.py --dump ex1.npz      # every tensor, for other tools
     python scripts/practice.py new ex1                         # do it yourself first
 
-Expect: 4137 parameters, loss at init about 3.3 (-ln(1/27) = 3.2958), and all 26
+Expect: the lecture's parameter count, loss at init about 3.3 (-ln(1/27) = 3.2958), and all 26
 rows of the table OK with relative error below 1e-7. The exit code is 1 if any fails.
 """
 import os
@@ -24,10 +29,10 @@ import lib  # before numpy: one BLAS thread unless you set one (lib/__init__.py)
 
 import numpy as np
 
-from lib.cli import Parser, npz_file, positive, run, seed_arg, writable_dir, write_json  # noqa: E402
-from lib.gradcheck import check_forward, report  # noqa: E402
-from lib.lecture import PARAMS, STEPS, backward, forward  # noqa: E402
-from lib.model import count_params, exercise_batch  # noqa: E402
+from lib.cli import Parser, npz_file, positive, run, seed_arg, writable_dir, write_json
+from lib.gradcheck import check_forward, report
+from lib.lecture import PARAMS, REFERENCE, STEPS, backward, forward
+from lib.model import count_params, exercise_batch
 
 # hyperparameters (the lecture's exercise 1)
 n_embd = 10       # dimensionality of the character embedding vectors
@@ -56,14 +61,14 @@ def main(argv=None):
     itos, params, Xb, Yb = exercise_batch(args.batch_size, args.n_embd, args.n_hidden, args.block_size, args.seed, args.data)
     vocab_size = len(itos)
     print(f"parameters: {count_params(params)}"
-          + ("   (lecture: 4137)" if (args.n_embd, args.n_hidden, args.block_size, vocab_size) == (10, 64, 3, 27) else ""))
+          + (f"   (lecture: {REFERENCE['parameters_ex1']})" if (args.n_embd, args.n_hidden, args.block_size, vocab_size) == (10, 64, 3, 27) else ""))
 
     # forward: the lecture's 20 steps (lib/lecture.py)
-    v = forward(**params, Xb=Xb, Yb=Yb)
-    print(f"loss at init: {v['loss']:.4f}   (-ln(1/{vocab_size}) = {-np.log(1 / vocab_size):.4f}: a uniform guess)")
+    values = forward(**params, Xb=Xb, Yb=Yb)
+    print(f"loss at init: {values['loss']:.4f}   (-ln(1/{vocab_size}) = {-np.log(1 / vocab_size):.4f}: a uniform guess)")
 
     # backward: d<name> for every step, in reverse (lib/lecture.py)
-    grads = backward(**v)
+    grads = backward(**values)
 
     # the embedding backward two ways: the lecture's loop in backward(), and a vectorised scatter-add
     dC_scatter = np.zeros_like(params["C"])
@@ -72,7 +77,7 @@ def main(argv=None):
 
     # gradient check: every intermediate, then every parameter, against central differences
     print()
-    rows = check_forward(forward, v, grads, STEPS, PARAMS)
+    rows = check_forward(forward, values, grads, STEPS, PARAMS)
     ok = report(rows, "exercise 1")
     ok = ok and np.allclose(grads["dC"], dC_scatter, rtol=1e-12, atol=1e-15)
     print(f"\nmax |dlogit_maxes| = {np.abs(grads['dlogit_maxes']).max():.1e}: about zero, as the lecture says."
@@ -81,11 +86,11 @@ def main(argv=None):
           f"\nmax |db1| = {np.abs(grads['db1']).max():.1e}: zero too. Batchnorm subtracts the batch mean, so a"
           "\nbias added just before it cancels out: the lecture keeps b1 only to check its gradient.")
 
-    write_json(os.path.join(out, "ex1.json"), dict(parameters=count_params(params), loss_at_init=float(v["loss"]), rows=len(rows),
+    write_json(os.path.join(out, "ex1.json"), dict(parameters=count_params(params), loss_at_init=float(values["loss"]), rows=len(rows),
                    max_rel_error=max(r["rel"] for r in rows if not r["zero"]),
                    dlogit_maxes=float(np.abs(grads["dlogit_maxes"]).max()), ok=bool(ok)))
     if args.dump:
-        tensors = {k: np.asarray(t) for k, t in {**v, **grads}.items() if k != "n"}
+        tensors = {k: np.asarray(t) for k, t in {**values, **grads}.items() if k != "n"}
         np.savez(args.dump, **tensors)
         print(f"wrote {len(tensors)} tensors to {args.dump}")
     return 0 if ok else 1

@@ -11,9 +11,10 @@ has a gradient one can write on paper. For one row (drop b), with p_y the target
 
 so   dlogits = (softmax(logits) - onehot(Y)) / n   (the 1/n from the mean over the batch).
 
-The forward is fused the same way and kept stable: subtract the row max (it changes no
-probability) and use log-sum-exp instead of log(p). Both live in lib/layers.py, where
-scripts/train.py uses them too.
+In numpy: dlogits = probs.copy(); dlogits[np.arange(n), Yb] -= 1; dlogits /= n, three lines
+in main() below. The forward is fused the same way and kept stable: subtract the row max (it
+changes no probability) and use log-sum-exp instead of log(p) (lib/layers.py, which
+scripts/train.py uses too).
 
     python scripts/ex2_cross_entropy.py [--batch-size 32] [--seed 42] [--out plots/] [--dump ex2.npz]
     python scripts/practice.py new ex2        # do it yourself first
@@ -31,13 +32,13 @@ import lib  # before numpy: one BLAS thread unless you set one (lib/__init__.py)
 import numpy as np
 from matplotlib.colors import TwoSlopeNorm
 
-from lib.bench import print_timings, time_us  # noqa: E402
-from lib.cli import Parser, npz_file, run, seed_arg, writable_dir, write_json  # noqa: E402
-from lib.gradcheck import check, cmp, precise_gradient, report, statements  # noqa: E402
-from lib.layers import cross_entropy_backward, cross_entropy_forward  # noqa: E402
-from lib.lecture import backward, forward  # noqa: E402
-from lib.model import exercise_batch  # noqa: E402
-from lib.plotting import plt, save  # noqa: E402
+from lib.bench import print_timings, time_us
+from lib.cli import Parser, npz_file, run, seed_arg, writable_dir, write_json
+from lib.gradcheck import check, cmp, precise_gradient, report, statements
+from lib.layers import cross_entropy_backward, cross_entropy_forward
+from lib.lecture import backward, forward
+from lib.model import exercise_batch
+from lib.plotting import plt, save
 
 # hyperparameters: exercise 1's batch
 batch_size = 32   # examples in the minibatch
@@ -58,9 +59,9 @@ def main(argv=None):
 
     # exercise 1's batch, through the lecture's chunked forward and backward (lib/lecture.py)
     itos, params, Xb, Yb = exercise_batch(args.batch_size, seed=args.seed, data=args.data)
-    v = forward(**params, Xb=Xb, Yb=Yb)
-    chunked = backward(**v)
-    logits = v["logits"]
+    values = forward(**params, Xb=Xb, Yb=Yb)
+    grads = backward(**values)
+    logits = values["logits"]
     n, V = logits.shape
 
     # forward: fused vs chunked. Before, from logits to the loss in eight steps:
@@ -72,13 +73,19 @@ def main(argv=None):
     #   probs = counts * counts_sum_inv
     #   logprobs = np.log(probs)
     #   loss = -logprobs[np.arange(n), Yb].mean()
-    # now: one call (lib/layers.py), the lecture's F.cross_entropy
+    # now: one call (lib/layers.py), the lecture's F.cross_entropy, which keeps probs for the backward
     loss_fast, probs = cross_entropy_forward(logits, Yb)
-    print(f"loss fused {loss_fast:.12f}   chunked {v['loss']:.12f}   diff {abs(loss_fast - v['loss']):.1e}")
+    print(f"loss fused {loss_fast:.12f}   chunked {values['loss']:.12f}   diff {abs(loss_fast - values['loss']):.1e}")
 
-    # backward: fused vs chunked (the lecture's cmp) and vs central differences
-    dlogits = cross_entropy_backward(probs, Yb)  # (n, V) softmax - onehot, / n
-    res = cmp("dlogits", dlogits, chunked["dlogits"])
+    # backward: exercise 2's answer. Exercise 1's ten steps back from the loss to the logits, in three
+    # lines (lib/layers.cross_entropy_backward is these lines and train.py's loop writes them out: a test
+    # keeps the three the same)
+    dlogits = probs.copy()                 # (n, V) softmax(logits) ...
+    dlogits[np.arange(n), Yb] -= 1         # ... minus the one-hot: p - 1 at each row's target
+    dlogits /= n                           # the loss is the mean over the n rows
+
+    # checked: against the chunked backward (the lecture's cmp) and against central differences
+    res = cmp("dlogits", dlogits, grads["dlogits"])
     numeric, noise = precise_gradient(lambda L: cross_entropy_forward(L, Yb)[0], logits.copy())
     row = check("dlogits", dlogits, numeric, noise)
     print()
@@ -95,9 +102,9 @@ def main(argv=None):
     chunked_forward, chunked_backward = statements(forward, after="logits"), statements(backward, until="dlogits")
     timings = {
         "backward": (time_us(lambda: cross_entropy_backward(probs, Yb)),
-                     time_us(lambda: chunked_backward(v))),
+                     time_us(lambda: chunked_backward(values))),
         "forward + backward": (time_us(lambda: cross_entropy_backward(cross_entropy_forward(logits, Yb)[1], Yb)),
-                               time_us(lambda: chunked_backward(chunked_forward(v)))),
+                               time_us(lambda: chunked_backward(chunked_forward(values)))),
     }
     print()
     t_fused, t_chunked = print_timings(timings)
@@ -136,7 +143,7 @@ def main(argv=None):
     ax2.set_xlabel("character")
     save(fig, out, "ex2_forces")
 
-    results = dict(loss_diff=abs(loss_fast - v["loss"]), dlogits_maxdiff=res["maxdiff"], dlogits_approx=res["approx"],
+    results = dict(loss_diff=abs(loss_fast - values["loss"]), dlogits_maxdiff=res["maxdiff"], dlogits_approx=res["approx"],
                    rel_error_numeric=row["rel"], max_row_sum=float(row_sums),
                    us_fused=t_fused, us_chunked=t_chunked, ok=bool(ok and res["approx"]))
     write_json(os.path.join(out, "ex2.json"), results)

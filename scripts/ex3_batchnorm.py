@@ -28,8 +28,12 @@ Summing the three and taking 1/n out front:
 The n/(n-1): the mean divides by n but the variance by n-1, so once 1/n is taken out the
 variance path keeps a factor n/(n-1). With the biased variance (1/n) that factor would be 1:
 the textbook formula, and a classic bug when the forward uses n-1 (scripts/gradcheck.py --bug).
-Note that sum_i dy_i is dbias and sum_i xhat_i dy_i is dgain: the line reuses them.
-The fused forward and backward live in lib/layers.py, where scripts/train.py uses them too.
+Note that sum_i dy_i is dbias and sum_i xhat_i dy_i is dgain: the line reuses them. In numpy,
+in main() below (xhat is bnraw, 1/sqrt(var + eps) is bnvar_inv):
+
+    dhprebn = bngain * bnvar_inv / n * (n * dhpreact - dbnbias - n / (n - 1) * bnraw * dbngain)
+
+The fused forward and backward are in lib/layers.py too, where scripts/train.py uses them.
 
     python scripts/ex3_batchnorm.py [--batch-size 32] [--seed 42] [--out plots/] [--dump ex3.npz]
     python scripts/practice.py new ex3        # do it yourself first
@@ -45,13 +49,13 @@ import lib  # before numpy: one BLAS thread unless you set one (lib/__init__.py)
 
 import numpy as np
 
-from lib.bench import print_timings, time_us  # noqa: E402
-from lib.cli import Parser, npz_file, run, seed_arg, writable_dir, write_json  # noqa: E402
-from lib.gradcheck import check, cmp, precise_gradient, report, statements  # noqa: E402
-from lib.layers import batchnorm_backward, batchnorm_forward  # noqa: E402
-from lib.lecture import backward, forward  # noqa: E402
-from lib.model import exercise_batch  # noqa: E402
-from lib.plotting import plt, save  # noqa: E402
+from lib.bench import print_timings, time_us
+from lib.cli import Parser, npz_file, run, seed_arg, writable_dir, write_json
+from lib.gradcheck import check, cmp, precise_gradient, report, statements
+from lib.layers import batchnorm_backward, batchnorm_forward
+from lib.lecture import backward, forward
+from lib.model import exercise_batch
+from lib.plotting import plt, save
 
 # hyperparameters: exercise 1's batch
 batch_size = 32   # examples in the minibatch
@@ -88,12 +92,12 @@ def main(argv=None):
 
     # exercise 1's batch, through the lecture's chunked forward and backward (lib/lecture.py)
     itos, params, Xb, Yb = exercise_batch(args.batch_size, seed=args.seed, data=args.data)
-    v = forward(**params, Xb=Xb, Yb=Yb)
-    chunked = backward(**v)
-    dhpreact = chunked["dhpreact"]                # (n, H) the gradient arriving at the batchnorm output
+    values = forward(**params, Xb=Xb, Yb=Yb)
+    grads = backward(**values)
+    dhpreact = grads["dhpreact"]                # (n, H) the gradient arriving at the batchnorm output
     n = len(Xb)
 
-    # forward: fused vs chunked. Before, from hprebn to hpreact in six steps:
+    # forward: fused vs chunked. Before, from hprebn to hpreact in seven steps:
     #   bnmeani = 1 / n * hprebn.sum(0, keepdims=True)
     #   bndiff = hprebn - bnmeani
     #   bndiff2 = bndiff ** 2
@@ -102,15 +106,22 @@ def main(argv=None):
     #   bnraw = bndiff * bnvar_inv
     #   hpreact = bngain * bnraw + bnbias
     # now: one call (lib/layers.py)
-    hpreact, cache = batchnorm_forward(v["hprebn"], v["bngain"], v["bnbias"])
-    print(f"hpreact fused vs chunked: max diff {np.abs(hpreact - v['hpreact']).max():.1e}")
+    hpreact, cache = batchnorm_forward(values["hprebn"], values["bngain"], values["bnbias"])
+    print(f"hpreact fused vs chunked: max diff {np.abs(hpreact - values['hpreact']).max():.1e}")
 
-    # backward: fused vs chunked (the lecture's cmp) and vs central differences
-    dhprebn, dbngain, dbnbias = batchnorm_backward(dhpreact, cache)
-    res = {name: cmp(name, mine, chunked[name])
+    # backward: exercise 3's answer. The three paths of the docstring, summed in one line; its two
+    # sums are the parameters' gradients (lib/layers.batchnorm_backward is these lines and train.py's
+    # loop writes them out: a test keeps the three the same)
+    bnraw, bnvar_inv, bngain = cache["bnraw"], cache["bnvar_inv"], cache["bngain"]
+    dbngain = (bnraw * dhpreact).sum(0, keepdims=True)      # (1, H)
+    dbnbias = dhpreact.sum(0, keepdims=True)                # (1, H)
+    dhprebn = bngain * bnvar_inv / n * (n * dhpreact - dbnbias - n / (n - 1) * bnraw * dbngain)  # (n, H)
+
+    # checked: against the chunked backward (the lecture's cmp) and against central differences
+    res = {name: cmp(name, mine, grads[name])
            for name, mine in (("dhprebn", dhprebn), ("dbngain", dbngain), ("dbnbias", dbnbias))}
     print()
-    rows = check_batchnorm(v["hprebn"], v["bngain"], v["bnbias"], dhpreact)
+    rows = check_batchnorm(values["hprebn"], values["bngain"], values["bnbias"], dhpreact)
     ok = report(rows, "exercise 3 vs central differences")
 
     # speed: why we fuse. The chunked lines are lib/lecture.py's own, run as they stand.
@@ -118,20 +129,19 @@ def main(argv=None):
     chunked_backward = statements(backward, after="dhpreact", until="dhprebn")
     timings = {
         "backward": (time_us(lambda: batchnorm_backward(dhpreact, cache)),
-                     time_us(lambda: chunked_backward({**v, "dhpreact": dhpreact}))),
-        "forward + backward": (time_us(lambda: batchnorm_backward(dhpreact, batchnorm_forward(v["hprebn"], v["bngain"], v["bnbias"])[1])),
-                               time_us(lambda: chunked_backward({**chunked_forward(v), "dhpreact": dhpreact}))),
+                     time_us(lambda: chunked_backward({**values, "dhpreact": dhpreact}))),
+        "forward + backward": (time_us(lambda: batchnorm_backward(dhpreact, batchnorm_forward(values["hprebn"], values["bngain"], values["bnbias"])[1])),
+                               time_us(lambda: chunked_backward({**chunked_forward(values), "dhpreact": dhpreact}))),
     }
     print()
     print_timings(timings)
 
     # plot: the three paths of one hidden unit's inputs
-    xhat, var_inv, gain = cache["bnraw"], cache["bnvar_inv"], cache["bngain"]
     j = int(np.argmax(np.abs(dhprebn).sum(0)))    # the unit with the most gradient flowing through
-    g = (gain * var_inv)[0, j]
+    g = (bngain * bnvar_inv)[0, j]
     direct = g * dhpreact[:, j]
     via_mean = np.full(n, -g * dhpreact[:, j].mean())
-    via_var = -g * xhat[:, j] * (xhat[:, j] * dhpreact[:, j]).sum() / (n - 1)
+    via_var = -g * bnraw[:, j] * (bnraw[:, j] * dhpreact[:, j]).sum() / (n - 1)
     fig, ax = plt.subplots(figsize=(11, 4.5))
     w = 0.27
     idx = np.arange(n)
@@ -152,7 +162,7 @@ def main(argv=None):
                    us_chunked=timings["backward"][1], ok=bool(ok and all(r["approx"] for r in res.values())))
     write_json(os.path.join(out, "ex3.json"), results)
     if args.dump:
-        np.savez(args.dump, hprebn=v["hprebn"], bngain=v["bngain"], bnbias=v["bnbias"], dhpreact=dhpreact,
+        np.savez(args.dump, hprebn=values["hprebn"], bngain=values["bngain"], bnbias=values["bnbias"], dhpreact=dhpreact,
                  dhprebn=dhprebn, dbngain=dbngain, dbnbias=dbnbias)
         print(f"wrote hprebn, bngain, bnbias, dhpreact, dhprebn, dbngain, dbnbias to {args.dump}")
     print(f"plot: {out}/ex3_three_paths.png")

@@ -21,10 +21,10 @@ import lib  # before numpy: one BLAS thread unless you set one (lib/__init__.py)
 
 import numpy as np
 
-from lib.cli import Parser, run, seed_arg, writable_dir, write_json  # noqa: E402
-from lib.data import load_splits  # noqa: E402
-from lib.layers import cross_entropy_backward  # noqa: E402
-from lib.model import gradient_check, init_params, mlp_backward  # noqa: E402
+from lib.cli import Parser, run, seed_arg, writable_dir, write_json
+from lib.data import load_splits
+from lib.layers import cross_entropy_backward
+from lib.model import gradient_check, init_params, mlp_backward
 
 # hyperparameters
 debug = dict(vocab_size=5, n_embd=3, n_hidden=4, block_size=2, batch_size=5)   # the tiny debug network
@@ -42,11 +42,18 @@ def batchnorm_backward_biased(dhpreact, cache):
     return dhprebn, dbngain, dbnbias
 
 
+def backward_bessel(params, cache, Yb):
+    return mlp_backward(params, cache, Yb, batchnorm_backward=batchnorm_backward_biased)
+
+
+def backward_mean(params, cache, Yb):
+    """BUG: the gradient of the summed loss, while the forward takes the mean."""
+    return mlp_backward(params, cache, Yb, dlogits=cross_entropy_backward(cache["probs"], Yb) * len(Yb))
+
+
 BUGS = {  # each a whole backward: lib/model.py's, with one mistake handed in as an argument
-    "bessel": lambda params, cache, Yb: mlp_backward(params, cache, Yb, batchnorm_backward=batchnorm_backward_biased),
-    # the gradient of the summed loss, while the forward takes the mean
-    "mean": lambda params, cache, Yb: mlp_backward(params, cache, Yb,
-                                                   dlogits=cross_entropy_backward(cache["probs"], Yb) * len(Yb)),
+    "bessel": ("batchnorm backward with the biased variance's 1/n where the forward uses 1/(n-1)", backward_bessel),
+    "mean": ("cross-entropy backward that forgets the 1/n of the batch mean", backward_mean),
 }
 
 
@@ -59,9 +66,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     out = writable_dir(args.out)
     if args.bug:
-        print(f"planted bug: {args.bug} ({__doc__.split(args.bug + '  ')[1].splitlines()[0].strip()})\n")
+        print(f"planted bug: {args.bug} ({BUGS[args.bug][0]})\n")
     rng = np.random.default_rng(args.seed)
-    backward = BUGS.get(args.bug, mlp_backward)
+    backward = BUGS[args.bug][1] if args.bug else mlp_backward
 
     # 1. the tiny debug network, on random data
     d = debug

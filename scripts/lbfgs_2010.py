@@ -23,31 +23,31 @@ import lib  # before numpy: one BLAS thread unless you set one (lib/__init__.py)
 import numpy as np
 from scipy.optimize import check_grad, minimize
 
-from lib.cli import Parser, positive, run, seed_arg, writable_dir, write_json  # noqa: E402
-from lib.data import load_splits, minibatches  # noqa: E402
-from lib.gradcheck import precise_gradient, rel_error  # noqa: E402
-from lib.model import (PARAM_NAMES, calibrate_batchnorm, init_params, mlp_backward, mlp_forward,  # noqa: E402
-                       split_loss, trigram_loss)
-from lib.plotting import plt, save  # noqa: E402
-from lib.training import Interrupt  # noqa: E402
+from lib.cli import Parser, positive, run, seed_arg, writable_dir, write_json
+from lib.data import load_splits, minibatches
+from lib.gradcheck import precise_gradient, rel_error
+from lib.lecture import PARAMS, REFERENCE
+from lib.model import calibrate_batchnorm, init_params, mlp_backward, mlp_forward, split_loss, trigram_loss
+from lib.plotting import plt, save
+from lib.training import Interrupt
 
 # hyperparameters
 n_embd, n_hidden, block_size = 10, 200, 3   # the lecture's exercise 4 network
-maxiter = 50            # L-BFGS iterations, each about one full pass over the 182625 training examples
+maxiter = 50            # L-BFGS iterations, each about one full pass over the training examples
 sgd_batch, sgd_lr = 32, 0.1                 # the lecture's minibatch SGD, for the comparison
 seed = 42
-MLP_VAL = 2.1099        # the lecture's MLP after 200000 SGD steps
+MLP_VAL = REFERENCE["val"]  # the lecture's MLP after 200000 SGD steps (lib/lecture.py)
 
 
 def unroll(arrays):
-    """A dict of arrays (in PARAM_NAMES order) as one flat float64 vector theta."""
-    return np.concatenate([np.asarray(arrays[k], np.float64).ravel() for k in PARAM_NAMES])
+    """A dict of arrays (in PARAMS order) as one flat float64 vector theta."""
+    return np.concatenate([np.asarray(arrays[k], np.float64).ravel() for k in PARAMS])
 
 
 def roll(theta, shapes):
     """theta back into named arrays (views)."""
     params, at = {}, 0
-    for k in PARAM_NAMES:
+    for k in PARAMS:
         size = int(np.prod(shapes[k]))
         params[k] = theta[at:at + size].reshape(shapes[k])
         at += size

@@ -3,15 +3,16 @@
     python scripts/prepare_data.py                 # names.txt: data/, else $NAMES_TXT, else download
     python scripts/prepare_data.py --data my.txt   # any UTF-8 word list, one word per line
 
-Expect, for names.txt and block_size 3: 32033 words, 27 characters,
-182625 / 22655 / 22866 examples (train / val / test).
+Expect, for names.txt and block_size 3: 32033 words, 27 characters, and the lecture's
+split of the examples (train / val / test), printed beside ours.
 """
 import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from lib.cli import Parser, run  # noqa: E402
-from lib.data import load_splits  # noqa: E402
+from lib.cli import Parser, run
+from lib.data import load_splits
+from lib.lecture import REFERENCE
 
 
 def main(argv=None):
@@ -24,7 +25,7 @@ def main(argv=None):
     words = sum(int((Y == 0).sum()) for Y in (Ytr, Yva, Yte))  # every word ends with '.'
     print(f"words: {words}   vocabulary: {len(itos)} characters: {''.join(itos)}")
     print(f"examples with block_size {args.block_size}: train {len(Xtr)} / val {len(Xva)} / test {len(Xte)}"
-          + ("   (lecture: 182625 / 22655 / 22866)" if args.data is None and args.block_size == 3 else ""))
+          + (f"   (lecture: {' / '.join(map(str, REFERENCE['split']))})" if args.data is None and args.block_size == 3 else ""))
 
 
 if __name__ == "__main__":

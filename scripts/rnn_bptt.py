@@ -32,13 +32,14 @@ import lib  # before numpy: one BLAS thread unless you set one (lib/__init__.py)
 
 import numpy as np
 
-from lib import checkpoint  # noqa: E402
-from lib.cli import Parser, Stopped, UsageError, fits, positive, run, seed_arg, writable_dir, writable_file, write_json  # noqa: E402
-from lib.data import ROOT, load_words  # noqa: E402
-from lib.gradcheck import check_params, report  # noqa: E402
-from lib.plotting import binned, plt, save  # noqa: E402
-from lib.recurrent import backward, batch_of, forward, init, sample, split_loss  # noqa: E402
-from lib.training import Interrupt, release_lock, take_lock  # noqa: E402
+from lib import checkpoint
+from lib.cli import Parser, Stopped, UsageError, fits, positive, run, seed_arg, writable_dir, writable_file, write_json
+from lib.data import ROOT, load_words
+from lib.gradcheck import check_params, report
+from lib.lecture import REFERENCE
+from lib.plotting import binned, plt, save
+from lib.recurrent import backward, batch_of, forward, init, sample, split_loss
+from lib.training import Interrupt, release_lock, take_lock
 
 # hyperparameters (the model's equations, forward and backward through time: lib/recurrent.py)
 n_hidden = 128        # H, the recurrent state (E, the character embedding, is 16)
@@ -49,7 +50,7 @@ decay_at = 15000      # ... and a tenth of it from here on
 max_norm = 5.0        # gradient-norm clipping
 seed = 42
 log_every = 2000
-MLP_VAL = 2.1099      # the lecture's MLP (3 characters of context), val loss in nats per character
+MLP_VAL = REFERENCE["val"]  # the lecture's MLP (3 characters of context), val loss per character (lib/lecture.py)
 
 
 def gradient_check(rng):

@@ -14,10 +14,11 @@ import lib  # before numpy: one BLAS thread unless you set one (lib/__init__.py)
 
 import numpy as np
 
-from lib import checkpoint  # noqa: E402
-from lib.cli import Parser, positive, run, seed_arg  # noqa: E402
-from lib.data import ROOT  # noqa: E402
-from lib.model import PARAM_NAMES, sample_names  # noqa: E402
+from lib import checkpoint
+from lib.cli import Parser, positive, run, seed_arg
+from lib.data import ROOT
+from lib.lecture import PARAMS
+from lib.model import sample_names
 
 
 def main(argv=None):
@@ -30,7 +31,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     z = checkpoint.load(args.checkpoint)
-    params = {k: z[k] for k in PARAM_NAMES}
+    params = {k: z[k] for k in PARAMS}
     itos = [str(s) for s in z["itos"]]
     rng = np.random.default_rng(args.seed)  # the lecture's sampling seed, 2147483647 + 10
     for _ in range(args.count):  # one at a time: `| head` and Ctrl-C get the names drawn so far

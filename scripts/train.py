@@ -11,7 +11,7 @@ printed next to the lecture's, and 20 names are sampled.
     python scripts/train.py --resume                 # continue from --checkpoint
     python scripts/train.py --data my_words.txt      # any UTF-8 word list
 
-Expect: train loss about 2.07 and val loss about 2.11 (lecture: 2.0705 / 2.1099).
+Expect: train loss about 2.07 and val loss about 2.11 (the lecture's figures are printed beside ours).
 Outputs: <out>/train.json, <out>/train_*.png and the checkpoint (default data/model.npz).
 Ctrl-C (or SIGTERM) finishes the step under way, saves the checkpoint and the plots so far;
 --resume goes on bit-identically.
@@ -24,14 +24,14 @@ import lib  # before numpy: one BLAS thread unless you set one (lib/__init__.py)
 
 import numpy as np
 
-from lib.cli import Parser, UsageError, fits, number, positive, run, seed_arg, writable_dir, writable_file, write_json  # noqa: E402
-from lib.data import ROOT, ensure_names, load_splits, minibatches, sha256  # noqa: E402
-from lib.layers import cross_entropy_forward, embedding_backward  # noqa: E402
-from lib.lecture import EPS  # noqa: E402
-from lib.model import (PARAM_NAMES, count_params, gradient_check, init_params, mlp_forward,  # noqa: E402
-                       calibrate_batchnorm, sample_names, split_loss)
-from lib.plotting import binned, plt, save  # noqa: E402
-from lib.training import Run, clear_outputs  # noqa: E402
+from lib.cli import Parser, UsageError, fits, number, positive, run, seed_arg, writable_dir, writable_file, write_json
+from lib.data import ROOT, ensure_names, load_splits, minibatches, sha256
+from lib.layers import cross_entropy_forward, embedding_backward
+from lib.lecture import EPS, PARAMS, REFERENCE
+from lib.model import (calibrate_batchnorm, count_params, gradient_check, init_params, mlp_forward, sample_names,
+                       split_loss)
+from lib.plotting import binned, plt, save
+from lib.training import Run, clear_outputs
 
 # hyperparameters (the lecture's exercise 4)
 n_embd = 10             # dimensionality of the character embedding vectors
@@ -46,7 +46,6 @@ dtype = "float32"       # the lecture's precision
 log_every = 10000       # one progress line every this many steps
 ud_every = 100          # record the update:data ratios every this many steps
 save_every = 50000      # write the checkpoint every this many steps (the last good one survives a blow-up)
-LECTURE = dict(train_loss=2.0705, val_loss=2.1099)  # the lecture's exercise 4 result
 CONFIG = ("n_embd", "n_hidden", "block_size", "batch_size", "learning_rate", "decay_at", "seed", "dtype")
 
 
@@ -57,6 +56,8 @@ def main(argv=None):
     run = Run(args.checkpoint, {k: getattr(args, k) for k in CONFIG}, args.steps, args.resume, args.save_every,
               data_id, resume_hint=" ".join(["python scripts/train.py", "--checkpoint", args.checkpoint, "--out", out]
                                             + (["--data", args.data] if args.data else [])))
+    # the hyperparameters above, as given on the command line; on --resume, the checkpoint's (a run
+    # goes on with the sizes, learning rate and seed it started with, whatever the command line says)
     n_embd, n_hidden, block_size, batch_size, learning_rate, decay_at, seed, dtype = (run.config[k] for k in CONFIG)
     max_steps, log_every = args.steps, args.log_every
 
@@ -64,7 +65,6 @@ def main(argv=None):
     itos, _, ((Xtr, Ytr), (Xva, Yva), (Xte, Yte)) = load_splits(block_size, args.data)
     vocab_size = len(itos)
     run.check_vocabulary(itos)
-    run.blowup = 2 * np.log(vocab_size)  # twice a uniform guess's loss, ln V: a run that averages above it has diverged
     print(f"data: {len(Xtr)} training examples, vocabulary of {vocab_size}")
     if batch_size > len(Xtr):
         raise UsageError(f"--batch-size {batch_size} is larger than the {len(Xtr)} training examples; pass at most that")
@@ -79,9 +79,8 @@ def main(argv=None):
 
     # init (or the checkpoint's parameters, when resuming)
     params = run.params(init_params(vocab_size, n_embd, n_hidden, block_size, np.random.default_rng(seed), dtype))
-    C, W1, b1, bngain, bnbias, W2, b2 = (params[k] for k in PARAM_NAMES)  # updated in place below
-    run.snapshot = lambda: dict(zip(("bnmean", "bnvar"), calibrate_batchnorm(params, Xtr)), itos=np.array(itos))
-    print(f"parameters: {count_params(params)}" + ("   (lecture: 12297)" if count_params(params) == 12297 else ""))
+    C, W1, b1, bngain, bnbias, W2, b2 = (params[k] for k in PARAMS)  # updated in place below
+    print(f"parameters: {count_params(params)}" + (f"   (lecture: {REFERENCE['parameters_ex4']})" if count_params(params) == REFERENCE["parameters_ex4"] else ""))
     if run.start:
         print(f"resuming from step {run.start} of {args.checkpoint} with {run.config}")
 
@@ -89,7 +88,8 @@ def main(argv=None):
     # the same lines as the loop below (tests/test_model.py pins the two together bit for bit),
     # along random directions: milliseconds (scripts/gradcheck.py checks every element)
     batches = minibatches(Xtr, Ytr, run.start, batch_size, seed)
-    Xb, Yb = next(minibatches(Xtr, Ytr, run.start, batch_size, seed))
+    Xb, Yb = next(minibatches(Xtr, Ytr, run.start, batch_size, seed))  # a second generator peeks at the loop's
+    # first batch, so that the check sees exactly that batch and `batches` still starts with it
     print()
     checks_ok = gradient_check(params, Xb, Yb, f"gradient check at step {run.start}", quick=True)
     loss, cache = mlp_forward(params, Xb, Yb)
@@ -97,8 +97,14 @@ def main(argv=None):
     print(f"\nloss at step {run.start}: {loss:.4f}"
           + (f"   (-ln(1/{vocab_size}) = {-np.log(1 / vocab_size):.4f})" if run.start == 0 else ""))
 
-    lossi, ud = run.lossi, run.ud
-    with run:
+    lossi, ud = run.lossi, run.ud  # on --resume, the checkpoint's curves go on
+    blowup = 2 * np.log(vocab_size)  # twice a uniform guess's loss, ln V: a run that averages above it has diverged
+
+    def calibrated():  # what a checkpoint every save_every steps holds besides the parameters: the
+        # batchnorm calibrated at that step, as at the end (below), so that any checkpoint can be sampled from
+        return dict(zip(("bnmean", "bnvar"), calibrate_batchnorm(params, Xtr)), itos=np.array(itos))
+
+    with run.loop(blowup, calibrated):
         for i in range(run.start, max_steps):
             if run.stopping:  # Ctrl-C or SIGTERM: the step under way has finished
                 break
@@ -155,8 +161,14 @@ def main(argv=None):
             lossi.append(loss)
             run.step_done(i + 1)
 
-    # the checkpoint is saved (or, after a blow-up, the last good one kept) before anything else
-    status = run.finish()
+    # calibrate the batchnorm at the end of training (the lecture's cell): the mean and variance of
+    # hprebn over the whole training set replace the last batch's, for evaluation and sampling
+    bnmean = bnvar = None
+    if run.status != "diverged":
+        bnmean, bnvar = calibrate_batchnorm(params, Xtr)                # (1, H), (1, H)
+
+    # the checkpoint is saved with them (or, after a blow-up, the last good one kept) before anything else
+    status = run.finish(dict(bnmean=bnmean, bnvar=bnvar, itos=np.array(itos)))
     h_last = mlp_forward(params, Xb, Yb)[1]["h"] if status != "diverged" else h_first
     if status != "done":
         plots(out, lossi, ud, h_first, h_last, None, None)
@@ -165,23 +177,23 @@ def main(argv=None):
     # gradient check at the end, evaluation with the calibrated batchnorm
     print(f"\n(checking the gradients numerically at step {run.done} ...)", flush=True)
     checks_ok &= gradient_check(params, Xb, Yb, f"gradient check at step {run.done}", quick=True)
-    bnmean, bnvar = run.saved["bnmean"], run.saved["bnvar"]  # calibrated for the checkpoint
     losses = {name: split_loss(params, X, Y, bnmean, bnvar) for name, X, Y in
               (("train", Xtr, Ytr), ("val", Xva, Yva), ("test", Xte, Yte))}
     print(f"\nbatchnorm calibrated on all {len(Xtr)} training examples")
     for name, value in losses.items():
-        ref = LECTURE.get(f"{name}_loss")
+        ref = REFERENCE.get(name)  # train and val: the lecture's evaluation cell (lib/lecture.py)
         print(f"{name:5s} loss {value:.4f}" + (f"   (lecture: {ref:.4f})" if ref and args.data is None else ""))
 
     # samples
-    names = sample_names(params, bnmean, bnvar, itos, 20, np.random.default_rng(2147483647 + 10))
+    names = sample_names(params, bnmean, bnvar, itos, 20, np.random.default_rng(2147483647 + 10))  # the lecture's
+    # sampling seed (torch.Generator().manual_seed(2147483647 + 10)); numpy's generator draws other names from it
     print("\nsamples: " + ", ".join(names))
 
     # outputs
     us_per_step = run.seconds / max(run.done - run.start, 1) * 1e6
     results = dict(train_loss=losses["train"], val_loss=losses["val"], test_loss=losses["test"], steps=run.done,
                    seconds=run.seconds, us_per_step=us_per_step, samples=names, gradient_checks_ok=bool(checks_ok),
-                   config=run.config, lecture=LECTURE)
+                   config=run.config, lecture=dict(train_loss=REFERENCE["train"], val_loss=REFERENCE["val"]))
     write_json(os.path.join(out, "train.json"), results)
     plots(out, lossi, ud, h_first, h_last, grads, params)
     print(f"\ntraining loop: {run.seconds:.1f} s, {us_per_step:.0f} us/step; wrote {out}/train.json and "

@@ -7,9 +7,11 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [ROOT, os.path.join(ROOT, "scripts")]
 os.environ.setdefault("MPLBACKEND", "Agg")
+if os.path.exists(os.path.join(ROOT, "data", "names.txt")):  # copies of the repo that tests make find it
+    os.environ.setdefault("NAMES_TXT", os.path.join(ROOT, "data", "names.txt"))
 
-from lib.cli import run  # noqa: E402
-from lib.data import ensure_names  # noqa: E402
+from lib.cli import run
+from lib.data import ensure_names
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,8 @@ import pytest
 import ex1_backprop_by_hand as ex1
 from lib import lecture
 from lib.gradcheck import check_forward, statements
-from lib.model import PARAM_NAMES, init_params
+from lib.lecture import PARAMS
+from lib.model import init_params
 
 TENSORS = 26  # 19 intermediates (all but the loss) and 7 parameters
 
@@ -57,7 +58,7 @@ def small_batch(n=4, seed=0):
 
 def wrong_rows(backward):
     v = small_batch()
-    return {r["name"] for r in check_forward(lecture.forward, v, backward(**v), lecture.STEPS, PARAM_NAMES) if not r["ok"]}
+    return {r["name"] for r in check_forward(lecture.forward, v, backward(**v), lecture.STEPS, PARAMS) if not r["ok"]}
 
 
 def test_the_correct_backward_passes_on_the_small_batch():
@@ -85,7 +86,7 @@ def test_the_checkers_rest_of_forward_is_the_forward_bit_for_bit():
         for later in lecture.STEPS[k + 1:]:
             assert np.array_equal(again[later], v[later]), (name, later)
     assert lecture.GRADIENTS == tuple(r["name"] for r in check_forward(
-        lecture.forward, v, lecture.backward(**v), lecture.STEPS, PARAM_NAMES))
+        lecture.forward, v, lecture.backward(**v), lecture.STEPS, PARAMS))
 
 
 def test_dump_has_every_tensor(call, names_txt, tmp_path):
@@ -96,7 +97,7 @@ def test_dump_has_every_tensor(call, names_txt, tmp_path):
     names = list(lecture.STEPS)
     for key in ["C", "W1", "b1", "W2", "b2", "bngain", "bnbias", "Xb", "Yb"] + names:
         assert key in z.files
-    for key in names[:-1] + list(PARAM_NAMES):
+    for key in names[:-1] + list(PARAMS):
         assert "d" + key in z.files and z["d" + key].dtype == np.float64
     assert z["dhprebn"].shape == (4, 8) and z["dC"].shape == z["C"].shape
     # the dumped loss is the cross-entropy of the dumped parameters on the dumped batch

@@ -4,8 +4,8 @@ import numpy as np
 import train
 from lib.data import load_splits, minibatches
 from lib.gradcheck import check_params
-from lib.lecture import backward, forward
-from lib.model import PARAM_NAMES, init_params, mlp_backward, mlp_forward
+from lib.lecture import PARAMS, backward, forward
+from lib.model import init_params, mlp_backward, mlp_forward
 
 
 def test_train_loop_is_the_lib_pair_bit_for_bit(call, names_txt, tmp_path):
@@ -27,7 +27,7 @@ def test_train_loop_is_the_lib_pair_bit_for_bit(call, names_txt, tmp_path):
             params[k] -= (lr if i < decay_at else lr / 10) * grads[k]
         lossi.append(loss)
     assert np.array_equal(trained["lossi"], np.array(lossi, np.float32))
-    for k in PARAM_NAMES:
+    for k in PARAMS:
         assert trained[k].dtype == np.float32 and np.array_equal(trained[k], params[k]), k
 
 
@@ -40,7 +40,7 @@ def test_the_pair_agrees_with_the_lectures_chunked_backward_and_with_central_dif
     v = forward(**params, Xb=Xb, Yb=Yb)
     chunked = backward(**v)
     assert abs(loss - v["loss"]) < 1e-14
-    for k in PARAM_NAMES:
+    for k in PARAMS:
         assert np.allclose(grads[k], chunked["d" + k], rtol=1e-10, atol=1e-14), k
     rows = check_params(lambda p: mlp_forward(p, Xb, Yb)[0], params, grads)
-    assert [r["name"] for r in rows] == ["d" + k for k in PARAM_NAMES] and all(r["ok"] for r in rows)
+    assert [r["name"] for r in rows] == ["d" + k for k in PARAMS] and all(r["ok"] for r in rows)

@@ -11,7 +11,8 @@ import pytest
 import sample
 import train
 from lib.checkpoint import MODEL_KEYS
-from lib.model import PARAM_NAMES, logits_eval
+from lib.lecture import PARAMS
+from lib.model import logits_eval
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SMALL = ("--n-hidden", 16, "--n-embd", 4, "--log-every", 100)
@@ -50,7 +51,7 @@ def test_checkpoint_is_self_contained(call, names_txt, tmp_path):
     # the val loss from the checkpoint alone, with plain numpy, matches train.json
     from lib.data import load_splits
     _, _, (_, (Xva, Yva), _) = load_splits(3)
-    params = {k: z[k].astype(np.float64) for k in PARAM_NAMES}
+    params = {k: z[k].astype(np.float64) for k in PARAMS}
     logits = logits_eval(params, Xva, z["bnmean"], z["bnvar"])
     logits -= logits.max(1, keepdims=True)
     val = (np.log(np.exp(logits).sum(1)) - logits[np.arange(len(Yva)), Yva]).mean()
@@ -67,7 +68,7 @@ def test_same_seed_same_bits(call, names_txt, tmp_path):
     runs = [train_run(call, tmp_path, name, "--steps", 250) for name in ("a", "b")]
     za, zb = (np.load(r[4]) for r in runs)
     assert np.array_equal(za["lossi"], zb["lossi"])
-    for k in PARAM_NAMES + ("bnmean", "bnvar"):
+    for k in PARAMS + ("bnmean", "bnvar"):
         assert np.array_equal(za[k], zb[k])
     other = np.load(train_run(call, tmp_path, "c", "--steps", 250, "--seed", 7)[4])
     assert not np.array_equal(other["lossi"], za["lossi"])
@@ -81,7 +82,7 @@ def test_resume_is_bit_identical(call, names_txt, tmp_path):
     assert code == 0 and "resuming from step 700" in out
     resumed = np.load(ckpt)
     assert np.array_equal(resumed["lossi"], full["lossi"]) and np.array_equal(resumed["ud"], full["ud"])
-    for k in PARAM_NAMES:
+    for k in PARAMS:
         assert np.array_equal(resumed[k], full[k])
 
 
