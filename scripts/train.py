@@ -80,7 +80,9 @@ def main(argv=None):
     # init (or the checkpoint's parameters, when resuming)
     params = run.params(init_params(vocab_size, n_embd, n_hidden, block_size, np.random.default_rng(seed), dtype))
     C, W1, b1, bngain, bnbias, W2, b2 = (params[k] for k in PARAMS)  # updated in place below
-    print(f"parameters: {count_params(params)}" + (f"   (lecture: {REFERENCE['parameters_ex4']})" if count_params(params) == REFERENCE["parameters_ex4"] else ""))
+    lecture_count = REFERENCE["parameters_ex4"]  # the lecture's, for its sizes
+    print(f"parameters: {count_params(params)}"
+          + (f"   (lecture: {lecture_count})" if count_params(params) == lecture_count else ""))
     if run.start:
         print(f"resuming from step {run.start} of {args.checkpoint} with {run.config}")
 
@@ -88,8 +90,9 @@ def main(argv=None):
     # the same lines as the loop below (tests/test_model.py pins the two together bit for bit),
     # along random directions: milliseconds (scripts/gradcheck.py checks every element)
     batches = minibatches(Xtr, Ytr, run.start, batch_size, seed)
-    Xb, Yb = next(minibatches(Xtr, Ytr, run.start, batch_size, seed))  # a second generator peeks at the loop's
-    # first batch, so that the check sees exactly that batch and `batches` still starts with it
+    # a second generator peeks at the loop's first batch: the check sees exactly that batch, and
+    # `batches` still starts with it
+    Xb, Yb = next(minibatches(Xtr, Ytr, run.start, batch_size, seed))
     print()
     checks_ok = gradient_check(params, Xb, Yb, f"gradient check at step {run.start}", quick=True)
     loss, cache = mlp_forward(params, Xb, Yb)
@@ -100,8 +103,9 @@ def main(argv=None):
     lossi, ud = run.lossi, run.ud  # on --resume, the checkpoint's curves go on
     blowup = 2 * np.log(vocab_size)  # twice a uniform guess's loss, ln V: a run that averages above it has diverged
 
-    def calibrated():  # what a checkpoint every save_every steps holds besides the parameters: the
-        # batchnorm calibrated at that step, as at the end (below), so that any checkpoint can be sampled from
+    # what a checkpoint every save_every steps holds besides the parameters: the batchnorm
+    # calibrated at that step, as at the end (below), so that any checkpoint can be sampled from
+    def calibrated():
         return dict(zip(("bnmean", "bnvar"), calibrate_batchnorm(params, Xtr)), itos=np.array(itos))
 
     with run.loop(blowup, calibrated):
@@ -185,8 +189,9 @@ def main(argv=None):
         print(f"{name:5s} loss {value:.4f}" + (f"   (lecture: {ref:.4f})" if ref and args.data is None else ""))
 
     # samples
-    names = sample_names(params, bnmean, bnvar, itos, 20, np.random.default_rng(2147483647 + 10))  # the lecture's
-    # sampling seed (torch.Generator().manual_seed(2147483647 + 10)); numpy's generator draws other names from it
+    # the lecture's sampling seed, torch.Generator().manual_seed(2147483647 + 10); numpy's generator
+    # draws other names from the same seed
+    names = sample_names(params, bnmean, bnvar, itos, 20, np.random.default_rng(2147483647 + 10))
     print("\nsamples: " + ", ".join(names))
 
     # outputs
