@@ -986,7 +986,7 @@ def inherits_why(g, r, value, a, upstream, at):
 
 def table(rows):
     """The rows as aligned lines."""
-    w = max(len(r["name"]) for r in rows)
+    w = max([len("gradient")] + [len(r["name"]) for r in rows])
     out = [f"{'gradient':<{w}} | {'status':8} | {'max abs diff':>12} | {'rel error':>9} | "
            f"diagnosis",
            f"{'-' * w}-+-{'-' * 8}-+-{'-' * 12}-+-{'-' * 9}-+-{'-' * 9}"]
