@@ -5,8 +5,8 @@ checkpoints, and the way out with its message and exit code.
     run = Run(checkpoint_path, config, max_steps, resume=..., save_every=..., data_id=...)
     config = run.config                      # the checkpoint's when resuming
     params = run.params(init_params(...))    # the checkpoint's when resuming
-    with run.loop(blowup=2 * log(vocab_size),        # a mean loss above this over `patience` steps: diverged
-                  extras=lambda: {...}):     # what a periodic checkpoint holds besides params
+    with run.loop(blowup=2 * log(vocab_size),  # a mean loss above this over `patience` steps: diverged
+                  extras=lambda: {...}):       # what a periodic checkpoint holds besides params
         for i in range(run.start, max_steps):  # Ctrl-C / SIGTERM now only raise a flag
             if run.stopping: break           # the step under way always finishes: resume is exact
             ...

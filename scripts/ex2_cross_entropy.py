@@ -77,9 +77,9 @@ def main(argv=None):
     loss_fast, probs = cross_entropy_forward(logits, Yb)
     print(f"loss fused {loss_fast:.12f}   chunked {values['loss']:.12f}   diff {abs(loss_fast - values['loss']):.1e}")
 
-    # backward: exercise 2's answer. Exercise 1's ten steps back from the loss to the logits, in three
-    # lines (lib/layers.cross_entropy_backward is these lines and train.py's loop writes them out: a test
-    # keeps the three the same)
+    # backward: exercise 2's answer. Exercise 1's eleven statements from the loss back to the logits,
+    # in three lines (lib/layers.cross_entropy_backward is these lines and train.py's loop writes them
+    # out: a test keeps the three the same)
     dlogits = probs.copy()                 # (n, V) softmax(logits) ...
     dlogits[np.arange(n), Yb] -= 1         # ... minus the one-hot: p - 1 at each row's target
     dlogits /= n                           # the loss is the mean over the n rows
