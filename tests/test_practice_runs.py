@@ -200,4 +200,4 @@ def test_a_notebook_grades_the_cells_as_they_were_run(names_txt, tmp_path):
     nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3",
                             resources={"metadata": {"path": str(tmp_path)}}).execute()
     last = "".join(o.get("text", "") for o in notebook.cells[-1].get("outputs", []))
-    assert "dlogits | wrong    |" in last and "cell [3] line 1: the one-hot's -1 is left out" in last
+    assert "dlogits  | wrong    |" in last and "cell [3] line 1: the one-hot's -1 is left out" in last
