@@ -444,11 +444,17 @@ def forward_lines():
     return tuple(textwrap.dedent("\n".join(lines)).splitlines())
 
 
+@functools.cache
+def backward_source():
+    """lib/lecture.py's backward: its source, dedented, and its body's statements, parsed once."""
+    src = textwrap.dedent(inspect.getsource(lecture.backward))
+    return src, tuple(ast.parse(src).body[0].body)
+
+
 def backward_sections():
     """lib/lecture.py's backward as its sections:
     [(comment, [gradients it assigns, in order]), ...]."""
-    src = textwrap.dedent(inspect.getsource(lecture.backward))
-    body = ast.parse(src).body[0].body
+    src, body = backward_source()
     lines = src.splitlines()
     sections, seen = [], set()
     for s in body:
@@ -857,9 +863,9 @@ def answer_source(g, fused=False):
     """The project's line(s) for g: from lib/lecture.py's backward, or the one-step form."""
     if fused and g in FUSED:
         return FUSED[g][1]
-    src = textwrap.dedent(inspect.getsource(lecture.backward))
+    src, body = backward_source()
     lines = src.splitlines()
-    return textwrap.dedent("\n".join(ln for s in ast.parse(src).body[0].body if g in targets(s)
+    return textwrap.dedent("\n".join(ln for s in body if g in targets(s)
                                      for ln in lines[s.lineno - 1:s.end_lineno]))
 
 
