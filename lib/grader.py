@@ -720,18 +720,17 @@ def known_form(c):
     return None
 
 
-FACTORS = lambda n: ((-1, "the sign is flipped"), (n,
-                                                   f"n = {n} times too large: the 1/n of the "
-                                                   f"mean is missing"),
-                     (1 / n, f"n = {n} times too small: the 1/n of the mean is applied twice"),
-                     ((n - 1) / n, "off by a factor (n-1)/n: 1/n where Bessel's 1/(n-1) belongs "
-                                   "(the batch variance divides by n-1, so its gradient does too)"),
-                     (n / (n - 1), "off by a factor n/(n-1): 1/(n-1) where 1/n belongs (only the "
-                                   "variance has Bessel's n-1; the mean divides by n)"),
-                     (2, "twice the answer: check the power rule (d x^2 = 2x, d x^-1/2 = -1/2 "
-                         "x^-3/2)"),
-                     (0.5, "half the answer: check the power rule (d x^2 = 2x, d x^-1/2 = -1/2 "
-                           "x^-3/2)"))
+def factors(n):
+    """The constant factors a whole gradient is classically off by, each with what it means."""
+    return ((-1, "the sign is flipped"),
+            (n, f"n = {n} times too large: the 1/n of the mean is missing"),
+            (1 / n, f"n = {n} times too small: the 1/n of the mean is applied twice"),
+            ((n - 1) / n, "off by a factor (n-1)/n: 1/n where Bessel's 1/(n-1) belongs (the batch "
+                          "variance divides by n-1, so its gradient does too)"),
+            (n / (n - 1), "off by a factor n/(n-1): 1/(n-1) where 1/n belongs (only the variance "
+                          "has Bessel's n-1; the mean divides by n)"),
+            (2, "twice the answer: check the power rule (d x^2 = 2x, d x^-1/2 = -1/2 x^-3/2)"),
+            (0.5, "half the answer: check the power rule (d x^2 = 2x, d x^-1/2 = -1/2 x^-3/2)"))
 
 
 def branch_factor(c):
@@ -742,7 +741,7 @@ def branch_factor(c):
     if any(p is None for p in parts):
         return None
     for k, (use, _) in enumerate(branches):
-        for factor, why in FACTORS(c.n):
+        for factor, why in factors(c.n):
             if close(c.x, parts[1 - k] + factor * parts[k]):
                 return f"in the branch of {use}: {why[0].lower() + why[1:]}"
     return None
@@ -755,7 +754,7 @@ def constant_factor(c):
     r = float(np.median(c.x[mask] / c.a[mask]))
     if r == 0 or not np.allclose(c.x, r * c.a, rtol=1e-6, atol=1e-12):
         return None
-    for factor, why in FACTORS(c.n):
+    for factor, why in factors(c.n):
         if abs(r - factor) <= 1e-6 * abs(factor):
             return why
     return f"a constant factor {r:.6g} times the answer"
