@@ -77,6 +77,10 @@ SKIPPED_BN = ("dhpreact where dhprebn belongs: the batchnorm layer sits between 
 # gradients and V, H, T, E, onehot (the targets, (n, V)), maxhot (each row's max, (n, V)), and
 # add_at(index, values) (a fresh dC with np.add.at), each with what went wrong and the fix).
 # 'fused': the one-step form of exercises 2 to 4, its hint and its answer.
+# bnraw as a layer that recomputes the batch variance with np.var's default ddof=0 gets it (1/n)
+BIASED_BNRAW = "bndiff * ((n - 1) / n * bnvar + EPS) ** -0.5"
+BIASED_VAR = ("the batch variance is recomputed with 1/n (np.var's default, ddof=0) where the "
+              "forward divides by n-1: np.var(..., ddof=1), or reuse the forward's bnvar and bnraw")
 KNOWLEDGE = {
     "dlogprobs": dict(
         hint="loss = -(mean of the n target log-probs): each target entry gets -1/n, every other "
@@ -219,7 +223,8 @@ KNOWLEDGE = {
                 "normalised bnraw = bndiff * bnvar_inv"),
                ("(hprebn * dhpreact).sum(0, keepdims=True)",
                 "hprebn where bnraw belongs: bngain multiplies the "
-                "normalised bnraw")]),
+                "normalised bnraw"),
+               (f"({BIASED_BNRAW} * dhpreact).sum(0, keepdims=True)", BIASED_VAR)]),
     "dbnraw": dict(
         hint="hpreact = bngain * bnraw + bnbias: times bngain (broadcast over the batch)",
         wrong=[("dhpreact",
@@ -342,7 +347,10 @@ KNOWLEDGE = {
                 "the variance's path is missing: - n/(n-1) * bnraw * (dhpreact * bnraw).sum(0)"),
                ("bngain * bnvar_inv * dhpreact",
                 "only the direct path: hprebn also moves the batch mean and the batch variance, "
-                "and both send gradient back to every row")],
+                "and both send gradient back to every row"),
+               (f"bngain * ((n - 1) / n * bnvar + EPS) ** -0.5 / n * (n * dhpreact "
+                f"- dhpreact.sum(0) - n / (n - 1) * {BIASED_BNRAW} * (dhpreact * {BIASED_BNRAW})"
+                f".sum(0))", BIASED_VAR)],
         fused=("hprebn reaches the loss three ways: directly through bnraw, through the batch "
                "mean and through the batch variance. Sum the three (scripts/ex3_batchnorm.py "
                "derives it); mind Bessel's n-1",

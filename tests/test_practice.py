@@ -170,6 +170,14 @@ def test_each_planted_mistake_gives_one_wrong_row_and_names_it(names_txt, name, 
     assert all(r["status"] in ("ok", "inherits") for g, r in rows.items() if g != row)
 
 
+def test_a_layer_that_recomputes_the_variance_with_numpys_default_ddof_is_named(names_txt):
+    """np.var's ddof=0 in a layer-style backward: both gradients it returns are off, each named."""
+    source = fixture("ex3_recomputed.py")
+    rows = graded(source.replace("ddof=1, keepdims", "ddof=0, keepdims", 1), "ex3")
+    assert {g: r["status"] for g, r in rows.items()} == dict(dbngain="wrong", dbnbias="ok", dhprebn="wrong")
+    assert all("np.var's default, ddof=0" in rows[g]["why"] for g in ("dbngain", "dhprebn"))
+
+
 def test_one_mistake_upstream_is_one_row_and_the_rows_below_inherit_it(names_txt):
     rows = graded(fixture("ex1_alternative.py").replace("dbnvar / (n - 1)", "dbnvar / n"), "ex1")
     assert [g for g, r in rows.items() if r["status"] == "wrong"] == ["dbndiff2"]
