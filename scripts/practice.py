@@ -78,7 +78,9 @@ def new_file(args):
             f.write(text)
     except OSError as e:
         raise UsageError(f"cannot write {path} ({e.strerror}); pass --to a writable path")
-    print(f"wrote {path}: {len(ex['graded'])} blanks to fill in ({', '.join(ex['graded'][:3])}, ...)\n"
+    graded = ex["graded"]
+    listed = ", ".join(graded[:3]) + (", ..." if len(graded) > 3 else "")
+    print(f"wrote {path}: {len(graded)} blank{'s' * (len(graded) > 1)} to fill in ({listed})\n"
           f"run it, cell by cell or whole (python {os.path.relpath(path)}), or grade it: "
           f"python scripts/practice.py check {path}")
     return 0
