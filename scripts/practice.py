@@ -23,7 +23,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from lib import grader, learner
+from lib.grader import catalogue, face, report
 from lib.cli import Parser, UsageError, positive, run, seed_arg, writable_dir
 from lib.data import ROOT, read_text
 from lib.lecture import forward
@@ -40,12 +40,12 @@ def main(argv=None):
     parser = Parser(description="Do the lecture's exercises yourself: new practice files, a grader, hints.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     new = sub.add_parser("new", help="write a practice file for an exercise")
-    new.add_argument("exercise", choices=sorted(grader.EXERCISES))
+    new.add_argument("exercise", choices=sorted(catalogue.EXERCISES))
     new.add_argument("--to", metavar="PATH", help="where to write it (default practice/<exercise>.py)")
     new.add_argument("--force", action="store_true", help="overwrite an existing file (your work in it is lost)")
     check = sub.add_parser("check", help="grade a practice file")
     check.add_argument("path")
-    check.add_argument("--exercise", choices=sorted(grader.EXERCISES), help="which exercise (default: from the file's first line)")
+    check.add_argument("--exercise", choices=sorted(catalogue.EXERCISES), help="which exercise (default: from the file's first line)")
     check.add_argument("--batch-size", type=int, default=batch_size, help=f"minibatch size, >= 2 (lecture: {batch_size})")
     check.add_argument("--n-hidden", type=positive(int), help="hidden neurons (default: the exercise's, 64, or 200 for ex4)")
     check.add_argument("--seed", type=seed_arg, default=seed, help=f"seed of the init and the batch (default {seed})")
@@ -55,7 +55,7 @@ def main(argv=None):
     check.add_argument("--timeout", type=positive(float), help="seconds your file may run, all three runs and ex4's "
                        "training included (default: a few seconds more than a right file needs)")
     hint = sub.add_parser("hint", help="a hint for one gradient of an exercise")
-    hint.add_argument("exercise", choices=sorted(grader.EXERCISES))
+    hint.add_argument("exercise", choices=sorted(catalogue.EXERCISES))
     hint.add_argument("gradient", help="for example dcounts")
     hint.add_argument("--answer", action="store_true", help="also print the project's line for it")
     args = parser.parse_args(argv)
@@ -69,9 +69,9 @@ def new_file(args):
                          f"or pass --force to start it again (or --to another path)")
     if os.path.isdir(path):
         raise UsageError(f"{path} is a folder; pass --to a file path")
-    ex = grader.EXERCISES[args.exercise]
+    ex = catalogue.EXERCISES[args.exercise]
     _, params, Xb, Yb = exercise_batch(batch_size, n_hidden=ex["n_hidden"], seed=seed)
-    text = learner.template(args.exercise, forward(**params, Xb=Xb, Yb=Yb))
+    text = report.template(args.exercise, forward(**params, Xb=Xb, Yb=Yb))
     try:
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         with open(path, "x" if not args.force else "w", encoding="utf-8") as f:
@@ -89,15 +89,15 @@ def new_file(args):
 def check_file(args):
     source = read_text(args.path, "a practice file", "write one with `practice.py new ex1`")
     out = writable_dir(args.out)
-    return learner.check(source, args.path, args.exercise, batch_size=args.batch_size, n_hidden=args.n_hidden,
+    return face.check(source, args.path, args.exercise, batch_size=args.batch_size, n_hidden=args.n_hidden,
                          seed=args.seed, data=args.data, steps=args.steps, lr=lr, out=out, timeout=args.timeout)
 
 
 def print_hint(args):
-    ex = grader.EXERCISES[args.exercise]
+    ex = catalogue.EXERCISES[args.exercise]
     if args.gradient not in ex["graded"]:
         raise UsageError(f"{args.exercise} has no gradient {args.gradient!r}; it asks for {', '.join(ex['graded'])}")
-    print(grader.hint(args.exercise, args.gradient, args.answer))
+    print(report.hint(args.exercise, args.gradient, args.answer))
     return 0
 
 

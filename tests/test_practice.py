@@ -7,7 +7,8 @@ import os
 import pytest
 
 import practice
-from lib import grader, learner
+from lib import source
+from lib.grader import catalogue, face, mistakes
 from lib.lecture import GRADIENTS
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -20,7 +21,7 @@ def fixture(name):
 
 
 def graded(source, exercise, **shape):
-    rows, _ = learner.rows(source, exercise, **shape)
+    rows, _ = face.rows(source, exercise, **shape)
     return {r["name"]: r for r in rows}
 
 
@@ -29,26 +30,26 @@ def graded(source, exercise, **shape):
                          ids=["lecture", "batch2", "odd"])
 def test_every_correct_solution_passes_every_row(names_txt, path, shape):
     source = open(path).read()
-    exercise = grader.guess_exercise(source)
+    exercise = face.guess_exercise(source)
     rows = graded(source, exercise, **shape)
-    assert list(rows) == list(grader.EXERCISES[exercise]["graded"])  # no line rows: nothing wrong anywhere
+    assert list(rows) == list(catalogue.EXERCISES[exercise]["graded"])  # no line rows: nothing wrong anywhere
     assert all(r["status"] == "ok" for r in rows.values()), {g: r["why"] for g, r in rows.items() if r["status"] != "ok"}
 
 
 def test_the_corpus_covers_every_exercise_in_many_idioms():
-    kinds = [grader.guess_exercise(open(p).read()) for p in FIXTURES]
-    assert len(FIXTURES) >= 10 and {k: kinds.count(k) >= 2 for k in grader.EXERCISES} == dict.fromkeys(grader.EXERCISES, True)
+    kinds = [face.guess_exercise(open(p).read()) for p in FIXTURES]
+    assert len(FIXTURES) >= 10 and {k: kinds.count(k) >= 2 for k in catalogue.EXERCISES} == dict.fromkeys(catalogue.EXERCISES, True)
 
 
 def test_the_projects_own_answers_pass(names_txt):
     """Every `hint --answer` line, pasted into a practice file, is right (ex1 and the one-step forms)."""
-    for exercise, ex in grader.EXERCISES.items():
-        source = "\n".join(grader.answer_source(g, fused=exercise != "ex1") for g in ex["graded"]
+    for exercise, ex in catalogue.EXERCISES.items():
+        source = "\n".join(mistakes.answer_source(g, fused=exercise != "ex1") for g in ex["graded"]
                            if exercise != "ex1" or g in ("dlogprobs",))
         if exercise == "ex1":
-            source = grader.answer_source("dlogprobs")
+            source = mistakes.answer_source("dlogprobs")
             for g in GRADIENTS[1:]:
-                source += "\n" + grader.answer_source(g)
+                source += "\n" + mistakes.answer_source(g)
             source = "\n".join(dict.fromkeys(source.splitlines()))  # dcounts' two lines come with both names
         rows = graded(source, exercise)
         assert all(r["status"] == "ok" for r in rows.values()), (exercise, rows)
@@ -163,7 +164,7 @@ PLANTED = [
 def test_each_planted_mistake_gives_one_wrong_row_and_names_it(names_txt, name, old, new, row, words):
     source = fixture(name)
     assert old in source
-    rows = graded(source.replace(old, new, 1), grader.guess_exercise(source))
+    rows = graded(source.replace(old, new, 1), face.guess_exercise(source))
     wrong = [g for g, r in rows.items() if r["status"] == "wrong"]
     assert wrong == [row], {g: rows[g]["why"] for g in wrong}
     assert words in rows[row]["why"], rows[row]["why"]
@@ -218,17 +219,17 @@ def test_a_hidden_mistake_is_said_to_be_caught_only_with_random_upstream(names_t
 
 
 def test_the_exercise_is_read_from_the_file(names_txt):
-    assert grader.guess_exercise("# Exercise 3: mine\ndlogits = 1\n") == "ex3"
-    assert [grader.guess_exercise(fixture(n)) for n in ("ex1_scatter.py", "ex2_onehot.py", "ex3_lecture.py",
+    assert face.guess_exercise("# Exercise 3: mine\ndlogits = 1\n") == "ex3"
+    assert [face.guess_exercise(fixture(n)) for n in ("ex1_scatter.py", "ex2_onehot.py", "ex3_lecture.py",
                                                         "ex4_onehot.py")] == ["ex1", "ex2", "ex3", "ex4"]
-    assert grader.guess_exercise("x = 1\n") is None
+    assert face.guess_exercise("x = 1\n") is None
 
 
 def test_the_knowledge_is_one_place_per_gradient_and_a_list_of_mistakes():
-    assert set(grader.KNOWLEDGE) == set(GRADIENTS)
-    assert all(k["hint"] for k in grader.KNOWLEDGE.values())
-    assert [m.__name__ for m in grader.TRIED] == list(grader.MISTAKES)
-    forward = "\n".join(grader.forward_lines())
+    assert set(catalogue.KNOWLEDGE) == set(GRADIENTS)
+    assert all(k["hint"] for k in catalogue.KNOWLEDGE.values())
+    assert [m.__name__ for m in mistakes.TRIED] == list(mistakes.MISTAKES)
+    forward = "\n".join(source.forward_lines())
     assert '"""' not in forward and "return" not in forward and forward.startswith("n = len(Xb)")
 
 

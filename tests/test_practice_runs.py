@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from lib import grader, learner
+from lib import source
+from lib.grader import catalogue, mistakes
 from lib.lecture import backward
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -155,21 +156,21 @@ def filled(exercise, tmp_path):
         gs = re.findall(r"^(d\w+) = None", blanks, re.M)
         if exercise == "ex1":
             return "\n".join(textwrap.dedent("\n".join(lines[s.lineno - 1:s.end_lineno])) for s in body
-                             if grader.targets(s) & set(gs)) + "\n"
-        return "\n".join(grader.answer_source(g, fused=True) for g in gs) + "\n"
+                             if source.targets(s) & set(gs)) + "\n"
+        return "\n".join(mistakes.answer_source(g, fused=True) for g in gs) + "\n"
     text = re.sub(r"(?:^d\w+ = None  # .*\n)+", lambda m: answer(m.group(0)), text, flags=re.M)
     text = text.replace("# %% grade", "print('my own line ran')\n\n# %% grade")
     (tmp_path / f"{exercise}.py").write_text(text)
     return tmp_path / f"{exercise}.py"
 
 
-@pytest.mark.parametrize("exercise", sorted(grader.EXERCISES))
+@pytest.mark.parametrize("exercise", sorted(catalogue.EXERCISES))
 def test_a_filled_practice_file_runs_as_a_script_and_as_a_notebook(names_txt, tmp_path, exercise):
     folder = tmp_path / "practice"
     folder.mkdir()
     os.symlink(os.path.join(ROOT, "lib"), tmp_path / "lib")  # the repository's lib/ beside practice/
     path = filled(exercise, folder)
-    rows = len(grader.EXERCISES[exercise]["graded"])
+    rows = len(catalogue.EXERCISES[exercise]["graded"])
     for cwd in (tmp_path, folder)[:1 if exercise == "ex4" else 2]:  # from the root and from practice/ (ex4: its training once)
         p = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, cwd=cwd, timeout=120)
         assert p.returncode == 0 and p.stderr == "", p.stdout + p.stderr

@@ -1,0 +1,182 @@
+"""The learner's face: what a practice file imports and what `practice.py check` calls.
+
+    globals().update(workspace("ex1"))   a practice file's set-up cell: the forward pass, every tensor by name
+    grade("ex1", globals())              its grading cell: the table, in a notebook or an editor's cells
+    check(source, path, "ex1")           what `practice.py check` and `python practice/ex1.py` do
+
+`python practice/ex1.py` hands the file to check() at its set-up line (unless a debugger or an
+interactive session runs it: then every line runs in place, and the grading cell grades).
+"""
+import ast
+import os
+import pickle
+import re
+import sys
+import tempfile
+
+from lib.cli import UsageError
+from lib.data import ROOT
+from lib.grader import catalogue, judge, report
+from lib.grader.ex4 import report_training
+from lib.grader.runs import Child
+from lib.grader.sandbox import STEP_SECONDS, TIME_LIMIT, run_child
+from lib.grader.workspace import names, prepare
+from lib.source import targets
+
+_session = {}  # the set-up cell's place in an interactive session's history
+
+
+def interactive():
+    ipython = sys.modules.get("IPython")
+    return bool(ipython and ipython.get_ipython() is not None) or bool(sys.flags.interactive)
+
+
+def workspace(exercise, batch_size=32, n_hidden=None, seed=42):
+    """The set-up cell: the forward pass of lib/lecture.py on one batch, every tensor by name.
+    Run as a script (`python practice/ex1.py`), the file is handed to the grader here instead:
+    it runs the whole file on its own, prints what it printed and the table, and exits 0 when
+    every gradient is right."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    debugger = sys.gettrace() is not None or "pdb" in sys.modules or "debugpy" in sys.modules
+    if path and os.path.isfile(path) and not interactive() and not debugger:
+        from lib.cli import run
+        from lib.data import read_text
+        raise SystemExit(run(lambda _: check(read_text(path, "a practice file", ""), path, exercise,
+                                             batch_size=batch_size, n_hidden=n_hidden, seed=seed)))
+    values, answers, _ = prepare(exercise, batch_size, n_hidden, seed)
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython else None
+    if shell is not None:
+        _session.update(start=len(shell.user_ns.get("In", [])), exercise=exercise,
+                        shape=dict(batch_size=batch_size, n_hidden=n_hidden, seed=seed))
+    return names(values, exercise, answers)
+
+
+def grade(exercise, namespace):
+    """The grading cell: the file (a script under a debugger, Spyder) or the cells run since the
+    set-up cell (a notebook, VS Code's interactive window), graded as `practice.py check` grades."""
+    path = namespace.get("__file__")
+    shape = _session.get("shape", {}) if _session.get("exercise") == exercise else {}
+    if path and os.path.isfile(path):
+        from lib.data import read_text
+        code = check(read_text(path, "a practice file", ""), path, exercise, show_output=False, **shape)
+    else:
+        source, at = session_cells()
+        code = check(source, "<your cells>", exercise, show_output=False, at=at, **shape)
+    if not interactive():
+        raise SystemExit(code)
+    return None
+
+
+def session_cells():
+    """The cells run in this IPython session since the set-up cell, as one source, and where each
+    of its lines came from ('cell [5] line 2')."""
+    shell = sys.modules["IPython"].get_ipython()
+    history = shell.user_ns.get("In", [])
+    start = _session.get("start", 1)
+    lines, origin = [], []
+    for k in range(start, len(history) - 1):  # the last one is this grading cell
+        for j, line in enumerate(history[k].splitlines(), 1):
+            lines.append("pass" if "get_ipython()" in line else line)  # a magic: not the learner's numpy
+            origin.append((k, j))
+    return "\n".join(lines) + "\n", lambda line: "cell [%d] line %d" % origin[line - 1] if 0 < line <= len(origin) \
+        else f"line {line}"
+
+
+
+def guess_exercise(source):
+    """The exercise a practice file is, from its first line ('# Exercise 3: ...') or, failing
+    that, from the gradients it assigns; None when it cannot be told."""
+    m = re.match(r"\ufeff?\s*#\s*Exercise (\d)", source)
+    if m and f"ex{m.group(1)}" in catalogue.EXERCISES:
+        return f"ex{m.group(1)}"
+    try:
+        written = set().union(*(targets(s) for s in ast.parse(source).body))
+    except SyntaxError:
+        return None
+    if written & (catalogue.ALL_GRADIENTS - set(catalogue.EXERCISES["ex4"]["graded"]) - {"dbngain", "dbnbias"}):
+        return "ex1"  # dlogprobs, dcounts, dbndiff2 ... exist only in the long way round
+    if written & {"dC", "dW1", "dW2", "dembcat", "demb", "dh"}:
+        return "ex4"
+    if written & {"dhprebn", "dbngain", "dbnbias"}:
+        return "ex3"
+    if "dlogits" in written:
+        return "ex2"
+    return None
+
+
+
+def rows(source, exercise, path="practice.py", batch_size=32, n_hidden=None, seed=42, steps=0):
+    """The graded rows of a source, run in this process (no protection from the file): for the
+    tests and for tools that grade files they trust. ex4's training runs `steps` steps."""
+    job = dict(exercise=exercise, source=source, path=path, batch_size=batch_size, n_hidden=n_hidden, seed=seed,
+               data=None, steps=steps, lr=0.1, out=None)
+    result = Child(job).run()
+    return judge.judge(exercise, result, result["values"], result["answers"], result["noise"]), result
+
+
+def check(source, path, exercise=None, batch_size=32, n_hidden=None, seed=42, data=None, steps=2000, lr=0.1,
+          out=None, timeout=None, at=None, show_output=True):
+    """Grade a practice file's text as `practice.py check` does: print what it printed, the table,
+    the verdict (and for ex4 the training beside the project's); return the exit code, 0 when
+    every gradient is right."""
+    named = re.search(r"(?:^|[^\w])(ex\d)\.py$", path)
+    exercise = exercise or guess_exercise(source) or (named.group(1) if named else None)
+    if exercise not in catalogue.EXERCISES:
+        raise UsageError(f"cannot tell which exercise {path} is; pass --exercise ex1 (or ex2, ex3, ex4)")
+    ex = catalogue.EXERCISES[exercise]
+    at = at or (lambda line: f"line {line}")
+    try:
+        compile(source, path, "exec")
+    except SyntaxError as e:
+        print(f"{path} {at(e.lineno or 0)}: SyntaxError: {e.msg}; nothing can be graded until it parses")
+        return 1
+    out = os.path.abspath(out or os.path.join(ROOT, "plots"))
+    limit = timeout or TIME_LIMIT + (STEP_SECONDS * steps if exercise == "ex4" else 0)
+    with tempfile.TemporaryDirectory(prefix="practice-") as tmp:
+        job = dict(exercise=exercise, source=source, path=path, batch_size=batch_size, n_hidden=n_hidden, seed=seed,
+                   data=os.path.abspath(data) if data else None, steps=steps, lr=lr, out=out,
+                   result=os.path.join(tmp, "result.pkl"), progress=os.path.join(tmp, "progress"),
+                   dump=os.path.join(tmp, "dump"))
+        with open(os.path.join(tmp, "job.pkl"), "wb") as f:
+            pickle.dump(job, f)
+        printed = os.path.join(tmp, "printed")
+        result = run_child(job, os.path.join(tmp, "job.pkl"), printed, limit, at)
+        with open(printed, encoding="utf-8", errors="backslashreplace") as f:
+            output = f.read()
+    if "usage" in result:
+        raise UsageError(result["usage"])
+    n_hidden = n_hidden or ex["n_hidden"]
+    print(f"grading {path}: {ex['title'].lower()}; batch {batch_size}, n_hidden {n_hidden}, seed {seed}\n")
+    if show_output and output.strip():
+        print("your file printed:")
+        print("\n".join("  | " + ln for ln in output.rstrip("\n").splitlines()[:200]))
+        if output.count("\n") > 200:
+            print(f"  | ... ({output.count(chr(10)) - 200} more lines)")
+        print()
+    if result.get("timeout") or result.get("died"):
+        print(result.get("timeout") or result.get("died"))
+        return 1
+    if "crash" in result:
+        raise RuntimeError("the grader failed on this file:\n" + result["crash"])
+    run = dict(result, at=at)
+    rows = judge.judge(exercise, run, result["values"], result["answers"], result["noise"])
+    print("\n".join(report.table(rows)))
+    for note in result["notes"]:
+        print(note)
+    for fig in result["figures"]:
+        print(f"your figure: {fig}")
+    graded = [r for r in rows if r["name"] in ex["graded"]]
+    counts = {s: [r["name"] for r in rows if r["status"] == s] for s in ("ok", "wrong", "missing", "inherits")}
+    verdict = f"{exercise}: {len(counts['ok'])} of {len(graded)} ok" + "".join(
+        f"; {s}: {', '.join(names)}" for s, names in counts.items() if s != "ok" and names)
+    print(f"\n{verdict}")
+    passed = len(counts["ok"]) == len(graded) and not counts["wrong"]
+    if passed:
+        print("every gradient is right. Compare with the project's: python scripts/practice.py hint "
+              f"{exercise} {ex['graded'][-1]} --answer")
+    if exercise == "ex4" and result["training"] is not None:
+        passed = report_training(result["training"], batch_size, n_hidden, seed, data, steps, lr, out,
+                                 len(graded), len(counts["ok"])) and passed
+    return 0 if passed else 1

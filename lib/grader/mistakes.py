@@ -1,0 +1,356 @@
+"""The practice grader's knowledge: what each gradient is, the classic ways to get it wrong, and
+how a learner's value is judged. It never runs learner code (lib/learner.py does, in a process of
+its own); it judges what those runs produced.
+
+A gradient is judged on what its own lines give when every other gradient they read is right
+(the 'isolated' run), so one mistake is one 'wrong' row and a right line below it says whose
+error it 'inherits'. Backward lines are linear in the upstream gradients they read, so each line
+is also run with random upstream gradients: a term multiplied by a near-zero upstream
+(dlogit_maxes is about 1e-17) still counts there.
+
+The mistakes, in the order they are tried on a value that is not the answer; the first that
+explains it names the row. Adding a diagnosis: one function below, one name here, one test row
+in tests/test_practice.py.
+"""
+MISTAKES = (
+    "not_an_array",        # a list, a number or None where an array is due
+    "integer_array",       # np.zeros(shape, dtype=int): -1/n stored as 0
+    "transposed",          # (27, 64) where (64, 27) is due
+    "lost_axis",           # a sum without keepdims=True
+    "not_summed",          # a broadcast's gradient left unsummed
+    "broadcast_blowup",    # a vector met a column, and broadcasting made a matrix
+    "wrong_axis",          # summed over the other axis
+    "wrong_shape",         # any other shape
+    "one_branch_only",     # a tensor used twice in the forward, one use's gradient left out
+    "known_form",          # the gradient's own classic wrong answers (KNOWLEDGE[g]['wrong'])
+    "branch_factor",       # the mean's 1/n or Bessel's 1/(n-1) wrong in one branch, or its sign
+    "constant_factor",     # the whole answer times -1, n, 1/n, (n-1)/n, n/(n-1), 2, 1/2
+    "scatter_overwrites",  # dC[Xb] += demb: one gradient per row of C, not one per use
+    "no_chain_rule",       # the local derivative alone, not times the gradient from above
+)
+
+import ast
+import functools
+import re
+import textwrap
+
+import numpy as np
+
+from lib import lecture
+from lib.grader.catalogue import ALL_GRADIENTS, FUSED, KNOWLEDGE, RAISES
+from lib.source import backward_source, reads, shapes, targets
+
+
+# judging one gradient
+
+def context(values, grads):
+    """The names a wrong form or a branch may use: the forward, the gradients (true or random),
+    the sizes and a few one-hot matrices."""
+    n, V = values["logits"].shape
+    T, E = values["emb"].shape[1:]
+    logits, Yb, C = values["logits"], values["Yb"], values["C"]
+    eye = np.eye(V)
+    colhot, colhot_max = np.zeros((n, V)), np.zeros((n, V))
+    colhot[:, Yb] = 1
+    colhot_max[:, logits.argmax(1)] = 1
+    globalhot = np.zeros((n, V))
+    globalhot.flat[logits.argmax()] = 1
+    e = np.exp(logits)
+
+    def add_at(index, vals):
+        out = np.zeros_like(C)
+        np.add.at(out, index, vals)
+        return out
+    return {**values, **grads, "np": np, "n": n, "V": V, "H": values["hprebn"].shape[1], "T": T,
+            "E": E, "EPS": lecture.EPS, "onehot": eye[Yb], "maxhot": eye[logits.argmax(1)],
+            "minhot": eye[logits.argmin(1)],
+            "colhot": colhot, "colhot_max": colhot_max, "globalhot": globalhot, "add_at": add_at,
+            "softmax_over_batch": e / e.sum(0), "softmax_over_all": e / e.sum()}
+
+
+def evaluate(expr, ctx):
+    """The value of a wrong form in this context, or None when it cannot be computed."""
+    try:
+        with np.errstate(all="ignore"):
+            return np.asarray(eval(expr, ctx), dtype=np.float64)
+    except Exception:  # a form that does not apply to this batch (shapes that do not meet)
+        return None
+
+
+def close(x, a):
+    """Same shape and the same numbers, to round-off (relative to the tensor's scale: a tensor of
+    round-off, like dlogit_maxes, compares by its scale, not element by element)."""
+    if not (isinstance(x, np.ndarray) and np.issubdtype(x.dtype, np.number)
+            and x.shape == np.shape(a)):
+        return False
+    with np.errstate(all="ignore"):
+        scale = float(np.abs(a).max(initial=0))
+        return bool(np.allclose(x, a, rtol=1e-7, atol=1e-9 * scale + 1e-13))
+
+
+def broadcast_equal(x, a):
+    """x differs from a only in its shape, and not in a way that changes a number: size-1 axes
+    dropped or added (the lecture's (-dbndiff).sum(0)), or a row that broadcasts over the batch."""
+    if not (isinstance(x, np.ndarray) and np.issubdtype(x.dtype, np.number)) or x.shape == a.shape:
+        return False
+    if x.size == a.size and [s for s in x.shape if s != 1] == [s for s in a.shape if s != 1]:
+        return close(x.reshape(a.shape), a)
+    try:
+        return close(np.broadcast_to(x, a.shape).copy(), a) and x.ndim <= a.ndim
+    except ValueError:
+        return False
+
+
+class Case:
+    """One gradient whose value is not the answer: what a diagnosis may look at."""
+
+    def __init__(self, g, x, a, ctx, exercise):
+        self.g, self.x, self.a, self.ctx, self.exercise = g, x, a, ctx, exercise
+        self.n = ctx["n"]
+        self.sym = shapes().get(g[1:], "")
+        self.know = KNOWLEDGE.get(g, {})
+        self.due = f"{a.shape} = {self.sym}" if self.sym else str(a.shape)
+
+    def matches(self, expr):
+        return close(self.x, evaluate(expr, self.ctx))
+
+
+def not_an_array(c):
+    if isinstance(c.x, np.ndarray) and np.issubdtype(c.x.dtype, np.number):
+        return None
+    if isinstance(c.x, (list, tuple)):
+        try:
+            right = close(np.asarray(c.x, dtype=np.float64), c.a)
+        except (TypeError, ValueError):
+            right = False
+        return (f"{c.g} is a Python {type(c.x).__name__}"
+                + (" with the right numbers" if right else "") +
+                f", where a numpy array of shape {c.sym} is due: make it with numpy "
+                f"(np.array(...), np.zeros_like)")
+    return f"{c.g} is a {type(c.x).__name__}, where a numpy array of shape {c.sym} is due"
+
+
+def integer_array(c):
+    if np.issubdtype(c.x.dtype, np.integer) or c.x.dtype == bool:
+        return (f"{c.g} is an array of {c.x.dtype}: numpy arrays keep their dtype, so the "
+                f"fractions written into it were cut to whole numbers; make it float, e.g. "
+                f"np.zeros_like({c.g[1:]}) or np.zeros({c.sym})")
+    return None
+
+
+def transposed(c):
+    if c.x.ndim == 2 and c.x.shape == c.a.shape[::-1] and c.x.shape != c.a.shape:
+        values = "the transpose of the answer" if np.allclose(c.x.T, c.a) else "transposed"
+        return (f"shape {c.x.shape} where {c.due} is due: {values}. A gradient has the shape of "
+                f"its tensor; line the matmul up so the shapes chain, e.g. dW2 = h.T @ dlogits, "
+                f"not dlogits.T @ h")
+    return None
+
+
+def lost_axis(c):
+    dropped = [k for k in range(c.a.ndim)
+               if c.a.shape[k] == 1 and c.x.shape == c.a.shape[:k] + c.a.shape[k + 1:]]
+    if dropped:
+        right = " (the numbers are right)" if np.allclose(c.x, c.a.reshape(c.x.shape)) else ""
+        return (f"shape {c.x.shape} where {c.due} is due: the sum over axis {dropped[0]} dropped "
+                f"it{right}; keep it with keepdims=True")
+    return None
+
+
+def not_summed(c):
+    """The gradient of a broadcast tensor, left at the broadcast shape: the sum over that axis is
+    missing."""
+    axes = tuple(k for k in range(c.a.ndim)
+                 if c.a.shape[k] == 1 and c.x.ndim == c.a.ndim and c.x.shape[k] > 1)
+    if axes and all(c.x.shape[k] == c.a.shape[k] for k in range(c.a.ndim) if k not in axes):
+        if close(c.x.sum(axes, keepdims=True), c.a):
+            k = axes[0]
+            return (f"shape {c.x.shape} where {c.due} is due: not summed: {c.g[1:]} was broadcast "
+                    f"along axis {k}, so its gradient sums over it: .sum({k}, keepdims=True)")
+    return None
+
+
+def broadcast_blowup(c):
+    if c.x.ndim == c.a.ndim and any(s == 1 and xs > 1 for xs, s in zip(c.x.shape, c.a.shape)):
+        return (f"shape {c.x.shape} where {c.due} is due: a ({c.n},) vector met a column, and "
+                f"broadcasting silently made a matrix; a sum lost its axis: keep it with "
+                f"keepdims=True")
+    return None
+
+
+def wrong_axis(c):
+    """A sum over the other axis: the right reduction, of the right thing, along the wrong axis."""
+    body = ast.parse(answer_source(c.g)).body
+    if len(body) != 1 or not isinstance(body[0], ast.Assign):
+        return None
+    expr = ast.unparse(body[0].value)
+    for m in re.finditer(r"\.sum\(([01])(, keepdims=True)?\)", expr):
+        axis = 1 - int(m.group(1))
+        for keep in (", keepdims=True", ""):
+            form = expr[:m.start()] + f".sum({axis}{keep})" + expr[m.end():]
+            if c.matches(form):
+                what = "the batch" if axis == 0 else "the entries of each row"
+                return (f"shape {c.x.shape} where {c.due} is due: summed over axis {axis} "
+                        f"({what}); {c.g[1:]} was broadcast along axis {1 - axis}, so its "
+                        f"gradient sums over axis {1 - axis}: {expr}")
+    return None
+
+
+def wrong_shape(c):
+    if c.x.shape == c.a.shape:
+        return None
+    if c.g == "demb" and c.x.shape == c.a.shape[:1] + c.a.shape[:0:-1]:
+        return (f"shape {c.x.shape} where {c.due} is due: emb is (n, T, E), T characters of E "
+                f"numbers each; dembcat.reshape(emb.shape)")
+    if c.g in ("dbndiff2", "dcounts", "dhprebn") and c.x.ndim == 2 and c.x.shape[0] == 1:
+        return (f"shape {c.x.shape} where {c.due} is due: the forward's sum over the batch is a "
+                f"broadcast in the backward: every row gets the gradient (np.ones_like(...) * ...)")
+    return f"shape {c.x.shape} where {c.due} is due"
+
+
+def one_branch_only(c):
+    branches = c.know.get("branches", [])
+    for k, (use, expr) in enumerate(branches):
+        if c.matches(expr):
+            other = branches[1 - k][0]
+            return (f"matches the {('first', 'second')[k]} branch only ({use}): {c.g[1:]} is used "
+                    f"twice in the forward pass, and the other use ({other}) also sends gradient: "
+                    f"add it with +=")
+    return None
+
+
+def known_form(c):
+    for expr, why in c.know.get("wrong", []):
+        if c.matches(expr):
+            return why
+    return None
+
+
+def factors(n):
+    """The constant factors a whole gradient is classically off by, each with what it means."""
+    return ((-1, "the sign is flipped"),
+            (n, f"n = {n} times too large: the 1/n of the mean is missing"),
+            (1 / n, f"n = {n} times too small: the 1/n of the mean is applied twice"),
+            ((n - 1) / n, "off by a factor (n-1)/n: 1/n where Bessel's 1/(n-1) belongs (the batch "
+                          "variance divides by n-1, so its gradient does too)"),
+            (n / (n - 1), "off by a factor n/(n-1): 1/(n-1) where 1/n belongs (only the variance "
+                          "has Bessel's n-1; the mean divides by n)"),
+            (2, "twice the answer: check the power rule (d x^2 = 2x, d x^-1/2 = -1/2 x^-3/2)"),
+            (0.5, "half the answer: check the power rule (d x^2 = 2x, d x^-1/2 = -1/2 x^-3/2)"))
+
+
+def branch_factor(c):
+    branches = c.know.get("branches", [])
+    if len(branches) != 2:
+        return None
+    parts = [evaluate(expr, c.ctx) for _, expr in branches]
+    if any(p is None for p in parts):
+        return None
+    for k, (use, _) in enumerate(branches):
+        for factor, why in factors(c.n):
+            if close(c.x, parts[1 - k] + factor * parts[k]):
+                return f"in the branch of {use}: {why[0].lower() + why[1:]}"
+    return None
+
+
+def constant_factor(c):
+    mask = np.abs(c.a) > 1e-9 * np.abs(c.a).max(initial=0)
+    if not mask.any():
+        return None
+    r = float(np.median(c.x[mask] / c.a[mask]))
+    if r == 0 or not np.allclose(c.x, r * c.a, rtol=1e-6, atol=1e-12):
+        return None
+    for factor, why in factors(c.n):
+        if abs(r - factor) <= 1e-6 * abs(factor):
+            return why
+    return f"a constant factor {r:.6g} times the answer"
+
+
+def scatter_overwrites(c):
+    if c.g != "dC":
+        return None
+    shortened = np.zeros_like(c.a)
+    shortened[c.ctx["Xb"]] += c.ctx["demb"]
+    if close(c.x, shortened):
+        short = int((~np.isclose(shortened, c.a).all(1)).sum())
+        return (f"dC[Xb] += demb keeps one gradient per row when a character is used more than "
+                f"once: {short} rows of dC are short. Use np.add.at(dC, Xb, demb) or the "
+                f"lecture's double loop")
+    return None
+
+
+def no_chain_rule(c):
+    """The project's line with every gradient from above set to ones: the local derivative alone."""
+    body = ast.parse(answer_source(c.g)).body
+    upstream = (reads(body) & ALL_GRADIENTS) - {c.g}
+    if not upstream:
+        return None
+    ns = {**c.ctx, **{u: np.ones_like(c.ctx[u]) for u in upstream if u in c.ctx}}
+    try:
+        with np.errstate(all="ignore"):
+            exec(compile(ast.Module(body=body, type_ignores=[]), "<answer>", "exec"), ns)
+    except Exception:  # the answer's lines need what this batch does not give: no verdict
+        return None
+    if close(c.x, ns[c.g]):
+        return (f"the local derivative alone: times the gradient arriving from above "
+                f"({', '.join(sorted(upstream))}), the chain rule")
+    return None
+
+
+TRIED = [globals()[name] for name in MISTAKES]
+SHAPE_MISTAKES = {transposed, lost_axis, not_summed, broadcast_blowup, wrong_axis, wrong_shape}
+
+
+def squeezed(shape):
+    return [s for s in shape if s != 1]
+
+
+def diagnose(g, x, a, ctx, exercise="ex1"):
+    """Why x (the learner's value, with right inputs) is not a (the answer): one line. A shape
+    that differs only by size-1 axes does not hide what is wrong with the numbers."""
+    c = Case(g, x, a, ctx, exercise)
+    why = not_an_array(c)
+    if why:
+        return why
+    note = ""
+    if x.shape != a.shape and x.size == a.size and squeezed(x.shape) == squeezed(a.shape):
+        note = (f" (and its shape {x.shape} drops a size-1 axis of {a.shape}: "
+                f"keepdims=True keeps it)")
+        c.x = x = x.reshape(a.shape)
+    for mistake in TRIED[1:]:
+        if mistake is integer_array:
+            why = integer_array(c)
+            if why:
+                return why
+            continue
+        if (mistake in SHAPE_MISTAKES) == (x.shape != a.shape):
+            why = mistake(c)
+            if why:
+                return why + note
+    i = np.unravel_index(np.argmax(np.abs(x - a)), a.shape)
+    where = f"[{', '.join(map(str, i))}]" if i else ""
+    return (f"largest difference at {g}{where}: yours {x[i]:.6g}, the answer {a[i]:.6g}; "
+            f"check the local derivative (practice.py hint {exercise} {g})" + note)
+
+
+
+def raise_hint(text):
+    """The fix for an error a learner's line raised (text: the line and the error), or ''."""
+    for pattern, hint in RAISES:
+        m = re.search(pattern, text, re.M)
+        if m:
+            found = hint(m) if callable(hint) else hint
+            if found:
+                return found
+    return ""
+
+
+@functools.cache
+def answer_source(g, fused=False):
+    """The project's line(s) for g: from lib/lecture.py's backward, or the one-step form."""
+    if fused and g in FUSED:
+        return FUSED[g][1]
+    src, body = backward_source()
+    lines = src.splitlines()
+    return textwrap.dedent("\n".join(ln for s in body if g in targets(s)
+                                     for ln in lines[s.lineno - 1:s.end_lineno]))

@@ -1,0 +1,106 @@
+"""What the learner reads: the table, the hints (the local derivative, never the answer) and the
+text of a new practice file."""
+import re
+
+from lib.grader import catalogue
+from lib.grader.catalogue import FUSED, KNOWLEDGE
+from lib.grader.mistakes import answer_source
+from lib.lecture import PARAMS
+from lib.source import backward_sections, forward_lines, shapes
+
+
+def table(rows):
+    """The rows as aligned lines."""
+    w = max([len("gradient")] + [len(r["name"]) for r in rows])
+    out = [f"{'gradient':<{w}} | {'status':8} | {'max abs diff':>12} | {'rel error':>9} | "
+           f"diagnosis",
+           f"{'-' * w}-+-{'-' * 8}-+-{'-' * 12}-+-{'-' * 9}-+-{'-' * 9}"]
+    for r in rows:
+        diff = f"{r['maxdiff']:12.3e}" if r["maxdiff"] is not None else f"{'-':>12}"
+        rel = (f"{'-':>9}" if r["rel"] is None else
+               f"{'zero':>9}" if r["zero"] else f"{r['rel']:9.2e}")
+        where = f"{r['at']}: " if r["status"] == "wrong" and r.get("at") and not re.match(
+            r"(line|cell) ", r["why"]) else ""
+        out.append(f"{r['name']:<{w}} | {r['status']:8} | {diff} | {rel} | {where}{r['why']}"
+                   .rstrip())
+    return out
+
+
+# hints: the local derivative and what meets there, never the answer
+
+def hint(exercise, g, answer=False):
+    """The hint for gradient g of an exercise (the local derivative, the uses, the shape), and with
+    answer=True the project's own line(s) for it."""
+    fused = exercise != "ex1" and g in FUSED
+    text, sym = FUSED[g][0] if fused else KNOWLEDGE[g]["hint"], shapes()[g[1:]]
+    uses = [ln.split("#")[0].strip() for ln in forward_lines()
+            if re.search(rf"=.*\b{g[1:]}\b", ln) and not re.match(rf"{g[1:]} =", ln)]
+    out = [f"{g}: shape {sym}, the shape of {g[1:]}.", f"  {text}."]
+    if uses:
+        out.append(f"  {g[1:]} is used in: " + "; ".join(uses))
+    if answer:
+        out += ["  the project's answer:" if fused else "  the project's answer (lib/lecture.py):",
+                *["    " + ln for ln in answer_source(g, fused).splitlines()]]
+    return "\n".join(out)
+
+
+# a new practice file
+
+def template(exercise, values):
+    """The text of a new practice file: a header, a set-up cell, the learner's cells in the
+    lecture's groups (blanks to fill in), a grading cell. values: the forward, for the sizes."""
+    ex, sym = catalogue.EXERCISES[exercise], shapes()
+    n, H = values["hprebn"].shape
+    V, E = values["C"].shape
+    T = values["Xb"].shape[1]
+    given = [f"#   {k:<15} {sym[k]:<10} parameter" for k in PARAMS]
+    given += ["#   Xb              (n, T)     the batch's contexts (integers)", "#   Yb              (n,)       the targets",
+              "#   n               an int     the batch size (also batch_size; block_size, vocab_size, n_embd and",
+              "#                              n_hidden are T, V, E and H; parameters lists C ... b2)",
+              "#   EPS             1e-5       added to the batch variance"]
+    if exercise in ("ex3", "ex4"):
+        given += ["#   bnmean          (1, H)     the batch mean, exercise 4's name for bnmeani"]
+    given += [f"#   {g:<15} {sym[g[1:]]:<10} given: the gradient arriving from above" for g in ex["given_grads"]]
+    sections = [(title, [g for g in gs if g in ex["graded"]]) for title, gs in backward_sections()]
+    merged = []
+    for title, gs in sections:
+        if title == "embedding" and merged and gs:
+            merged[-1] = (merged[-1][0] + " and the embedding", merged[-1][1] + gs)
+        elif gs:
+            merged.append((title, gs))
+    cells = []
+    for title, gs in merged:
+        cells += ["", f"# %% {title}", *[f"{g} = None  # {sym[g[1:]]}" for g in gs]]
+    return "\n".join([
+        f"# {ex['title']}.",
+        "#",
+        *[f"# {ln}" for ln in ex["task"].splitlines()],
+        "#",
+        f"# Run it:  python practice/{exercise}.py   prints what your lines print, then grades them (exit 0 when all",
+        "#          are right). Or run it cell by cell (# %% marks the cells) in VS Code, Spyder, PyCharm or Jupyter",
+        "#          (jupytext): every tensor stays in the workspace to print, plot or step through in a debugger.",
+        f"# A hint:  python scripts/practice.py hint {exercise} {ex['graded'][0]}   (--answer: the project's line)",
+        "",
+        "# %% set-up: the lecture's forward pass on one batch (run this cell first)",
+        "import os, sys; sys.path[:0] = [p for p in (os.path.abspath('.'), os.path.abspath('..'))"
+        "  # lib/, from practice/ or the repository",
+        "                                if os.path.isfile(os.path.join(p, 'lib', 'learner.py'))]",
+        "import numpy as np",
+        "from lib.learner import grade, workspace",
+        f'globals().update(workspace("{exercise}"))  # the tensors of lib/lecture.py\'s forward, by name (below)',
+        "",
+        f"# These now exist as float64 numpy arrays; here n = {n} examples, T = {T} characters of context,",
+        f"# E = {E}, H = {H}, V = {V}:",
+        *given,
+        "# and every intermediate of the forward pass (lib/lecture.py), one plain statement each,",
+        "# with its shape at the end of the line:",
+        "#",
+        *[f"#   {ln}" if ln.strip() else "#" for ln in forward_lines()],
+        "#",
+        '# cmp("logprobs", dlogprobs) prints how close a gradient is to the project\'s, as the lecture\'s cmp does.',
+        *cells,
+        "",
+        "# %% grade: every gradient above against the project's backward",
+        f'grade("{exercise}", globals())',
+        "",
+    ])
