@@ -46,7 +46,7 @@ step scripts/prepare_data.py
 for s in ex1_backprop_by_hand ex2_cross_entropy ex3_batchnorm; do
     step scripts/$s.py
 done
-step scripts/practice.py check tests/practice/ex4_solution.py   # the grader on a worked exercise 4
+step scripts/practice.py check tests/grader/corpus/ex4_solution.py   # the grader on a worked exercise 4
 for s in train sample gradcheck; do
     step scripts/$s.py
 done

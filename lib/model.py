@@ -86,7 +86,8 @@ def gradient_check(params, Xb, Yb, title, backward=mlp_backward, quick=False):
     scale = max(float(np.abs(v).max()) for v in p64.values())
     if not ok and (scale > 1e3 or loss > 3 * np.log(len(p64["C"]))):
         print(f"note: the parameters have blown up (largest |value| {scale:.1e}, loss {loss:.3g}): at this scale "
-              f"tanh saturates and central differences lose their precision. Suspect the learning rate, not the backward")
+              "tanh saturates and central differences lose their precision. Suspect the learning rate, not the "
+              "backward")
     return ok
 
 

@@ -5,23 +5,23 @@ from lib import lecture
 
 EXERCISES = {
     "ex1": dict(title="Exercise 1: backprop through the whole thing, one small step at a time",
-                graded=lecture.GRADIENTS, given_grads=(), n_hidden=64,
+                graded=lecture.GRADIENTS, given_grads=(), n_hidden=64, trains=False,
                 task="Fill in every gradient below, in this order: from the loss back to the\n"
                      "embedding, then the parameters. Where a tensor is used twice in the forward\n"
                      "pass, its gradient has two parts."),
     "ex2": dict(title="Exercise 2: the cross-entropy backward in one step",
-                graded=("dlogits",), given_grads=(), n_hidden=64,
+                graded=("dlogits",), given_grads=(), n_hidden=64, trains=False,
                 task="Compute dlogits directly from logits (or probs), Yb and n, in one or a few\n"
                      "lines: work out d loss / d logits on paper for one row first."),
     "ex3": dict(title="Exercise 3: the batchnorm backward in one step",
-                graded=("dbngain", "dbnbias", "dhprebn"), given_grads=("dhpreact",), n_hidden=64,
+                graded=("dbngain", "dbnbias", "dhprebn"), given_grads=("dhpreact",), n_hidden=64, trains=False,
                 task="dhpreact (n, H), the gradient arriving at the batchnorm output, is given.\n"
                      "Compute dbngain, dbnbias and then dhprebn in one (long) line, from the\n"
                      "forward's names."),
     "ex4": dict(title="Exercise 4: the whole backward of a training step, then train with it",
                 graded=("dlogits",
                         "dh", "dW2", "db2", "dhpreact", "dbngain", "dbnbias", "dhprebn", "dembcat",
-                        "dW1", "db1", "demb", "dC"), given_grads=(), n_hidden=200,
+                        "dW1", "db1", "demb", "dC"), given_grads=(), n_hidden=200, trains=True,
                 task="Write the backward of the training step, from dlogits down to dC, using\n"
                      "the one-step forms of exercises 2 and 3. Grading it then trains with it\n"
                      "beside the project's own backward and plots both loss curves (your update\n"
@@ -76,9 +76,9 @@ KNOWLEDGE = {
                ("counts_sum ** -2 * dcounts_sum_inv",
                 "the sign is flipped: d x^-1 = -x^-2, with a minus")]),
     "dcounts": dict(
-        hint="counts is used twice: in probs = counts * counts_sum_inv (gives counts_sum_inv * "
-             "dprobs) and in counts_sum = counts.sum(1) (a sum sends its gradient to every "
-             "element: dcounts_sum broadcast); add both",
+        hint="counts is used twice: in probs = counts * counts_sum_inv (the local derivative is the other factor) "
+             "and in counts_sum = counts.sum(1) (a sum sends its gradient to every element it added up: "
+             "dcounts_sum, broadcast back over the row); add both",
         branches=[("probs = counts * counts_sum_inv", "counts_sum_inv * dprobs"),
                   ("counts_sum = counts.sum(1, keepdims=True)",
                    "np.ones_like(counts) * dcounts_sum")]),
@@ -200,8 +200,9 @@ KNOWLEDGE = {
                 "that is dbngain: bnbias is added, so its local derivative is 1: "
                 "dhpreact.sum(0, keepdims=True)")]),
     "dbndiff": dict(
-        hint="bndiff is used twice: bnraw = bndiff * bnvar_inv (gives bnvar_inv * dbnraw) and "
-             "bndiff2 = bndiff ** 2 (gives 2 * bndiff * dbndiff2); add both",
+        hint="bndiff is used twice: bnraw = bndiff * bnvar_inv (the local derivative is the other factor, "
+             "broadcast over the batch) and bndiff2 = bndiff ** 2 (d x^2 = 2x, times the gradient from above); "
+             "add both",
         branches=[("bnraw = bndiff * bnvar_inv", "bnvar_inv * dbnraw"),
                   ("bndiff2 = bndiff ** 2", "2 * bndiff * dbndiff2")],
         wrong=[("bnvar_inv * dbnraw + 2 * bndiff2 * dbndiff2",
@@ -256,53 +257,41 @@ KNOWLEDGE = {
         branches=[("bndiff = hprebn - bnmeani", "dbndiff"),
                   ("bnmeani = 1 / n * hprebn.sum(0, keepdims=True)",
                    "1 / n * np.ones_like(hprebn) * dbnmeani")],
-        wrong=[("bngain * bnvar_inv / n * (n * dhpreact - dhpreact.sum(0) - bnraw * (dhpreact * "
-                "bnraw).sum(0))",
+        wrong=[("bngain * bnvar_inv / n * (n * dhpreact - dhpreact.sum(0) - bnraw * (dhpreact * bnraw).sum(0))",
                 "the textbook formula for the biased variance (1/n), but the forward divides by "
                 "n-1 (Bessel): the variance path keeps a factor n/(n-1), ... - n/(n-1) * bnraw * "
                 "(dhpreact * bnraw).sum(0)"),
-               ("bngain * bnvar_inv / n * (n * dhpreact - dhpreact.sum(0) - (n - 1) / n * bnraw * "
-                "(dhpreact * bnraw).sum(0))",
+               ("bngain * bnvar_inv / n * (n * dhpreact - dhpreact.sum(0) - (n - 1) / n * bnraw * (dhpreact * bnraw).sum(0))",  # noqa: E501  (a wrong form stays on one line, to grep for)
                 "Bessel's factor is inverted: (n-1)/n where n/(n-1) belongs, ... - n/(n-1) * "
                 "bnraw * (dhpreact * bnraw).sum(0)"),
-               ("bnvar_inv / n * (n * dhpreact - dhpreact.sum(0) - n / (n - 1) * bnraw * "
-                "(dhpreact * bnraw).sum(0))",
+               ("bnvar_inv / n * (n * dhpreact - dhpreact.sum(0) - n / (n - 1) * bnraw * (dhpreact * bnraw).sum(0))",
                 "bngain is left out: hpreact = bngain * bnraw + bnbias, so every path starts "
                 "with bngain * dhpreact: bngain * bnvar_inv / n * (...)"),
-               ("bngain * bnvar ** -0.5 / n * (n * dhpreact - dhpreact.sum(0) - n / (n - 1) * "
-                "bnraw * (dhpreact * bnraw).sum(0))",
+               ("bngain * bnvar ** -0.5 / n * (n * dhpreact - dhpreact.sum(0) - n / (n - 1) * bnraw * (dhpreact * bnraw).sum(0))",  # noqa: E501  (a wrong form stays on one line, to grep for)
                 "EPS is left out of the variance: bnvar ** -0.5 where bnvar_inv = (bnvar + EPS) "
                 "** -0.5 belongs"),
-               ("bngain * (bnvar + EPS) ** -1.5 / n * (n * dhpreact - dhpreact.sum(0) - n / (n - "
-                "1) * bnraw * (dhpreact * bnraw).sum(0))",
+               ("bngain * (bnvar + EPS) ** -1.5 / n * (n * dhpreact - dhpreact.sum(0) - n / (n - 1) * bnraw * (dhpreact * bnraw).sum(0))",  # noqa: E501  (a wrong form stays on one line, to grep for)
                 "the variance to the power -1.5 where -0.5 belongs: the outer factor is "
                 "bnvar_inv = (bnvar + EPS) ** -0.5"),
-               ("bngain * (bnvar + EPS) ** 0.5 / n * (n * dhpreact - dhpreact.sum(0) - n / (n - "
-                "1) * bnraw * (dhpreact * bnraw).sum(0))",
+               ("bngain * (bnvar + EPS) ** 0.5 / n * (n * dhpreact - dhpreact.sum(0) - n / (n - 1) * bnraw * (dhpreact * bnraw).sum(0))",  # noqa: E501  (a wrong form stays on one line, to grep for)
                 "the variance to the power +0.5 where -0.5 belongs: the outer factor is "
                 "bnvar_inv = (bnvar + EPS) ** -0.5"),
-               ("bngain * (bnvar + EPS) ** -1 / n * (n * dhpreact - dhpreact.sum(0) - n / (n - 1) "
-                "* bnraw * (dhpreact * bnraw).sum(0))",
+               ("bngain * (bnvar + EPS) ** -1 / n * (n * dhpreact - dhpreact.sum(0) - n / (n - 1) * bnraw * (dhpreact * bnraw).sum(0))",  # noqa: E501  (a wrong form stays on one line, to grep for)
                 "1/variance where 1/sqrt(variance + EPS) belongs: the outer factor is bnvar_inv "
                 "= (bnvar + EPS) ** -0.5"),
-               ("bngain * bnvar_inv / n * (n * dhpreact - dhpreact.sum(0) - n / (n - 1) * bnraw * "
-                "(dhpreact - bnraw))",
+               ("bngain * bnvar_inv / n * (n * dhpreact - dhpreact.sum(0) - n / (n - 1) * bnraw * (dhpreact - bnraw))",
                 "(dhpreact - bnraw) where the batch sum of their product belongs (the lecture "
                 "transcript's typo): ... * bnraw * (dhpreact * bnraw).sum(0)"),
-               ("bngain * bnvar_inv / n * (n * dhpreact - dhpreact.sum(1, keepdims=True) - n / (n "
-                "- 1) * bnraw * (dhpreact * bnraw).sum(1, keepdims=True))",
+               ("bngain * bnvar_inv / n * (n * dhpreact - dhpreact.sum(1, keepdims=True) - n / (n - 1) * bnraw * (dhpreact * bnraw).sum(1, keepdims=True))",  # noqa: E501  (a wrong form stays on one line, to grep for)
                 "the sums run over axis 1 (the H neurons): batchnorm normalises each neuron over "
                 "the batch, so sum over axis 0"),
-               ("bngain * bnvar_inv / n * (n * dhpreact - dhpreact.sum(1, keepdims=True) - n / (n "
-                "- 1) * bnraw * (dhpreact * bnraw).sum(0))",
+               ("bngain * bnvar_inv / n * (n * dhpreact - dhpreact.sum(1, keepdims=True) - n / (n - 1) * bnraw * (dhpreact * bnraw).sum(0))",  # noqa: E501  (a wrong form stays on one line, to grep for)
                 "dhpreact.sum(1) sums over axis 1 (the H neurons): the mean path sums over the "
                 "batch, dhpreact.sum(0)"),
-               ("bngain * bnvar_inv / n * (n * dhpreact - dhpreact.sum(0) - n / (n - 1) * bnraw * "
-                "(dhpreact * bnraw).sum(1, keepdims=True))",
+               ("bngain * bnvar_inv / n * (n * dhpreact - dhpreact.sum(0) - n / (n - 1) * bnraw * (dhpreact * bnraw).sum(1, keepdims=True))",  # noqa: E501  (a wrong form stays on one line, to grep for)
                 "(dhpreact * bnraw).sum(1) sums over axis 1 (the H neurons): the variance path "
                 "sums over the batch, .sum(0)"),
-               ("bngain * bnvar_inv / n * (n * dhpreact - n / (n - 1) * bnraw * (dhpreact * "
-                "bnraw).sum(0))",
+               ("bngain * bnvar_inv / n * (n * dhpreact - n / (n - 1) * bnraw * (dhpreact * bnraw).sum(0))",
                 "the mean's path is missing: - dhpreact.sum(0) (hprebn moves the batch mean, "
                 "which moves every row)"),
                ("bngain * bnvar_inv / n * (n * dhpreact - dhpreact.sum(0))",
@@ -310,9 +299,8 @@ KNOWLEDGE = {
                ("bngain * bnvar_inv * dhpreact",
                 "only the direct path: hprebn also moves the batch mean and the batch variance, "
                 "and both send gradient back to every row"),
-               (f"bngain * ((n - 1) / n * bnvar + EPS) ** -0.5 / n * (n * dhpreact "
-                f"- dhpreact.sum(0) - n / (n - 1) * {BIASED_BNRAW} * (dhpreact * {BIASED_BNRAW})"
-                f".sum(0))", BIASED_VAR)],
+               (f"bngain * ((n - 1) / n * bnvar + EPS) ** -0.5 / n * (n * dhpreact - dhpreact.sum(0) - n / (n - 1) * {BIASED_BNRAW} * (dhpreact * {BIASED_BNRAW}).sum(0))",  # noqa: E501
+                BIASED_VAR)],
         fused=("hprebn reaches the loss three ways: directly through bnraw, through the batch "
                "mean and through the batch variance. Sum the three (scripts/ex3_batchnorm.py "
                "derives it); mind Bessel's n-1",
@@ -364,20 +352,27 @@ FUSED = {g: k["fused"] for g, k in KNOWLEDGE.items() if "fused" in k}
 
 NUMPY_SPELLING = {  # torch's tensor methods that numpy arrays lack, and numpy's spelling
     "abs": "numpy: np.abs(x)",
-           "pow": "numpy: x ** p", "values": "numpy's x.max(1) gives the values itself "
-    "(x.argmax(1) the indices)", "indices": "numpy: x.argmax(1) gives the indices of the max",
+    "pow": "numpy: x ** p",
+    "values": "numpy's x.max(1) gives the values itself (x.argmax(1) the indices)",
+    "indices": "numpy: x.argmax(1) gives the indices of the max",
     "float": "numpy: x.astype(float)",
-             "numel": "numpy: x.size", "detach": "numpy arrays need no .detach()",
-    "masked_fill": "numpy: np.where(mask, value, x)", "clamp": "numpy: np.clip(x, low, high)",
+    "numel": "numpy: x.size",
+    "detach": "numpy arrays need no .detach()",
+    "masked_fill": "numpy: np.where(mask, value, x)",
+    "clamp": "numpy: np.clip(x, low, high)",
     "unsqueeze": "numpy: x[:, None] (or np.expand_dims)",
-                 "expand_as": "numpy: np.broadcast_to(x, y.shape)",
+    "expand_as": "numpy: np.broadcast_to(x, y.shape)",
     "index_add_": "numpy: np.add.at(dC, index, values)",
-                  "scatter_": "numpy: np.put_along_axis(x, index, values, axis)",
+    "scatter_": "numpy: np.put_along_axis(x, index, values, axis)",
     "zero_": "numpy: x[...] = 0 (or np.zeros_like)",
-             "fill_": "numpy: x.fill(value)", "add_": "numpy: x += y",
+    "fill_": "numpy: x.fill(value)",
+    "add_": "numpy: x += y",
     "exp": "numpy: np.exp(x)",
-           "log": "numpy: np.log(x)", "tanh": "numpy: np.tanh(x)", "t": "numpy: x.T",
-    "clone": "numpy's copy is .copy(), not torch's .clone()", "item": "numpy: float(x)",
+    "log": "numpy: np.log(x)",
+    "tanh": "numpy: np.tanh(x)",
+    "t": "numpy: x.T",
+    "clone": "numpy's copy is .copy(), not torch's .clone()",
+    "item": "numpy: float(x)",
 }
 
 

@@ -1,9 +1,97 @@
-"""Exercise 4 alone: the project's own run beside the learner's training, and the plot of both."""
+"""Exercise 4 alone: its update lines (found, not run), the training with the learner's backward in
+the child, and the project's own run beside it with the plot of both, in the parent."""
+import ast
 import os
+import warnings
 
 import numpy as np
 
 from lib.cli import write_json
+from lib.grader import mistakes
+from lib.grader.workspace import names
+from lib.lecture import PARAMS, forward
+
+
+def updates(child, events, owners):
+    """The statements that update the parameters (they changed one), and the helper lines that only
+    they read (lr, a list of grads). They are not run again."""
+    lines = {e["line"] for e in events if e["name"] in PARAMS}
+    code = child.runnable()
+    found = [st for st in code if (st.line in lines or st.writes & set(PARAMS) or
+             ("parameters" in st.reads and isinstance(st.node, ast.For)) or
+             any(isinstance(t, ast.Attribute) and t.attr == "data" for node in ast.walk(st.node)
+                 if isinstance(node, ast.AugAssign) for t in [node.target]))]
+    owned = {st for sts in owners.values() for st in sts}
+    changed = True
+    while changed:
+        changed = False
+        for st in [st for st in code if st not in found]:
+            if st in owned or not st.writes:
+                continue
+            readers = [o for o in code if o is not st and st.writes & o.reads]
+            if readers and all(o in found for o in readers):
+                found.append(st)
+                changed = True
+    return found
+
+
+def updates_note(found, events, lr):
+    at = sorted({st.line for st in found})
+    changed = sorted({e["name"] for e in events if e["name"] in PARAMS}, key=PARAMS.index)
+    return (f"line{'s' if len(at) > 1 else ''} {', '.join(map(str, at))} "
+            + (f"change{'s' if len(at) == 1 else ''} {', '.join(changed)}" if changed else
+               f"update{'s' if len(at) == 1 else ''} the parameters") +
+            f": not run; the grader grades your backward, and its training starts from the project's "
+            f"parameters and updates them itself (lr {lr})")
+
+
+def train(child):
+    """Exercise 4's payoff, in the child: the learner's backward trains the lecture's MLP from the
+    project's parameters on the project's batches; {'losses': [...], 'stopped': why or ''}."""
+    from lib.data import load_splits, minibatches
+    from lib.model import init_params
+    job = child.job
+    itos, _, ((Xtr, Ytr), _, _) = load_splits(3, job["data"])
+    H = job["n_hidden"] or child.ex["n_hidden"]
+    params = init_params(len(itos), 10, H, 3, np.random.default_rng(job["seed"]))
+    batches = minibatches(Xtr, Ytr, 0, job["batch_size"], job["seed"])
+    run = child.runnable()
+    losses, stopped = [], ""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for i in range(job["steps"]):
+            child.mark(f"training step {i + 1}")
+            Xb, Yb = next(batches)
+            values = forward(**{k: v.copy() for k, v in params.items()}, Xb=Xb, Yb=Yb)
+            ns = names(values, "ex4", {})
+            for st in run:
+                result = child.execute(st, ns, quiet=True)
+                if result:
+                    stopped = f"at training step {i + 1}, line {result[1]} " + (
+                        f"raises {result[2]}" if result[0] == "error" else f"exits ({result[2]})")
+                    break
+            if stopped:
+                break
+            grads = {}
+            for k, p in params.items():
+                d = ns.get("d" + k)
+                d = np.asarray(d, dtype=np.float64) if isinstance(d, (np.ndarray, list, float, int)) else None
+                if d is not None and d.shape != p.shape and mistakes.squeezed(d.shape) == mistakes.squeezed(p.shape):
+                    d = d.reshape(p.shape)  # (H,) for (1, H): right is right
+                if d is None or d.shape != p.shape:
+                    stopped = (f"at training step {i + 1}: d{k} is {'missing' if d is None else d.shape}, where "
+                               f"{p.shape} is due")
+                    break
+                grads[k] = d
+            if stopped:
+                break
+            if not np.isfinite(values["loss"]):
+                stopped = f"at training step {i + 1}: the loss became {values['loss']}"
+                break
+            losses.append(float(values["loss"]))
+            for k in params:
+                params[k] -= job["lr"] * grads[k]
+    return dict(losses=losses, stopped=stopped)
 
 
 def report_training(training, batch_size, n_hidden, seed, data, steps, lr, out, rows, ok):

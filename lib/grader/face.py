@@ -18,12 +18,13 @@ from lib.cli import UsageError
 from lib.data import ROOT
 from lib.grader import catalogue, judge, report
 from lib.grader.ex4 import report_training
+from lib.grader.result import Failure, Status
 from lib.grader.runs import Child
 from lib.grader.sandbox import STEP_SECONDS, TIME_LIMIT, run_child
 from lib.grader.workspace import names, prepare
 from lib.source import targets
 
-_session = {}  # the set-up cell's place in an interactive session's history
+SESSION = "__practice_session__"  # the name under which the set-up cell leaves its place in the session's history
 
 
 def interactive():
@@ -47,34 +48,33 @@ def workspace(exercise, batch_size=32, n_hidden=None, seed=42):
     values, answers, _ = prepare(exercise, batch_size, n_hidden, seed)
     ipython = sys.modules.get("IPython")
     shell = ipython.get_ipython() if ipython else None
-    if shell is not None:
-        _session.update(start=len(shell.user_ns.get("In", [])), exercise=exercise,
-                        shape=dict(batch_size=batch_size, n_hidden=n_hidden, seed=seed))
-    return names(values, exercise, answers)
+    session = {} if shell is None else {SESSION: dict(start=len(shell.user_ns.get("In", [])), exercise=exercise,
+                                                      shape=dict(batch_size=batch_size, n_hidden=n_hidden, seed=seed))}
+    return {**names(values, exercise, answers), **session}
 
 
 def grade(exercise, namespace):
     """The grading cell: the file (a script under a debugger, Spyder) or the cells run since the
     set-up cell (a notebook, VS Code's interactive window), graded as `practice.py check` grades."""
     path = namespace.get("__file__")
-    shape = _session.get("shape", {}) if _session.get("exercise") == exercise else {}
+    session = namespace.get(SESSION, {})
+    shape = session.get("shape", {}) if session.get("exercise") == exercise else {}
     if path and os.path.isfile(path):
         from lib.data import read_text
         code = check(read_text(path, "a practice file", ""), path, exercise, show_output=False, **shape)
     else:
-        source, at = session_cells()
+        source, at = session_cells(session.get("start", 1))
         code = check(source, "<your cells>", exercise, show_output=False, at=at, **shape)
     if not interactive():
         raise SystemExit(code)
     return None
 
 
-def session_cells():
-    """The cells run in this IPython session since the set-up cell, as one source, and where each
-    of its lines came from ('cell [5] line 2')."""
+def session_cells(start):
+    """The cells run in this IPython session since the set-up cell (its place in the history: start), as
+    one source, and where each of its lines came from ('cell [5] line 2')."""
     shell = sys.modules["IPython"].get_ipython()
     history = shell.user_ns.get("In", [])
-    start = _session.get("start", 1)
     lines, origin = [], []
     for k in range(start, len(history) - 1):  # the last one is this grading cell
         for j, line in enumerate(history[k].splitlines(), 1):
@@ -82,7 +82,6 @@ def session_cells():
             origin.append((k, j))
     return "\n".join(lines) + "\n", lambda line: "cell [%d] line %d" % origin[line - 1] if 0 < line <= len(origin) \
         else f"line {line}"
-
 
 
 def guess_exercise(source):
@@ -106,14 +105,13 @@ def guess_exercise(source):
     return None
 
 
-
 def rows(source, exercise, path="practice.py", batch_size=32, n_hidden=None, seed=42, steps=0):
     """The graded rows of a source, run in this process (no protection from the file): for the
     tests and for tools that grade files they trust. ex4's training runs `steps` steps."""
     job = dict(exercise=exercise, source=source, path=path, batch_size=batch_size, n_hidden=n_hidden, seed=seed,
                data=None, steps=steps, lr=0.1, out=None)
     result = Child(job).run()
-    return judge.judge(exercise, result, result["values"], result["answers"], result["noise"]), result
+    return judge.judge(exercise, result), result
 
 
 def check(source, path, exercise=None, batch_size=32, n_hidden=None, seed=42, data=None, steps=2000, lr=0.1,
@@ -145,8 +143,8 @@ def check(source, path, exercise=None, batch_size=32, n_hidden=None, seed=42, da
         result = run_child(job, os.path.join(tmp, "job.pkl"), printed, limit, at)
         with open(printed, encoding="utf-8", errors="backslashreplace") as f:
             output = f.read()
-    if "usage" in result:
-        raise UsageError(result["usage"])
+    if isinstance(result, Failure) and result.kind == "usage":
+        raise UsageError(result.message)
     n_hidden = n_hidden or ex["n_hidden"]
     print(f"grading {path}: {ex['title'].lower()}; batch {batch_size}, n_hidden {n_hidden}, seed {seed}\n")
     if show_output and output.strip():
@@ -155,28 +153,24 @@ def check(source, path, exercise=None, batch_size=32, n_hidden=None, seed=42, da
         if output.count("\n") > 200:
             print(f"  | ... ({output.count(chr(10)) - 200} more lines)")
         print()
-    if result.get("timeout") or result.get("died"):
-        print(result.get("timeout") or result.get("died"))
+    if isinstance(result, Failure) and result.kind == "crash":
+        raise RuntimeError("the grader failed on this file:\n" + result.message)
+    if isinstance(result, Failure):  # a time-out, or the file ended the child
+        print(result.message)
         return 1
-    if "crash" in result:
-        raise RuntimeError("the grader failed on this file:\n" + result["crash"])
-    run = dict(result, at=at)
-    rows = judge.judge(exercise, run, result["values"], result["answers"], result["noise"])
+    rows = judge.judge(exercise, result, at)
     print("\n".join(report.table(rows)))
-    for note in result["notes"]:
+    for note in result.notes:
         print(note)
-    for fig in result["figures"]:
+    for fig in result.figures:
         print(f"your figure: {fig}")
-    graded = [r for r in rows if r["name"] in ex["graded"]]
-    counts = {s: [r["name"] for r in rows if r["status"] == s] for s in ("ok", "wrong", "missing", "inherits")}
-    verdict = f"{exercise}: {len(counts['ok'])} of {len(graded)} ok" + "".join(
-        f"; {s}: {', '.join(names)}" for s, names in counts.items() if s != "ok" and names)
+    passed, verdict = report.verdict(exercise, rows)
     print(f"\n{verdict}")
-    passed = len(counts["ok"]) == len(graded) and not counts["wrong"]
     if passed:
         print("every gradient is right. Compare with the project's: python scripts/practice.py hint "
               f"{exercise} {ex['graded'][-1]} --answer")
-    if exercise == "ex4" and result["training"] is not None:
-        passed = report_training(result["training"], batch_size, n_hidden, seed, data, steps, lr, out,
-                                 len(graded), len(counts["ok"])) and passed
+    if result.training is not None:
+        graded = [r for r in rows if r.name in ex["graded"]]
+        passed = report_training(result.training, batch_size, n_hidden, seed, data, steps, lr, out, len(graded),
+                                 sum(r.status == Status.OK for r in graded)) and passed
     return 0 if passed else 1

@@ -1,34 +1,16 @@
-"""The practice grader's knowledge: what each gradient is, the classic ways to get it wrong, and
-how a learner's value is judged. It never runs learner code (lib/learner.py does, in a process of
-its own); it judges what those runs produced.
+"""The mistakes: why a learner's value is not the answer, in one line. It runs no learner code; it
+judges the values the child's runs produced (lib/grader/runs.py).
 
-A gradient is judged on what its own lines give when every other gradient they read is right
-(the 'isolated' run), so one mistake is one 'wrong' row and a right line below it says whose
-error it 'inherits'. Backward lines are linear in the upstream gradients they read, so each line
-is also run with random upstream gradients: a term multiplied by a near-zero upstream
-(dlogit_maxes is about 1e-17) still counts there.
+Each detector is a function of a Case (the gradient, the learner's value with right inputs, the
+answer, the names a wrong form may use) that returns the words naming its mistake, or None. It
+declares its kind with @mistake: 'type' (tried first, whatever the shape), 'shape' (tried when the
+shape is not the answer's) or 'value' (tried when it is). MISTAKES lists them in the order they are
+tried; the first that explains the value names the row. Then the repair search's edit, where it
+found one (lib/grader/repair.py), then the largest difference.
 
-The mistakes, in the order they are tried on a value that is not the answer; the first that
-explains it names the row. Adding a diagnosis: one function below, one name here, one test row
-in tests/test_practice.py.
+A new wrong form of one gradient is data: lib/grader/catalogue.py's KNOWLEDGE. A new kind of
+mistake is a function here, in MISTAKES, and a planted case in tests/grader/test_mistakes.py.
 """
-MISTAKES = (
-    "not_an_array",        # a list, a number or None where an array is due
-    "integer_array",       # np.zeros(shape, dtype=int): -1/n stored as 0
-    "transposed",          # (27, 64) where (64, 27) is due
-    "lost_axis",           # a sum without keepdims=True
-    "not_summed",          # a broadcast's gradient left unsummed
-    "broadcast_blowup",    # a vector met a column, and broadcasting made a matrix
-    "wrong_axis",          # summed over the other axis
-    "wrong_shape",         # any other shape
-    "one_branch_only",     # a tensor used twice in the forward, one use's gradient left out
-    "known_form",          # the gradient's own classic wrong answers (KNOWLEDGE[g]['wrong'])
-    "branch_factor",       # the mean's 1/n or Bessel's 1/(n-1) wrong in one branch, or its sign
-    "constant_factor",     # the whole answer times -1, n, 1/n, (n-1)/n, n/(n-1), 2, 1/2
-    "scatter_overwrites",  # dC[Xb] += demb: one gradient per row of C, not one per use
-    "no_chain_rule",       # the local derivative alone, not times the gradient from above
-)
-
 import ast
 import functools
 import re
@@ -42,6 +24,15 @@ from lib.source import backward_source, reads, shapes, targets
 
 
 # judging one gradient
+
+def mistake(kind):
+    """Declare a detector's kind: 'type', 'shape' or 'value'."""
+    assert kind in ("type", "shape", "value")
+
+    def declare(detector):
+        detector.kind = kind
+        return detector
+    return declare
 
 def context(values, grads):
     """The names a wrong form or a branch may use: the forward, the gradients (true or random),
@@ -115,6 +106,7 @@ class Case:
         return close(self.x, evaluate(expr, self.ctx))
 
 
+@mistake("type")
 def not_an_array(c):
     if isinstance(c.x, np.ndarray) and np.issubdtype(c.x.dtype, np.number):
         return None
@@ -130,6 +122,7 @@ def not_an_array(c):
     return f"{c.g} is a {type(c.x).__name__}, where a numpy array of shape {c.sym} is due"
 
 
+@mistake("type")
 def integer_array(c):
     if np.issubdtype(c.x.dtype, np.integer) or c.x.dtype == bool:
         return (f"{c.g} is an array of {c.x.dtype}: numpy arrays keep their dtype, so the "
@@ -138,6 +131,7 @@ def integer_array(c):
     return None
 
 
+@mistake("shape")
 def transposed(c):
     if c.x.ndim == 2 and c.x.shape == c.a.shape[::-1] and c.x.shape != c.a.shape:
         values = "the transpose of the answer" if np.allclose(c.x.T, c.a) else "transposed"
@@ -147,6 +141,7 @@ def transposed(c):
     return None
 
 
+@mistake("shape")
 def lost_axis(c):
     dropped = [k for k in range(c.a.ndim)
                if c.a.shape[k] == 1 and c.x.shape == c.a.shape[:k] + c.a.shape[k + 1:]]
@@ -157,6 +152,7 @@ def lost_axis(c):
     return None
 
 
+@mistake("shape")
 def not_summed(c):
     """The gradient of a broadcast tensor, left at the broadcast shape: the sum over that axis is
     missing."""
@@ -170,6 +166,7 @@ def not_summed(c):
     return None
 
 
+@mistake("shape")
 def broadcast_blowup(c):
     if c.x.ndim == c.a.ndim and any(s == 1 and xs > 1 for xs, s in zip(c.x.shape, c.a.shape)):
         return (f"shape {c.x.shape} where {c.due} is due: a ({c.n},) vector met a column, and "
@@ -178,6 +175,7 @@ def broadcast_blowup(c):
     return None
 
 
+@mistake("shape")
 def wrong_axis(c):
     """A sum over the other axis: the right reduction, of the right thing, along the wrong axis."""
     body = ast.parse(answer_source(c.g)).body
@@ -196,6 +194,7 @@ def wrong_axis(c):
     return None
 
 
+@mistake("shape")
 def wrong_shape(c):
     if c.x.shape == c.a.shape:
         return None
@@ -205,9 +204,10 @@ def wrong_shape(c):
     if c.g in ("dbndiff2", "dcounts", "dhprebn") and c.x.ndim == 2 and c.x.shape[0] == 1:
         return (f"shape {c.x.shape} where {c.due} is due: the forward's sum over the batch is a "
                 f"broadcast in the backward: every row gets the gradient (np.ones_like(...) * ...)")
-    return f"shape {c.x.shape} where {c.due} is due"
+    return None
 
 
+@mistake("value")
 def one_branch_only(c):
     branches = c.know.get("branches", [])
     for k, (use, expr) in enumerate(branches):
@@ -219,6 +219,7 @@ def one_branch_only(c):
     return None
 
 
+@mistake("value")
 def known_form(c):
     for expr, why in c.know.get("wrong", []):
         if c.matches(expr):
@@ -239,6 +240,22 @@ def factors(n):
             (0.5, "half the answer: check the power rule (d x^2 = 2x, d x^-1/2 = -1/2 x^-3/2)"))
 
 
+@mistake("value")
+def mean_for_sum(c):
+    """A mean where the project's line sums (a broadcast's gradient), wherever it occurs in the line."""
+    body = ast.parse(answer_source(c.g, c.exercise != "ex1")).body
+    if len(body) != 1 or not isinstance(body[0], ast.Assign):
+        return None
+    expr = ast.unparse(body[0].value)
+    for m in re.finditer(r"\.sum\(", expr):
+        if c.matches(expr[:m.start()] + ".mean(" + expr[m.end():]):
+            return (".mean where the sum belongs: a tensor broadcast over n rows (or V columns) reaches the loss "
+                    "through every copy, and its gradient adds them all up; the loss's own 1/n is already in the "
+                    "gradient from above")
+    return None
+
+
+@mistake("value")
 def branch_factor(c):
     branches = c.know.get("branches", [])
     if len(branches) != 2:
@@ -253,6 +270,7 @@ def branch_factor(c):
     return None
 
 
+@mistake("value")
 def constant_factor(c):
     mask = np.abs(c.a) > 1e-9 * np.abs(c.a).max(initial=0)
     if not mask.any():
@@ -263,9 +281,10 @@ def constant_factor(c):
     for factor, why in factors(c.n):
         if abs(r - factor) <= 1e-6 * abs(factor):
             return why
-    return f"a constant factor {r:.6g} times the answer"
+    return None
 
 
+@mistake("value")
 def scatter_overwrites(c):
     if c.g != "dC":
         return None
@@ -279,6 +298,7 @@ def scatter_overwrites(c):
     return None
 
 
+@mistake("value")
 def no_chain_rule(c):
     """The project's line with every gradient from above set to ones: the local derivative alone."""
     body = ast.parse(answer_source(c.g)).body
@@ -297,15 +317,30 @@ def no_chain_rule(c):
     return None
 
 
-TRIED = [globals()[name] for name in MISTAKES]
-SHAPE_MISTAKES = {transposed, lost_axis, not_summed, broadcast_blowup, wrong_axis, wrong_shape}
+MISTAKES = (
+    not_an_array,        # a list, a number or None where an array is due
+    integer_array,       # np.zeros(shape, dtype=int): -1/n stored as 0
+    transposed,          # (27, 64) where (64, 27) is due
+    lost_axis,           # a sum without keepdims=True
+    wrong_axis,          # summed over the other axis (before the keepdims stories: .sum(1, keepdims=True) has it)
+    not_summed,          # a broadcast's gradient left unsummed
+    broadcast_blowup,    # a vector met a column, and broadcasting made a matrix
+    wrong_shape,         # any other shape
+    one_branch_only,     # a tensor used twice in the forward, one use's gradient left out
+    known_form,          # the gradient's own classic wrong answers (KNOWLEDGE[g]['wrong'])
+    mean_for_sum,        # .mean where the project's line has .sum
+    branch_factor,       # the mean's 1/n or Bessel's 1/(n-1) wrong in one branch, or its sign
+    constant_factor,     # the whole answer times -1, n, 1/n, (n-1)/n, n/(n-1), 2, 1/2
+    scatter_overwrites,  # dC[Xb] += demb: one gradient per row of C, not one per use
+    no_chain_rule,       # the local derivative alone, not times the gradient from above
+)
 
 
 def squeezed(shape):
     return [s for s in shape if s != 1]
 
 
-def diagnose(g, x, a, ctx, exercise="ex1"):
+def diagnose(g, x, a, ctx, exercise="ex1", repair=None, at=None):
     """Why x (the learner's value, with right inputs) is not a (the answer): one line. A shape
     that differs only by size-1 axes does not hide what is wrong with the numbers."""
     c = Case(g, x, a, ctx, exercise)
@@ -314,24 +349,29 @@ def diagnose(g, x, a, ctx, exercise="ex1"):
         return why
     note = ""
     if x.shape != a.shape and x.size == a.size and squeezed(x.shape) == squeezed(a.shape):
-        note = (f" (and its shape {x.shape} drops a size-1 axis of {a.shape}: "
-                f"keepdims=True keeps it)")
+        note = f" (and its shape {x.shape} drops a size-1 axis of {a.shape}: keepdims=True keeps it)"
         c.x = x = x.reshape(a.shape)
-    for mistake in TRIED[1:]:
-        if mistake is integer_array:
-            why = integer_array(c)
-            if why:
-                return why
-            continue
-        if (mistake in SHAPE_MISTAKES) == (x.shape != a.shape):
-            why = mistake(c)
+    shaped = "shape" if x.shape != a.shape else "value"
+    for detector in MISTAKES:
+        if detector.kind in ("type", shaped):
+            why = detector(c)
             if why:
                 return why + note
+    if repair:
+        return repair_words(repair, at) + note
+    if x.shape != a.shape:
+        return f"shape {x.shape} where {c.due} is due" + note
     i = np.unravel_index(np.argmax(np.abs(x - a)), a.shape)
     where = f"[{', '.join(map(str, i))}]" if i else ""
-    return (f"largest difference at {g}{where}: yours {x[i]:.6g}, the answer {a[i]:.6g}; "
-            f"check the local derivative (practice.py hint {exercise} {g})" + note)
+    what = "the local derivative" if exercise == "ex1" else "your derivation on paper, one row at a time"
+    return (f"largest difference at {g}{where}: yours {x[i]:.6g}, the answer {a[i]:.6g}; check {what} "
+            f"(practice.py hint {exercise} {g})" + note)
 
+
+def repair_words(repair, at=None):
+    """The repair search's finding as the learner reads it: where, what and why."""
+    where = (at or (lambda line: f"line {line}"))(repair.line)
+    return f"{where}: {repair.what}" + (f": {repair.why}" if repair.why else "")
 
 
 def raise_hint(text):

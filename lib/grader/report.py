@@ -5,25 +5,31 @@ import re
 from lib.grader import catalogue
 from lib.grader.catalogue import FUSED, KNOWLEDGE
 from lib.grader.mistakes import answer_source
+from lib.grader.result import Status
 from lib.lecture import PARAMS
 from lib.source import backward_sections, forward_lines, shapes
 
 
 def table(rows):
     """The rows as aligned lines."""
-    w = max([len("gradient")] + [len(r["name"]) for r in rows])
-    out = [f"{'gradient':<{w}} | {'status':8} | {'max abs diff':>12} | {'rel error':>9} | "
-           f"diagnosis",
+    w = max([len("gradient")] + [len(r.name) for r in rows])
+    out = [f"{'gradient':<{w}} | {'status':8} | {'max abs diff':>12} | {'rel error':>9} | diagnosis",
            f"{'-' * w}-+-{'-' * 8}-+-{'-' * 12}-+-{'-' * 9}-+-{'-' * 9}"]
     for r in rows:
-        diff = f"{r['maxdiff']:12.3e}" if r["maxdiff"] is not None else f"{'-':>12}"
-        rel = (f"{'-':>9}" if r["rel"] is None else
-               f"{'zero':>9}" if r["zero"] else f"{r['rel']:9.2e}")
-        where = f"{r['at']}: " if r["status"] == "wrong" and r.get("at") and not re.match(
-            r"(line|cell) ", r["why"]) else ""
-        out.append(f"{r['name']:<{w}} | {r['status']:8} | {diff} | {rel} | {where}{r['why']}"
-                   .rstrip())
+        diff = f"{r.maxdiff:12.3e}" if r.maxdiff is not None else f"{'-':>12}"
+        rel = f"{'-':>9}" if r.rel is None else f"{'zero':>9}" if r.zero else f"{r.rel:9.2e}"
+        where = f"{r.at}: " if r.status == Status.WRONG and r.at and not re.match(r"(line|cell) ", r.why) else ""
+        out.append(f"{r.name:<{w}} | {r.status:8} | {diff} | {rel} | {where}{r.why}".rstrip())
     return out
+
+
+def verdict(exercise, rows):
+    """(passed, the verdict line): 'ex1: 24 of 26 ok; wrong: dprobs; inherits: dcounts_sum_inv'."""
+    graded = [r for r in rows if r.name in catalogue.EXERCISES[exercise]["graded"]]
+    counts = {s: [r.name for r in rows if r.status == s] for s in Status}
+    line = f"{exercise}: {len(counts[Status.OK])} of {len(graded)} ok" + "".join(
+        f"; {s}: {', '.join(names)}" for s, names in counts.items() if s != Status.OK and names)
+    return len(counts[Status.OK]) == len(graded) and not counts[Status.WRONG], line
 
 
 # hints: the local derivative and what meets there, never the answer
@@ -54,7 +60,8 @@ def template(exercise, values):
     V, E = values["C"].shape
     T = values["Xb"].shape[1]
     given = [f"#   {k:<15} {sym[k]:<10} parameter" for k in PARAMS]
-    given += ["#   Xb              (n, T)     the batch's contexts (integers)", "#   Yb              (n,)       the targets",
+    given += ["#   Xb              (n, T)     the batch's contexts (integers)",
+              "#   Yb              (n,)       the targets",
               "#   n               an int     the batch size (also batch_size; block_size, vocab_size, n_embd and",
               "#                              n_hidden are T, V, E and H; parameters lists C ... b2)",
               "#   EPS             1e-5       added to the batch variance"]
@@ -84,9 +91,9 @@ def template(exercise, values):
         "# %% set-up: the lecture's forward pass on one batch (run this cell first)",
         "import os, sys; sys.path[:0] = [p for p in (os.path.abspath('.'), os.path.abspath('..'))"
         "  # lib/, from practice/ or the repository",
-        "                                if os.path.isfile(os.path.join(p, 'lib', 'learner.py'))]",
+        "                                if os.path.isfile(os.path.join(p, 'lib', 'grader', '__init__.py'))]",
+        "from lib.grader import grade, workspace  # before numpy: one BLAS thread, as every script here",
         "import numpy as np",
-        "from lib.learner import grade, workspace",
         f'globals().update(workspace("{exercise}"))  # the tensors of lib/lecture.py\'s forward, by name (below)',
         "",
         f"# These now exist as float64 numpy arrays; here n = {n} examples, T = {T} characters of context,",

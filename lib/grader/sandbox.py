@@ -9,6 +9,7 @@ import time
 
 from lib.cli import Stopped
 from lib.data import ROOT
+from lib.grader.result import Failure
 
 TIME_LIMIT = 5.0         # seconds for a file to run three times (a right one needs about 0.6); ex4 adds its training
 STEP_SECONDS = 0.002     # ex4: a generous bound on one training step of a learner's backward (1 ms here)
@@ -16,7 +17,7 @@ STEP_SECONDS = 0.002     # ex4: a generous bound on one training step of a learn
 
 def run_child(job, job_path, printed, limit, at):
     """Start the child, wait for it within the limit; on a time-out, a Ctrl-C or a death, say where
-    the file was. The result dict, with 'timeout' or 'died' set when there is none."""
+    the file was. The child's RunResult, or a Failure."""
     env = dict(os.environ, MPLBACKEND="Agg", PYTHONPATH=os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")]),
                LEARNER_CHILD="1")
     code = "import sys; from lib.grader.runs import child_main; child_main(sys.argv[1])"
@@ -27,8 +28,8 @@ def run_child(job, job_path, printed, limit, at):
             child.wait(limit)
         except subprocess.TimeoutExpired:
             where = locate(child, job, at)
-            return dict(timeout=f"stopped: your file ran past the time limit of {limit:g} s, {where}. A loop that "
-                                f"never ends? (--timeout SECONDS gives it longer)")
+            return Failure("timeout", f"stopped: your file ran past the time limit of {limit:g} s, {where}. A loop "
+                                      f"that never ends? (--timeout SECONDS gives it longer)")
         except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM (lib.cli.run raises Stopped, code 143)
             code = getattr(e, "code", 130)
             where = locate(child, job, at)
@@ -36,8 +37,8 @@ def run_child(job, job_path, printed, limit, at):
                           f"{where}", code)
     if not os.path.exists(job["result"]):
         where = progress(job, at)
-        return dict(died=f"stopped: your file ended the grader's run ({describe_status(child.returncode)}) "
-                         f"{where}; a practice file must not end its own process")
+        return Failure("died", f"stopped: your file ended the grader's run ({describe_status(child.returncode)}) "
+                               f"{where}; a practice file must not end its own process")
     with open(job["result"], "rb") as f:
         return pickle.load(f)
 

@@ -17,10 +17,10 @@ from lib.grader import catalogue, mistakes
 from lib.lecture import backward
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
+ROOT = os.path.dirname(os.path.dirname(HERE))
 PRACTICE = os.path.join(ROOT, "scripts", "practice.py")
-LECTURE = open(os.path.join(HERE, "practice", "ex1_lecture.py")).read()
-EX4 = open(os.path.join(HERE, "practice", "ex4_solution.py")).read()
+LECTURE = open(os.path.join(HERE, "corpus", "ex1_lecture.py")).read()
+EX4 = open(os.path.join(HERE, "corpus", "ex4_solution.py")).read()
 AT = "dW1 = embcat.T @ dhprebn"  # a line of LECTURE before which a case is planted: it lands on line L
 L = LECTURE.splitlines().index(AT) + 1
 
@@ -43,7 +43,8 @@ def test_an_exit_is_one_row_naming_its_line_and_fails(names_txt, tmp_path, line)
     code, out, err = check(tmp_path, planted(line))
     assert code == 1 and err == ""
     rows = [ln for ln in out.splitlines() if ln.startswith("line ")]
-    assert len(rows) == 1 and rows[0].startswith(f"line {L}         | wrong    |            - |         - | ends the run "
+    assert len(rows) == 1 and rows[0].startswith(f"line {L}         | wrong    |            - |         - | ends the "
+                                                 "run "
                                                  f"({line}: ") and rows[0].endswith("take it out")
     assert f"ex1: 26 of 26 ok; wrong: line {L}" in out  # every gradient still graded
 
@@ -82,13 +83,15 @@ def test_a_loop_that_never_ends_stops_at_the_limit_naming_its_line(names_txt, tm
     t = time.time()
     code, out, err = check(tmp_path, planted("k = 0\nwhile True:\n    k += 1"), "--timeout", 2)
     assert code == 1 and time.time() - t < 30 and err == ""
-    assert re.search(rf"stopped: your file ran past the time limit of 2 s, at line ({L + 1}: while True:|{L + 2}: k \+= 1)",
+    assert re.search(rf"stopped: your file ran past the time limit of 2 s, at line ({L + 1}: while True:|{L + 2}: k "
+                     r"\+= 1)",
                      out)  # the loop's line or its body's, wherever it was caught
 
 
 def test_a_thread_left_running_does_not_hold_the_grader(names_txt, tmp_path):
     t = time.time()
-    code, out, _ = check(tmp_path, planted("import threading, time; threading.Thread(target=time.sleep, args=(60,)).start()"))
+    code, out, _ = check(tmp_path,
+                         planted("import threading, time; threading.Thread(target=time.sleep, args=(60,)).start()"))
     assert code == 0 and time.time() - t < 30 and "ex1: 26 of 26 ok" in out
 
 
@@ -100,7 +103,8 @@ def test_the_files_keyboardinterrupt_is_not_the_users_ctrl_c(names_txt, tmp_path
 
 def test_ctrl_c_stops_the_grader_naming_where_the_file_was(names_txt, tmp_path):
     (tmp_path / "ex1.py").write_text(planted("k = 0\nwhile True:\n    k += 1").replace(
-        "dlogprobs = np.zeros_like(logprobs)", "dlogprobs = np.zeros_like(logprobs); open('pid', 'w').write(str(os.getpid()))"))
+        "dlogprobs = np.zeros_like(logprobs)",
+            "dlogprobs = np.zeros_like(logprobs); open('pid', 'w').write(str(os.getpid()))"))
     p = subprocess.Popen([sys.executable, PRACTICE, "check", "ex1.py", "--timeout", "60"], cwd=tmp_path, text=True,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
@@ -114,7 +118,8 @@ def test_ctrl_c_stops_the_grader_naming_where_the_file_was(names_txt, tmp_path):
 
 
 def test_warnings_are_one_line_per_kind(names_txt, tmp_path):
-    code, out, err = check(tmp_path, planted("z = np.array([1 + 2j]).astype(float); q = np.log(-probs); q = np.log(-probs)"))
+    code, out, err = check(tmp_path,
+                           planted("z = np.array([1 + 2j]).astype(float); q = np.log(-probs); q = np.log(-probs)"))
     assert code == 0 and err == ""
     assert f"warning: ComplexWarning at line {L}: Casting complex values to real discards the imaginary part (1 time)" in out
     assert f"warning: RuntimeWarning at line {L}: invalid value encountered in log (2 times)" in out
@@ -171,7 +176,8 @@ def test_a_filled_practice_file_runs_as_a_script_and_as_a_notebook(names_txt, tm
     os.symlink(os.path.join(ROOT, "lib"), tmp_path / "lib")  # the repository's lib/ beside practice/
     path = filled(exercise, folder)
     rows = len(catalogue.EXERCISES[exercise]["graded"])
-    for cwd in (tmp_path, folder)[:1 if exercise == "ex4" else 2]:  # from the root and from practice/ (ex4: its training once)
+    # from the root and from practice/ (ex4: its training once)
+    for cwd in (tmp_path, folder)[:1 if exercise == "ex4" else 2]:
         p = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, cwd=cwd, timeout=120)
         assert p.returncode == 0 and p.stderr == "", p.stdout + p.stderr
         assert "your file printed:\n  | my own line ran" in p.stdout and f"{exercise}: {rows} of {rows} ok" in p.stdout

@@ -1,8 +1,12 @@
 """The grader a learner can trust: every correct solution in the corpus passes every row, at several
 shapes; every classic mistake, planted in a correct solution, gives exactly one `wrong` row that
-names it. (The files are tests/practice/: correct solutions written in the idioms learners publish.)"""
+names it. (The files are tests/grader/corpus/: correct solutions written in the idioms learners publish.)"""
+import ast
 import glob
 import os
+import re
+import subprocess
+import sys
 
 import pytest
 
@@ -12,17 +16,17 @@ from lib.grader import catalogue, face, mistakes
 from lib.lecture import GRADIENTS
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-FIXTURES = sorted(glob.glob(os.path.join(HERE, "practice", "ex*.py")))
+FIXTURES = sorted(glob.glob(os.path.join(HERE, "corpus", "ex*.py")))
 
 
 def fixture(name):
-    with open(os.path.join(HERE, "practice", name)) as f:
+    with open(os.path.join(HERE, "corpus", name)) as f:
         return f.read()
 
 
 def graded(source, exercise, **shape):
     rows, _ = face.rows(source, exercise, **shape)
-    return {r["name"]: r for r in rows}
+    return {r.name: r for r in rows}
 
 
 @pytest.mark.parametrize("path", FIXTURES, ids=[os.path.basename(p) for p in FIXTURES])
@@ -33,12 +37,13 @@ def test_every_correct_solution_passes_every_row(names_txt, path, shape):
     exercise = face.guess_exercise(source)
     rows = graded(source, exercise, **shape)
     assert list(rows) == list(catalogue.EXERCISES[exercise]["graded"])  # no line rows: nothing wrong anywhere
-    assert all(r["status"] == "ok" for r in rows.values()), {g: r["why"] for g, r in rows.items() if r["status"] != "ok"}
+    assert all(r.status == "ok" for r in rows.values()), {g: r.why for g, r in rows.items() if r.status != "ok"}
 
 
 def test_the_corpus_covers_every_exercise_in_many_idioms():
     kinds = [face.guess_exercise(open(p).read()) for p in FIXTURES]
-    assert len(FIXTURES) >= 10 and {k: kinds.count(k) >= 2 for k in catalogue.EXERCISES} == dict.fromkeys(catalogue.EXERCISES, True)
+    assert len(FIXTURES) >= 10 and {k: kinds.count(k) >= 2
+                                    for k in catalogue.EXERCISES} == dict.fromkeys(catalogue.EXERCISES, True)
 
 
 def test_the_projects_own_answers_pass(names_txt):
@@ -52,7 +57,7 @@ def test_the_projects_own_answers_pass(names_txt):
                 source += "\n" + mistakes.answer_source(g)
             source = "\n".join(dict.fromkeys(source.splitlines()))  # dcounts' two lines come with both names
         rows = graded(source, exercise)
-        assert all(r["status"] == "ok" for r in rows.values()), (exercise, rows)
+        assert all(r.status == "ok" for r in rows.values()), (exercise, rows)
 
 
 # (fixture, line in it, its replacement, exercise, the one wrong row, words of its diagnosis)
@@ -76,7 +81,8 @@ PLANTED = [
     ("ex3_lecture.py", "n/(n-1)*bnraw", "bnraw", "dhprebn", "biased variance"),
     ("ex3_lecture.py", "dhpreact.sum(0) - n", "dhpreact.sum(1, keepdims=True) - n", "dhprebn", "axis 1"),
     ("ex3_lecture.py", "(dhpreact*bnraw).sum(0))", "(dhpreact - bnraw))", "dhprebn", "transcript's typo"),
-    ("ex3_lecture.py", "dhprebn = bngain*bnvar_inv/n", "dhprebn = bngain*(bnvar + EPS)**-1.5/n", "dhprebn", "power -1.5"),
+    ("ex3_lecture.py", "dhprebn = bngain*bnvar_inv/n", "dhprebn = bngain*(bnvar + EPS)**-1.5/n", "dhprebn",
+     "power -1.5"),
     ("ex3_rearranged.py", "dbngain = (dhpreact * bnraw).sum(0)", "dbngain = (dhpreact * bnraw).sum(1)", "dbngain",
      "summed over axis 1"),
     # exercise 4: the whole backward
@@ -84,7 +90,8 @@ PLANTED = [
      "demb = dembcat.reshape(n, n_embd, block_size).transpose(0, 2, 1)", "demb", "wrong order"),
     ("ex4_lecture.py", "demb = dembcat.reshape(emb.shape)", "demb = dembcat.reshape(n, n_embd, block_size)", "demb",
      "T characters of E numbers"),
-    ("ex4_onehot.py", "dhpreact = dh * (1 - h ** 2)", "dhpreact = dh * (1 - hpreact ** 2)", "dhpreact", "pre-activation"),
+    ("ex4_onehot.py", "dhpreact = dh * (1 - h ** 2)", "dhpreact = dh * (1 - hpreact ** 2)", "dhpreact",
+     "pre-activation"),
     ("ex4_lecture.py", "dbngain = (bnraw * dhpreact).sum(0)", "dbngain = (hpreact * dhpreact).sum(0)", "dbngain",
      "hpreact where bnraw belongs"),
     # exercise 1: every step
@@ -102,11 +109,13 @@ PLANTED = [
      "np.add.at(dC, Xb.T.ravel(), demb.reshape(-1, n_embd))", "dC", "mismatched axes"),
     ("ex1_lecture.py", "dbndiff2 = (1.0/(n-1))", "dbndiff2 = (1.0/n)", "dbndiff2", "Bessel's 1/(n-1)"),
     ("ex1_lecture.py", "dhprebn += 1.0/n *", "dhprebn += 1.0/(n-1) *", "dhprebn", "branch of bnmeani"),
-    ("ex1_lecture.py", "dlogprobs[range(n), Yb] = -1.0/n", "dlogprobs[range(n), Yb] = -1.0", "dlogprobs", "1/n of the mean"),
+    ("ex1_lecture.py", "dlogprobs[range(n), Yb] = -1.0/n", "dlogprobs[range(n), Yb] = -1.0", "dlogprobs",
+     "1/n of the mean"),
     ("ex1_lecture.py", "db1 = dhprebn.sum(0)", "db1 = dhprebn.mean(0)", "db1", "random upstream"),
     ("ex1_lecture.py", "db2 = dlogits.sum(0)", "db2 = dlogits.sum(1)", "db2", "summed over axis 1"),
     ("ex1_lecture.py", "dW2 = h.T @ dlogits", "dW2 = list(h.T @ dlogits)", "dW2", "Python list"),
-    ("ex1_lecture.py", "dbnvar = (-0.5*(bnvar + 1e-5)**-1.5)", "dbnvar = (-0.5*bnvar**-1.5)", "dbnvar", "EPS is left out"),
+    ("ex1_lecture.py", "dbnvar = (-0.5*(bnvar + 1e-5)**-1.5)", "dbnvar = (-0.5*bnvar**-1.5)", "dbnvar",
+     "EPS is left out"),
     ("ex1_lecture.py", "dcounts_sum_inv = (counts * dprobs).sum(1, keepdims=True)",
      "dcounts_sum_inv = (counts * dprobs).sum(1)", "dcounts_sum_inv", "broadcasting turns dcounts_sum"),
     ("ex1_lecture.py", "dlogprobs = np.zeros_like(logprobs)", "n = 5\ndlogprobs = np.zeros_like(logprobs)",
@@ -160,62 +169,63 @@ PLANTED = [
 ]
 
 
-@pytest.mark.parametrize("name, old, new, row, words", PLANTED, ids=[f"{p[0][:-3]}:{p[3]}:{p[4][:20]}" for p in PLANTED])
+@pytest.mark.parametrize("name, old, new, row, words", PLANTED, ids=[f"{p[0][:-3]}:{p[3]}:{p[4][:20]}"
+                                                                     for p in PLANTED])
 def test_each_planted_mistake_gives_one_wrong_row_and_names_it(names_txt, name, old, new, row, words):
     source = fixture(name)
     assert old in source
     rows = graded(source.replace(old, new, 1), face.guess_exercise(source))
-    wrong = [g for g, r in rows.items() if r["status"] == "wrong"]
-    assert wrong == [row], {g: rows[g]["why"] for g in wrong}
-    assert words in rows[row]["why"], rows[row]["why"]
-    assert all(r["status"] in ("ok", "inherits") for g, r in rows.items() if g != row)
+    wrong = [g for g, r in rows.items() if r.status == "wrong"]
+    assert wrong == [row], {g: rows[g].why for g in wrong}
+    assert words in rows[row].why, rows[row].why
+    assert all(r.status in ("ok", "inherits") for g, r in rows.items() if g != row)
 
 
 def test_a_layer_that_recomputes_the_variance_with_numpys_default_ddof_is_named(names_txt):
     """np.var's ddof=0 in a layer-style backward: both gradients it returns are off, each named."""
     source = fixture("ex3_recomputed.py")
     rows = graded(source.replace("ddof=1, keepdims", "ddof=0, keepdims", 1), "ex3")
-    assert {g: r["status"] for g, r in rows.items()} == dict(dbngain="wrong", dbnbias="ok", dhprebn="wrong")
-    assert all("np.var's default, ddof=0" in rows[g]["why"] for g in ("dbngain", "dhprebn"))
+    assert {g: r.status for g, r in rows.items()} == dict(dbngain="wrong", dbnbias="ok", dhprebn="wrong")
+    assert all("np.var's default, ddof=0" in rows[g].why for g in ("dbngain", "dhprebn"))
 
 
 def test_one_mistake_upstream_is_one_row_and_the_rows_below_inherit_it(names_txt):
     rows = graded(fixture("ex1_alternative.py").replace("dbnvar / (n - 1)", "dbnvar / n"), "ex1")
-    assert [g for g, r in rows.items() if r["status"] == "wrong"] == ["dbndiff2"]
-    assert rows["dbndiff"]["status"] == "inherits" and "dbndiff2" in rows["dbndiff"]["why"]
+    assert [g for g, r in rows.items() if r.status == "wrong"] == ["dbndiff2"]
+    assert rows["dbndiff"].status == "inherits" and "dbndiff2" in rows["dbndiff"].why
     keep = graded(fixture("ex1_lecture.py").replace("(counts * dprobs).sum(1, keepdims=True)",
                                                      "(counts * dprobs).sum(1)"), "ex1")
-    assert keep["dcounts_sum"]["status"] == "inherits" and "(32, 32)" in keep["dcounts_sum"]["why"]
+    assert keep["dcounts_sum"].status == "inherits" and "(32, 32)" in keep["dcounts_sum"].why
     alias = graded(fixture("ex1_alternative.py").replace(
         "dhprebn = dbndiff + np.ones(hprebn.shape) * dbnmeani / n",
         "dhprebn = dbndiff\ndhprebn += np.ones(hprebn.shape) * dbnmeani / n"), "ex1")
-    assert alias["dbndiff"]["status"] == "inherits" and "dhprebn = dbndiff" in alias["dbndiff"]["why"]
+    assert alias["dbndiff"].status == "inherits" and "dhprebn = dbndiff" in alias["dbndiff"].why
     torch = graded(fixture("ex1_lecture.py").replace("dlogprobs = np.zeros_like(logprobs)",
                                                       "import torch\ndlogprobs = torch.zeros_like(logprobs)"), "ex1")
-    assert [g for g, r in torch.items() if r["status"] == "wrong"] == ["line 13"]
-    assert torch["dlogprobs"]["status"] == "inherits" and "line 13" in torch["dlogprobs"]["why"]
+    assert [g for g, r in torch.items() if r.status == "wrong"] == ["line 13"]
+    assert torch["dlogprobs"].status == "inherits" and "line 13" in torch["dlogprobs"].why
 
 
 def test_printing_a_gradient_between_its_two_lines_changes_nothing(names_txt):
     line = "dlogits += np.eye(logits.shape[1])[logits.argmax(1)] * dlogit_maxes"
     source = fixture("ex1_lecture.py").replace(line, "print('dlogits so far:', dlogits.sum())\n" + line)
-    assert all(r["status"] == "ok" for r in graded(source, "ex1").values())
+    assert all(r.status == "ok" for r in graded(source, "ex1").values())
 
 
 def test_right_is_right_for_shapes_that_only_drop_a_size_1_axis(names_txt):
     rows = graded(fixture("ex1_lecture.py"), "ex1")
-    assert rows["dbnmeani"]["status"] == "ok" and "keepdims=True" in rows["dbnmeani"]["why"]
-    assert rows["dbnmeani"]["maxdiff"] is not None and rows["dbnmeani"]["maxdiff"] < 1e-12
+    assert rows["dbnmeani"].status == "ok" and "keepdims=True" in rows["dbnmeani"].why
+    assert rows["dbnmeani"].maxdiff is not None and rows["dbnmeani"].maxdiff < 1e-12
     row = graded(fixture("ex3_rearranged.py"), "ex3")["dbngain"]
-    assert row["status"] == "ok" and "(64,) where (1, 64)" in row["why"]
+    assert row.status == "ok" and "(64,) where (1, 64)" in row.why
 
 
 def test_a_hidden_mistake_is_said_to_be_caught_only_with_random_upstream(names_txt):
     rows = graded(fixture("ex1_loops.py").replace("dlogit_maxes = (-dnorm_logits).sum(1, keepdims=True)",
                                                   "dlogit_maxes = dnorm_logits.sum(1, keepdims=True)"), "ex1")
     row = rows["dlogit_maxes"]
-    assert row["status"] == "wrong" and "dnorm_logits" in row["why"] or "random upstream" in row["why"]
-    assert row["maxdiff"] < 1e-15  # the numbers shown are the true ones: about zero, as the answer's
+    assert row.status == "wrong" and "the sign is flipped" in row.why and "random upstream" in row.why
+    assert row.maxdiff < 1e-15  # the numbers shown are the true ones: about zero, as the answer's
 
 
 def test_the_exercise_is_read_from_the_file(names_txt):
@@ -228,7 +238,7 @@ def test_the_exercise_is_read_from_the_file(names_txt):
 def test_the_knowledge_is_one_place_per_gradient_and_a_list_of_mistakes():
     assert set(catalogue.KNOWLEDGE) == set(GRADIENTS)
     assert all(k["hint"] for k in catalogue.KNOWLEDGE.values())
-    assert [m.__name__ for m in mistakes.TRIED] == list(mistakes.MISTAKES)
+    assert all(m.kind in ("type", "shape", "value") for m in mistakes.MISTAKES) and len(set(mistakes.MISTAKES)) >= 14
     forward = "\n".join(source.forward_lines())
     assert '"""' not in forward and "return" not in forward and forward.startswith("n = len(Xb)")
 
@@ -296,9 +306,30 @@ def test_bad_input_is_one_line(call, names_txt, tmp_path):
     assert code == 2 and err.count("\n") == 1
 
 
-def test_hint_gives_the_derivative_not_the_answer(call, names_txt):
-    code, out, _ = call(practice.main, "hint", "ex1", "dcounts")
-    assert code == 0 and "used twice" in out and "(n, V)" in out and "dcounts_sum_inv * dprobs" not in out.split("used in")[1]
-    assert "answer" not in out
-    code, out, _ = call(practice.main, "hint", "ex1", "dcounts", "--answer")
-    assert "dcounts += np.ones_like(counts) * dcounts_sum" in out
+def answer_parts(source):
+    """The right-hand sides of the project's answer statements (whitespace dropped): what a hint must not print."""
+    return [re.sub(r"\s+", "", ast.get_source_segment(source, node.value)) for node in ast.walk(ast.parse(source))
+            if isinstance(node, (ast.Assign, ast.AugAssign, ast.Expr))]
+
+
+@pytest.mark.parametrize("exercise", sorted(catalogue.EXERCISES))
+def test_hints_never_print_the_answer_and_answer_does(call, names_txt, exercise):
+    for g in catalogue.EXERCISES[exercise]["graded"]:
+        parts = [p for p in answer_parts(mistakes.answer_source(g, exercise != "ex1")) if len(p) > 6]
+        code, out, _ = call(practice.main, "hint", exercise, g)
+        assert code == 0 and f"{g}: shape" in out and "answer" not in out
+        assert not [p for p in parts if p in re.sub(r"\s+", "", out)], (g, out)
+        code, out, _ = call(practice.main, "hint", exercise, g, "--answer")
+        assert parts and all(p in re.sub(r"\s+", "", out) for p in parts), (g, out)
+
+
+def test_a_practice_file_written_before_the_move_still_imports_lib_learner(names_txt, tmp_path):
+    """Files made by earlier versions import `from lib.learner import grade, workspace` and probe for lib/learner.py."""
+    text = fixture("ex1_lecture.py")
+    assert "from lib.learner import grade, workspace" in text and "'lib', 'learner.py'" in text
+    (tmp_path / "practice").mkdir()
+    os.symlink(os.path.join(os.path.dirname(os.path.dirname(HERE)), "lib"), tmp_path / "lib")
+    (tmp_path / "practice" / "ex1.py").write_text(text.replace("dW2 = h.T @ dlogits", "dW2 = dlogits.T @ h"))
+    p = subprocess.run([sys.executable, "practice/ex1.py"], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert p.returncode == 1 and p.stderr == "" and "ex1: 25 of 26 ok; wrong: dW2" in p.stdout
+    assert "dW2             | wrong    |            - |         - | line 27: shape (27, 64) where (64, 27)" in p.stdout

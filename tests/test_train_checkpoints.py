@@ -77,7 +77,7 @@ def test_sigkill_after_a_periodic_save_leaves_it_whole(names_txt, tmp_path):
     p.communicate(timeout=60)
     z = checkpoint.load(str(tmp_path / "m.npz"), checkpoint.MODEL_KEYS + ("step",))
     assert int(z["step"]) % 500 == 0 and int(z["step"]) >= 500
-    assert not [f for f in os.listdir(tmp_path) if f.endswith(".tmp")] or True  # a kill mid-save may leave one
+    assert len([f for f in os.listdir(tmp_path) if f.endswith(".tmp")]) <= 1  # a kill mid-save may leave one, no more
 
 
 def test_check_every_stands_on_its_own(call, names_txt, tmp_path):
