@@ -42,6 +42,7 @@ def judge(exercise, run, at=line_at):
             row.status, row.why = Status.MISSING, f"not assigned yet: {g} = ...  {shapes()[g[1:]]}"
             if r.near_miss:
                 name, line, right = r.near_miss
+                row.status = Status.WRONG
                 row.why = (f"not assigned: you assigned {'its right value' if right else 'a value'} to `{name}` "
                            f"at {at(line)}: a typo of `{g}`?")
         elif r.error:

@@ -343,7 +343,7 @@ class Child:
         self.harm(grads, owners, iso, iso_err)
         for g, r in grads.items():
             if r.lines and not r.needs and not (r.error and r.error[2]) and self.wrong(g, r):
-                r.repair = repair.search(self, g, owners, final)
+                r.repair = repair.search(self, g, r, owners, final)
         training = ex4.train(self) if self.ex["trains"] and self.job["steps"] else None
         summary = {}
         for kind, message, line in caught:

@@ -1,0 +1,132 @@
+"""The repair search: every kind of edit, planted once in a solution of the corpus, is found and named
+where, what and why; a fix must hold under random upstream gradients and at a second shape; and a sweep
+plants edits into the project's own answer lines."""
+import ast
+import os
+import re
+
+import pytest
+
+from lib.grader import catalogue, face, mistakes, repair
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def fixture(name):
+    with open(os.path.join(HERE, "corpus", name)) as f:
+        return f.read()
+
+
+def wrong_rows(source, exercise):
+    rows, result = face.rows(source, exercise)
+    return [r for r in rows if r.status == "wrong"], result
+
+
+# (fixture, a right line, the same line with one mistake, the wrong row, the kind of edit, words of the diagnosis)
+REPAIRS = [
+    ("ex4_chunked.py", "sm /= sm.sum(axis=1, keepdims=True)\nsm[np.arange(n), Yb] -= 1",
+     "sm[np.arange(n), Yb] -= 1\nsm /= sm.sum(axis=1, keepdims=True)", "dlogits", "order", "lines 6 and 7 in the other order"),
+    ("ex2_lecture.py", "dlogits[range(n), Yb] -= 1\ndlogits /= n", "dlogits /= n\ndlogits[range(n), Yb] -= 1",
+     "dlogits", "order", "line 5: lines 5 and 6 in the other order: `dlogits /= n` scales what is there"),
+    ("ex4_chunked.py", "dhpreact = (1.0 - np.square(h)) * dh", "dhpreact = (1.0 - np.square(h)) + dh", "dhpreact",
+     "operator", "`+` where `*` belongs, in `1.0 - np.square(h) + dh`: the chain rule multiplies"),
+    ("ex1_einsum.py", "dprobs = dlogprobs * probs ** -1", "dprobs = dlogprobs * counts ** -1", "dprobs", "tensor",
+     "`counts` where `probs` belongs: logprobs = log(probs): d log(x)/dx = 1/x"),
+    ("ex4_chunked.py", "dbnvar_inv = (bndiff * dbnraw).sum(axis=0, keepdims=True)",
+     "dbnvar_inv = (bndiff * dbnraw).sum(axis=1, keepdims=True)", "dhprebn", "axis",
+     "line 16: `(bndiff * dbnraw).sum(axis=1, keepdims=True)` where `(bndiff * dbnraw).sum(axis=0, keepdims=True)`"),
+    ("ex4_chunked.py", "dbnvar = -0.5 * (bnvar + 1e-5) ** -1.5 * dbnvar_inv",
+     "dbnvar = -0.5 * (bnvar + 1e-5) ** -0.5 * dbnvar_inv", "dhprebn", "constant",
+     "line 17: `-0.5` where `-1.5` belongs: bnvar_inv = (bnvar + eps) ** -0.5: d x^-1/2 = -1/2 x^-3/2"),
+    ("ex2_onehot.py", "dlogits = (p - y) / batch_size", "dlogits = p - y / batch_size", "dlogits", "grouping",
+     "`p - y / batch_size` is read as `(p - (y / batch_size))`: the grouping `(p - y) / batch_size` belongs"),
+    ("ex3_lecture.py", "dhprebn = bngain*bnvar_inv/n", "dhprebn = bngain/n", "dhprebn", "term",
+     "line 4: a factor `bnvar_inv` is missing from"),
+    ("ex2_helper_chain.py", "smax = np.divide(np.exp(logits), np.sum(np.exp(logits), axis=1, keepdims=True))",
+     "smax = np.divide(np.exp(h @ W2), np.sum(np.exp(h @ W2), axis=1, keepdims=True))", "dlogits", "subexpression",
+     "line 7: `h @ W2` where `logits` belongs: the forward made it: logits = h @ W2 + b2"),
+    ("ex2_lecture.py", "dlogits[range(n), Yb] -= 1", "dlogits[range(n), dlogits.argmax(1)] -= 1", "dlogits",
+     "subexpression", "line 5: `dlogits.argmax(1)` where `Yb` belongs: Yb holds each row's target"),
+]
+
+
+@pytest.mark.parametrize("name, old, new, row, kind, words", REPAIRS, ids=[f"{r[4]}:{r[0][:-3]}" for r in REPAIRS])
+def test_each_kind_of_edit_is_found_and_named(names_txt, name, old, new, row, kind, words):
+    source = fixture(name)
+    assert old in source
+    wrong, result = wrong_rows(source.replace(old, new, 1), face.guess_exercise(source))
+    assert [r.name for r in wrong] == [row], [(r.name, r.why) for r in wrong]
+    found = result.grads[row].repair
+    assert found is not None and found.kind == kind, found
+    assert words is None or words in wrong[0].why, wrong[0].why
+    assert "largest difference" not in wrong[0].why
+
+
+def test_a_fix_must_hold_at_another_shape_and_with_random_upstream(names_txt):
+    """A learner who multiplies by 32 where n belongs: at the lecture's batch 32 the edit `32` -> `n` and
+    the line as written agree, so nothing is repaired there; the second shape tells them apart."""
+    source = fixture("ex4_chunked.py").replace("dlogits = sm / n", "dlogits = sm / 3.2 / 10")
+    wrong, result = wrong_rows(source, "ex4")
+    assert wrong == []  # right at n = 32: the grader grades the numbers it is given
+    source = fixture("ex2_onehot.py").replace("dlogits = (p - y) / batch_size", "dlogits = (p - y) / 31")
+    wrong, result = wrong_rows(source, "ex2")
+    assert [r.name for r in wrong] == ["dlogits"] and result.grads["dlogits"].repair is None or \
+        "31" in result.grads["dlogits"].repair.what  # an accidental constant never passes the second shape
+
+
+def test_a_learners_own_helper_is_never_replaced_and_a_chunked_mistake_is_its_line(names_txt):
+    wrong, _ = wrong_rows(fixture("ex2_helper_chain.py"), "ex2")
+    assert wrong == []  # exercise 2 hands in no dlogprobs: the learner's own is run as written
+    source = fixture("ex4_chunked.py").replace("** -1.5 * dbnvar_inv", "** -0.5 * dbnvar_inv")
+    rows, _ = face.rows(source, "ex4")
+    status = {r.name: r.status for r in rows}
+    assert [g for g, s in status.items() if s == "wrong"] == ["dhprebn"], status
+    assert status["dembcat"] == "inherits" and "line 17" in next(r.why for r in rows if r.name == "dhprebn")
+
+
+def test_the_corrected_line_is_kept_for_answer_and_not_in_the_words(names_txt):
+    source = fixture("ex4_chunked.py").replace("dhpreact = (1.0 - np.square(h)) * dh",
+                                               "dhpreact = (1.0 - np.square(h)) + dh")
+    wrong, result = wrong_rows(source, "ex4")
+    found = result.grads["dhpreact"].repair
+    assert found.after == "dhpreact = (1.0 - np.square(h)) * dh" and found.after not in wrong[0].why
+
+
+def mutations(statement):
+    """One mutation of each kind that applies to an answer statement: (kind, mutated source)."""
+    tree = ast.parse(statement).body[0]
+    nodes = [n for n, *_ in repair.walk(tree)]
+    out = []
+    ops = [n for n in nodes if isinstance(n, ast.BinOp) and isinstance(n.op, ast.Mult)]
+    if ops:
+        new = ast.BinOp(left=ops[0].left, op=ast.Add(), right=ops[0].right)
+        out.append(("operator", ast.unparse(repair.replaced(tree, ops[0], new))))
+    sums = [n for n in nodes if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "sum"
+            and n.args and isinstance(n.args[0], ast.Constant)]
+    if sums:
+        new = ast.parse(ast.unparse(sums[0]).replace(f".sum({sums[0].args[0].value}",
+                                                     f".sum({1 - sums[0].args[0].value}", 1), mode="eval").body
+        out.append(("axis", ast.unparse(repair.replaced(tree, sums[0], new))))
+    consts = [n for n in nodes if isinstance(n, ast.Constant) and isinstance(n.value, float) and n.value not in (0, 1)]
+    if consts:
+        out.append(("constant", ast.unparse(repair.replaced(tree, consts[0], ast.Constant(-consts[0].value)))))
+    return out
+
+
+def test_a_sweep_of_edits_over_the_projects_own_answer_lines(names_txt):
+    """Plant an operator, an axis and a constant into every answer line of exercise 1 that has one: each
+    planted line gets one wrong row, and the search names an equivalent fix (it may be another edit that is
+    right too) or the catalogue names the mistake; never the bare largest difference. Every miss is listed."""
+    lines = [ln for g in catalogue.EXERCISES["ex1"]["graded"] for ln in mistakes.answer_source(g).splitlines()]
+    answer = "\n".join(dict.fromkeys(lines))
+    planted, misses = 0, []
+    for line in answer.splitlines():
+        if line.startswith((" ", "for ")) or "=" not in line:
+            continue
+        for kind, bad in mutations(line.split("#")[0].strip()):
+            rows, result = face.rows(answer.replace(line, bad, 1), "ex1")
+            wrong = [r for r in rows if r.status == "wrong"]
+            planted += 1
+            if len(wrong) != 1 or "largest difference" in wrong[0].why:
+                misses.append((kind, bad, [(r.name, r.why[:80]) for r in wrong]))
+    assert planted >= 20 and len(misses) <= planted // 10, (planted, misses)
