@@ -31,6 +31,7 @@ if [ "${1:-}" = "test" ]; then
         $PY -m pip install --quiet --disable-pip-version-check -r requirements-test.txt
         touch .venv/.installed-test
     fi
+    $PY -m flake8 && echo "== flake8: every line within 120 columns (.flake8)"
     $PY scripts/prepare_data.py
     exec $PY -m pytest -q -n 2 tests "$@"  # two workers (pytest-xdist): this machine has two cores
 fi

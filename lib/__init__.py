@@ -1,4 +1,5 @@
-"""What several scripts share (see the README's layout). Importing it, before numpy, sets numpy's
+"""The shared helpers of several scripts, and one package of its own, the practice grader (lib/grader/;
+nothing else here imports it). Importing it, before numpy, sets numpy's
 BLAS to one thread unless the user chose a number: at this project's sizes a second thread buys
 about 10% on an idle machine and costs 2 to 7 times as much whenever anything else runs."""
 import os

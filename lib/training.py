@@ -152,7 +152,8 @@ class Run:
                 f"averaged above {self.blowup:.1f} (2 ln V, a uniform guess twice over) for {self.patience} steps, " \
                 f"up to"
             print(f"error: the loss {what} {self.bad_loss:.4g} at step {self.bad_step}: the run diverged "
-                  f"(learning rate too large?); kept the last good checkpoint ({self.path}, if one was saved) and the plots so far; "
+                  f"(learning rate too large?); kept the last good checkpoint ({self.path}, if one was saved) and the "
+                  "plots so far; "
                   f"{lr} with a lower --lr", file=sys.stderr)
             self._release()
             return self.status

@@ -134,7 +134,8 @@ def train_config(gain, lr, batchnorm, Xtr, Ytr, vocab_size, steps):
         loss, cache = forward(p, Xtr[ix], Ytr[ix])
         g, dh_layers = backward(p, cache, Ytr[ix])
         if i == 0:
-            first = (layer_stats(p, g, dh_layers, cache[1]), [c[2].copy() for c in cache[1]], [d.copy() for d in dh_layers])
+            first = (layer_stats(p, g, dh_layers, cache[1]), [c[2].copy() for c in cache[1]], [d.copy()
+                                                                                               for d in dh_layers])
         if i % 10 == 0:
             with np.errstate(divide="ignore"):  # a dead layer's gradient is exactly 0: its ratio is -inf
                 ratios.append([np.log10(lr * g[f"W{l}"].std() / p[f"W{l}"].std()) for l in range(n_layers)])
@@ -163,7 +164,8 @@ def grid_plot(results, out, name, title, draw, sharey=False, when=("", "")):
 
 def main(argv=None):
     parser = Parser(description="Saturated tanh, dead neurons, vanishing gradients: a deep MLP under several inits.")
-    parser.add_argument("--steps", type=positive(int), default=steps, help=f"training steps per configuration (default {steps})")
+    parser.add_argument("--steps", type=positive(int), default=steps,
+                        help=f"training steps per configuration (default {steps})")
     parser.add_argument("--out", default="plots", help="folder for the plots (default plots/)")
     args = parser.parse_args(argv)
     out = writable_dir(args.out)
@@ -174,13 +176,15 @@ def main(argv=None):
 
     results = {}
     w = max(len(f"{label}, with batchnorm") for label in configs)  # the longest label sets the column
-    print(f"{'configuration (stats at init)':{w}s} | layer | h mean |  h std | sat %  | dead | grad std at h | grad:data W")
+    print(f"{'configuration (stats at init)':{w}s} | layer | h mean |  h std | sat %  | dead | grad std at h | "
+          "grad:data W")
     for batchnorm in (False, True):
         for label, (gain, lr) in configs.items():
             r = results[(label, batchnorm)] = train_config(gain, lr, batchnorm, Xtr, Ytr, len(itos), n_steps)
             name = f"{label}, {'with' if batchnorm else 'no'} batchnorm"
             for l, s in enumerate(r["init"]):
-                print(f"{(name if l == 0 else ''):{w}s} | {l:5d} | {s['mean']:+6.2f} | {s['std']:6.3f} | {s['saturated']:5.1f}% | "
+                print(f"{(name if l == 0 else ''):{w}s} | {l:5d} | {s['mean']:+6.2f} | {s['std']:6.3f} | "
+                      f"{s['saturated']:5.1f}% | "
                       f"{s['dead']:4d} | {s['grad_std']:13.2e} | {s['grad_data']:.2e}")
             print(f"{'':{w}s} | after {n_steps} steps: loss {r['loss']:.3f}, dead neurons per layer "
                   f"{[s['dead'] for s in r['end']]}, saturated {[round(s['saturated']) for s in r['end']]} %")
@@ -192,7 +196,8 @@ def main(argv=None):
         for l, h in enumerate(r["hs_end"] if after else r["hs"]):
             s = (r["end"] if after else r["init"])[l]
             y, edges = np.histogram(h, bins=40, range=(-1, 1), density=True)
-            ax.plot((edges[:-1] + edges[1:]) / 2, y, label=f"layer {l}: std {s['std']:.2f}, sat {s['saturated']:.0f}%, dead {s['dead']}")
+            ax.plot((edges[:-1] + edges[1:]) / 2, y,
+                    label=f"layer {l}: std {s['std']:.2f}, sat {s['saturated']:.0f}%, dead {s['dead']}")
         ax.set_xlabel("tanh output h")
         return f", after {n_steps} steps" if after else ", at init"
 
@@ -211,10 +216,13 @@ def main(argv=None):
         ax.set_xlabel("step")
         ax.set_ylabel("log10 update:data")
 
-    grid_plot(results, out, "tanh", "tanh activations per layer: at init without batchnorm (vanishing, healthy, saturated), "
-              f"and after {n_steps} steps (the large step's dead neurons; batchnorm keeps every gain healthy)", tanh_hist)
+    grid_plot(results, out, "tanh",
+              "tanh activations per layer: at init without batchnorm (vanishing, healthy, saturated), "
+              f"and after {n_steps} steps (the large step's dead neurons; batchnorm keeps every gain healthy)",
+                  tanh_hist)
     grid_plot(results, out, "grads", "gradient arriving at each layer's output, at init", grad_hist)
-    grid_plot(results, out, "update_ratio", f"update:data ratio of each weight over {n_steps} steps (dashed: 1e-3)", ratio_plot, sharey=True)
+    grid_plot(results, out, "update_ratio", f"update:data ratio of each weight over {n_steps} steps (dashed: 1e-3)",
+              ratio_plot, sharey=True)
 
     # dead neurons after training: saturated for every example of the last batch
     fig, axes = plt.subplots(1, 2, figsize=(14, 4), sharey=True)

@@ -107,7 +107,7 @@ def port(Xtr, Ytr, n_hidden, batch_size, dtype, upfront=False, onehot=False, fla
         dhpreact = (1.0 - h ** 2) * dh
         grads["bngain"] = (bnraw * dhpreact).sum(0, keepdims=True)
         grads["bnbias"] = dhpreact.sum(0, keepdims=True)
-        dhprebn = P["bngain"] * bnvar_inv / n * (n * dhpreact - dhpreact.sum(0) - n / (n - 1) * bnraw * (dhpreact * bnraw).sum(0))
+        dhprebn = P["bngain"] * bnvar_inv / n * (n * dhpreact - dhpreact.sum(0) - n / (n - 1) * bnraw * (dhpreact * bnraw).sum(0))  # noqa: E501  (the answer on one line)
         demb = (dhprebn @ P["W1"].T).reshape(emb.shape)
         grads["W1"] = embcat.T @ dhprebn
         grads["b1"] = dhprebn.sum(0)
@@ -195,7 +195,7 @@ def torch_loops(Xtr, Ytr, n_hidden, batch_size):
             dhpreact = (1.0 - h ** 2) * dh
             dbngain = (bnraw * dhpreact).sum(0, keepdim=True)
             dbnbias = dhpreact.sum(0, keepdim=True)
-            dhprebn = bngain * bnvar_inv / n * (n * dhpreact - dhpreact.sum(0) - n / (n - 1) * bnraw * (dhpreact * bnraw).sum(0))
+            dhprebn = bngain * bnvar_inv / n * (n * dhpreact - dhpreact.sum(0) - n / (n - 1) * bnraw * (dhpreact * bnraw).sum(0))  # noqa: E501  (the answer on one line)
             dembcat = dhprebn @ W1.T
             dW1 = embcat.T @ dhprebn
             db1 = dhprebn.sum(0)
@@ -306,9 +306,10 @@ def main(argv=None):
             try:
                 for k in (1, 2):
                     env = dict(os.environ, OPENBLAS_NUM_THREADS=str(k), OMP_NUM_THREADS=str(k), MKL_NUM_THREADS=str(k))
-                    p = subprocess.run([sys.executable, __file__, "--probe", str(H), str(B)] + ["--quick"] * args.quick, env=env,
+                    p = subprocess.run([sys.executable, __file__, "--probe", str(H), str(B)] + ["--quick"]
+                                       * args.quick, env=env,
                                        capture_output=True, text=True)
-                    cells[f"{k} thread{'s' if k > 1 else ''}, {'busy' if busy else 'idle'}"] = float(p.stdout.split()[-1])
+                    cells[f"{k} thread{'s' if k > 1 else ''}, {'busy' if busy else 'idle'}"] = float(p.stdout.split()[-1])  # noqa: E501
             finally:
                 if hog:
                     hog.kill()
@@ -355,8 +356,10 @@ def main(argv=None):
 
     with open(os.path.join(out, "benchmark.md"), "w") as f:
         f.write("\n".join(lines) + "\n")
-    write_json(os.path.join(out, "benchmark.json"), dict(machine=machine, gflops=gflops, lecture=lecture, ablation=ablation,
-                                                          sweep=sweep, threads=threads, torch=t, torch_sweep=torch_sweep))
+    write_json(os.path.join(out, "benchmark.json"), dict(machine=machine, gflops=gflops, lecture=lecture,
+                                                         ablation=ablation,
+                                                          sweep=sweep, threads=threads, torch=t,
+                                                              torch_sweep=torch_sweep))
     print(f"\nwrote {out}/benchmark.md, {out}/benchmark.json, {out}/benchmark_sweep.png")
 
 

@@ -63,7 +63,7 @@ METHODS = {"loop": dC_loop, "add.at": dC_add_at, "one-hot": embedding_backward, 
 
 
 def main(argv=None):
-    parser = Parser(description="dC by the lecture's loop, np.add.at, a one-hot matmul and bincount: checked and timed.")
+    parser = Parser(description="dC by the lecture's loop, np.add.at, a one-hot matmul and bincount: checked and timed.")  # noqa: E501
     parser.add_argument("--out", default="plots", help="folder for the plot (default plots/)")
     args = parser.parse_args(argv)
     out = writable_dir(args.out)

@@ -44,8 +44,10 @@ seed = 42         # one seed for the init and the minibatch
 
 def main(argv=None):
     parser = Parser(description="Exercise 1: the hand backward through every intermediate, checked numerically.")
-    parser.add_argument("--batch-size", type=int, default=batch_size, help=f"minibatch size, >= 2 (lecture: {batch_size})")
-    parser.add_argument("--n-hidden", type=positive(int), default=n_hidden, help=f"hidden neurons (lecture: {n_hidden})")
+    parser.add_argument("--batch-size", type=int, default=batch_size,
+                        help=f"minibatch size, >= 2 (lecture: {batch_size})")
+    parser.add_argument("--n-hidden", type=positive(int), default=n_hidden,
+                        help=f"hidden neurons (lecture: {n_hidden})")
     parser.add_argument("--n-embd", type=positive(int), default=n_embd, help=f"embedding size (lecture: {n_embd})")
     parser.add_argument("--block-size", type=int, default=block_size, help=f"context length (lecture: {block_size})")
     parser.add_argument("--seed", type=seed_arg, default=seed, help=f"seed of the init and the batch (default {seed})")
@@ -58,14 +60,16 @@ def main(argv=None):
         args.dump = npz_file(args.dump, "--dump")
 
     # data, init and one minibatch
-    itos, params, Xb, Yb = exercise_batch(args.batch_size, args.n_embd, args.n_hidden, args.block_size, args.seed, args.data)
+    itos, params, Xb, Yb = exercise_batch(args.batch_size, args.n_embd, args.n_hidden, args.block_size, args.seed,
+                                          args.data)
     vocab_size = len(itos)
     print(f"parameters: {count_params(params)}"
-          + (f"   (lecture: {REFERENCE['parameters_ex1']})" if (args.n_embd, args.n_hidden, args.block_size, vocab_size) == (10, 64, 3, 27) else ""))
+          + (f"   (lecture: {REFERENCE['parameters_ex1']})" if (args.n_embd, args.n_hidden, args.block_size,
+                                                                vocab_size) == (10, 64, 3, 27) else ""))
 
     # forward: the lecture's 20 steps (lib/lecture.py)
     values = forward(**params, Xb=Xb, Yb=Yb)
-    print(f"loss at init: {values['loss']:.4f}   (-ln(1/{vocab_size}) = {-np.log(1 / vocab_size):.4f}: a uniform guess)")
+    print(f"loss at init: {values['loss']:.4f}   (-ln(1/{vocab_size}) = {-np.log(1 / vocab_size):.4f}: a uniform guess)")  # noqa: E501
 
     # backward: d<name> for every step, in reverse (lib/lecture.py)
     grads = backward(**values)
@@ -86,7 +90,8 @@ def main(argv=None):
           f"\nmax |db1| = {np.abs(grads['db1']).max():.1e}: zero too. Batchnorm subtracts the batch mean, so a"
           "\nbias added just before it cancels out: the lecture keeps b1 only to check its gradient.")
 
-    write_json(os.path.join(out, "ex1.json"), dict(parameters=count_params(params), loss_at_init=float(values["loss"]), rows=len(rows),
+    write_json(os.path.join(out, "ex1.json"), dict(parameters=count_params(params), loss_at_init=float(values["loss"]),
+                                                   rows=len(rows),
                    max_rel_error=max(r["rel"] for r in rows if not r["zero"]),
                    dlogit_maxes=float(np.abs(grads["dlogit_maxes"]).max()), ok=bool(ok)))
     if args.dump:

@@ -47,7 +47,8 @@ seed = 42         # one seed for the init and the minibatch
 
 def main(argv=None):
     parser = Parser(description="Exercise 2: cross-entropy backward in one step, checked and timed.")
-    parser.add_argument("--batch-size", type=int, default=batch_size, help=f"minibatch size, >= 2 (lecture: {batch_size})")
+    parser.add_argument("--batch-size", type=int, default=batch_size,
+                        help=f"minibatch size, >= 2 (lecture: {batch_size})")
     parser.add_argument("--seed", type=seed_arg, default=seed, help=f"seed of the init and the batch (default {seed})")
     parser.add_argument("--out", default="plots", help="folder for the plots (default plots/)")
     parser.add_argument("--dump", metavar="PATH.npz", help="write logits, Yb, loss, dlogits (float64)")
@@ -96,7 +97,8 @@ def main(argv=None):
     target = dlogits[np.arange(n), Yb] * n
     print(f"\nlargest |row sum| of dlogits: {row_sums:.1e}  (pull up on the target = push down on the rest)")
     print(f"at the target n*dlogits = p - 1: max |error| {np.abs(target - (probs[np.arange(n), Yb] - 1)).max():.1e};"
-          f" elsewhere n*dlogits = p: max |error| {np.abs(np.delete((dlogits * n - probs).ravel(), np.arange(n) * V + Yb)).max():.1e}")
+          " elsewhere n*dlogits = p: max |error| "
+          f"{np.abs(np.delete((dlogits * n - probs).ravel(), np.arange(n) * V + Yb)).max():.1e}")
 
     # speed: why we fuse. The chunked lines are lib/lecture.py's own, run as they stand.
     chunked_forward, chunked_backward = statements(forward, after="logits"), statements(backward, until="dlogits")
@@ -133,7 +135,8 @@ def main(argv=None):
     colors = ["tab:green" if i == Yb[b] else "tab:gray" for i in range(V)]
     ax1.bar(range(V), probs[b], color=colors)
     ax1.set_ylabel("p = softmax(logits)")
-    ax1.set_title(f"one example: context '{context}' -> target '{itos[Yb[b]]}' (green), p(target) = {probs[b, Yb[b]]:.3f}")
+    ax1.set_title(f"one example: context '{context}' -> target '{itos[Yb[b]]}' (green), p(target) = "
+                  f"{probs[b, Yb[b]]:.3f}")
     ax2.bar(range(V), force, color=["tab:green" if f > 0 else "tab:red" for f in force])
     ax2.axhline(0, color="k", lw=0.6)
     ax2.set_ylabel("force = -n * dlogits")
@@ -143,7 +146,8 @@ def main(argv=None):
     ax2.set_xlabel("character")
     save(fig, out, "ex2_forces")
 
-    results = dict(loss_diff=abs(loss_fast - values["loss"]), dlogits_maxdiff=res["maxdiff"], dlogits_approx=res["approx"],
+    results = dict(loss_diff=abs(loss_fast - values["loss"]), dlogits_maxdiff=res["maxdiff"],
+                   dlogits_approx=res["approx"],
                    rel_error_numeric=row["rel"], max_row_sum=float(row_sums),
                    us_fused=t_fused, us_chunked=t_chunked, ok=bool(ok and res["approx"]))
     write_json(os.path.join(out, "ex2.json"), results)

@@ -61,7 +61,8 @@ def main(argv=None):
     parser = Parser(description="Check every parameter gradient by central differences: tiny net, then the real one.")
     parser.add_argument("--bug", nargs="?", const="bessel", choices=sorted(BUGS),
                         help="plant a classic mistake in the backward (default: bessel)")
-    parser.add_argument("--seed", type=seed_arg, default=seed, help=f"seed of the init and the batches (default {seed})")
+    parser.add_argument("--seed", type=seed_arg, default=seed,
+                        help=f"seed of the init and the batches (default {seed})")
     parser.add_argument("--out", default="plots", help="folder for gradcheck.json (default plots/)")
     args = parser.parse_args(argv)
     out = writable_dir(args.out)
@@ -84,13 +85,15 @@ def main(argv=None):
     itos, _, ((Xtr, Ytr), _, _) = load_splits(r["block_size"])
     params = init_params(len(itos), r["n_embd"], r["n_hidden"], r["block_size"], rng, np.float64)
     ix = rng.integers(0, len(Xtr), r["batch_size"])
-    print(f"\n2. the lecture's network: n_embd {r['n_embd']}, n_hidden {r['n_hidden']}, batch {r['batch_size']} of names.txt")
+    print(f"\n2. the lecture's network: n_embd {r['n_embd']}, n_hidden {r['n_hidden']}, batch {r['batch_size']} of "
+          "names.txt")
     ok_real = gradient_check(params, Xtr[ix], Ytr[ix], "lecture network", backward)
 
     ok = ok_debug and ok_real
     print(f"\nverdict: {'the hand backward is right' if ok else 'the hand backward is WRONG'}"
           + (f" (planted bug: {args.bug})" if args.bug else ""))
-    write_json(os.path.join(out, f"gradcheck{'_bug_' + args.bug if args.bug else ''}.json"), dict(ok=bool(ok), bug=args.bug))
+    write_json(os.path.join(out, f"gradcheck{'_bug_' + args.bug if args.bug else ''}.json"), dict(ok=bool(ok),
+                                                                                                  bug=args.bug))
     return 0 if ok else 1
 
 

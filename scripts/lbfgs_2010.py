@@ -106,7 +106,8 @@ def main(argv=None):
         if stop.signal:
             raise StopIteration  # scipy ends the minimisation here, with what it has
 
-    print(f"\nL-BFGS-B, full batch ({len(Xtr)} examples per cost evaluation, float32), at most {args.maxiter} iterations")
+    print(f"\nL-BFGS-B, full batch ({len(Xtr)} examples per cost evaluation, float32), at most {args.maxiter} "
+          "iterations")
     result = minimize(cost_function, unroll(params), args=(Xtr, Ytr, shapes, np.float32), jac=True, method="L-BFGS-B",
                       callback=callback, options=dict(maxiter=args.maxiter))
     lbfgs_seconds = clock["spent"]
@@ -155,8 +156,10 @@ def main(argv=None):
     ax.legend(fontsize=8)
     save(fig, out, "lbfgs_2010")
 
-    write_json(os.path.join(out, "lbfgs_2010.json"), dict(check_grad_rel=scipy_rel, lib_rel=lib_rel, checks_ok=bool(checks_ok), iterations=int(result.nit),
-                   evaluations=int(result.nfev), seconds=lbfgs_seconds, lbfgs_val=lbfgs_val, lbfgs_train=float(result.fun),
+    write_json(os.path.join(out, "lbfgs_2010.json"), dict(check_grad_rel=scipy_rel, lib_rel=lib_rel,
+                                                          checks_ok=bool(checks_ok), iterations=int(result.nit),
+                   evaluations=int(result.nfev), seconds=lbfgs_seconds, lbfgs_val=lbfgs_val,
+                       lbfgs_train=float(result.fun),
                    sgd_val=sgd_val, sgd_steps=steps, trigram_val=trigram, mlp_val=MLP_VAL))
     print(f"plot: {out}/lbfgs_2010.png")
     if stop.signal:

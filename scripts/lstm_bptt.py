@@ -243,7 +243,8 @@ def through_time(lag, seed):
         f = cache[3][:, :, recall_hidden:2 * recall_hidden]          # (T, B, H) the forget gates
         back = np.concatenate([np.ones((1,) + f.shape[1:]), np.cumprod(f[:0:-1], axis=0)])  # f_T ... f_{t+1}
         out[f"LSTM, {label}: product of the forget gates (rms over units)"] = np.sqrt((back ** 2).mean((1, 2)))
-        out[f"LSTM, {label}: product of the mean forget gate"] = np.concatenate([[1.0], np.cumprod(f.mean((1, 2))[:0:-1])])
+        out[f"LSTM, {label}: product of the mean forget gate"] = np.concatenate([[1.0], np.cumprod(f.mean((1,
+                                                                                                           2))[:0:-1])])
     return out
 
 
@@ -257,7 +258,8 @@ def plot_through_time(curves, out):
     fig, axes = plt.subplots(1, 2, figsize=(14, 5.5), sharey=True, layout="constrained")
     for ax, which in zip(axes, ("forget bias 1", "the gate open")):
         rnn = curves["RNN: ||dloss/dh_t||"]
-        ax.semilogy(np.arange(len(rnn)), np.maximum(rnn, 1e-30), color="tab:red", lw=2, label="vanilla RNN: ||dloss/dh_t||")
+        ax.semilogy(np.arange(len(rnn)), np.maximum(rnn, 1e-30), color="tab:red", lw=2,
+                    label="vanilla RNN: ||dloss/dh_t||")
         for label, c in curves.items():
             if which not in label:
                 continue
@@ -311,15 +313,18 @@ def plot_recall(recall, models, lags, seeds, out):
 def main(argv=None):
     parser = Parser(description="An LSTM with backpropagation through time by hand: names, and why it carries "
                                 "the gradient (a product of forget gates).")
-    parser.add_argument("--steps", type=positive(int), default=max_steps, help=f"names: optimisation steps (default {max_steps})")
-    parser.add_argument("--n-hidden", type=positive(int), default=n_hidden, help=f"names: cell size (default {n_hidden})")
+    parser.add_argument("--steps", type=positive(int), default=max_steps,
+                        help=f"names: optimisation steps (default {max_steps})")
+    parser.add_argument("--n-hidden", type=positive(int), default=n_hidden,
+                        help=f"names: cell size (default {n_hidden})")
     parser.add_argument("--recall-steps", type=positive(int), default=recall_steps,
                         help=f"recall: Adam steps per model and lag at most (default {recall_steps})")
     parser.add_argument("--full", action="store_true", help="recall at lags 10, 20, 50, 100 and 200, three seeds each "
                         "(default: lags 20 and 100, one seed)")
     parser.add_argument("--seed", type=seed_arg, default=seed, help=f"seed (default {seed})")
     parser.add_argument("--out", default="plots", help="folder for lstm_bptt.json and the plots (default plots/)")
-    parser.add_argument("--checkpoint", default=os.path.join(ROOT, "data", "lstm.npz"), help="where to save (default data/lstm.npz)")
+    parser.add_argument("--checkpoint", default=os.path.join(ROOT, "data", "lstm.npz"),
+                        help="where to save (default data/lstm.npz)")
     parser.add_argument("--data", help="a word list to use instead of names.txt")
     args = parser.parse_args(argv)
     out = writable_dir(args.out)
@@ -377,7 +382,8 @@ def main(argv=None):
     for name, value in losses.items():
         print(f"{name:5s} loss {value:.4f} nats per character" + (
             f"   (the lecture's MLP: {lecture.REFERENCE['val']}" + (f", rnn_bptt.py's RNN: {rnn_val:.4f})" if rnn_val
-                                                                     else ")") if name == "val" and not args.data else ""))
+                                                                     else ")") if name == "val" and not args.data
+                                                                         else ""))
     names = recurrent.sample(p, itos, 20, np.random.default_rng(args.seed), step=step)
     print("samples: " + ", ".join(names))
     saved = checkpoint.save_or_say(args.checkpoint, dict(p, itos=np.array(itos)))  # a full disk: one line, go on
@@ -392,9 +398,11 @@ def main(argv=None):
     # the long-lag recall task
     print(f"\nrecall the first of lag + 2 symbols ({symbols} to choose from, chance {1 / symbols:.3f}), "
           f"hidden {recall_hidden}, Adam, at most {args.recall_steps} steps; accuracy"
-          + (f" as the mean (lowest-highest) of {len(seeds)} seeds, steps and seconds the mean" if len(seeds) > 1 else "")
+          + (f" as the mean (lowest-highest) of {len(seeds)} seeds, steps and seconds the mean" if len(seeds) > 1
+             else "")
           + ":")
-    models = {"rnn": "vanilla RNN", "lstm": "LSTM, forget bias 1", "open": f"LSTM, forget bias {open_bias:g} (gate open)"}
+    models = {"rnn": "vanilla RNN", "lstm": "LSTM, forget bias 1",
+              "open": f"LSTM, forget bias {open_bias:g} (gate open)"}
     recall = {m: {} for m in models}
     print(f"  {'model':32s}" + "".join(f" | lag {lag:3d}          " for lag in lags))
     for m, label in models.items():
@@ -423,14 +431,16 @@ def main(argv=None):
     if rnn_val:
         ax.axhline(rnn_val, color="tab:red", ls=":", lw=1, label=f"rnn_bptt.py's RNN, val {rnn_val:.3f}")
     if not args.data:
-        ax.axhline(lecture.REFERENCE["val"], color="k", ls="--", lw=1, label=f"the lecture's MLP, val {lecture.REFERENCE['val']}")
+        ax.axhline(lecture.REFERENCE["val"], color="k", ls="--", lw=1,
+                   label=f"the lecture's MLP, val {lecture.REFERENCE['val']}")
     ax.set_xlabel("step")
     ax.set_ylabel("loss (nats per character)")
     ax.set_title("an LSTM on names.txt, trained with backpropagation through time by hand")
     ax.legend()
     save(fig, out, "lstm_bptt_loss")
 
-    write_json(os.path.join(out, "lstm_bptt.json"), dict(check_ok=bool(ok), planted_caught=len(caught), steps=len(lossi), seconds=seconds, rnn_val=rnn_val,
+    write_json(os.path.join(out, "lstm_bptt.json"), dict(check_ok=bool(ok), planted_caught=len(caught),
+                                                         steps=len(lossi), seconds=seconds, rnn_val=rnn_val,
                    **{f"{k}_loss": v for k, v in losses.items()}, samples=names,
                    through_time={k: float(c[-1]) for k, c in curves.items()},
                    recall={models[m]: {str(lag): r for lag, r in rs.items()} for m, rs in recall.items()}))

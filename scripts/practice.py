@@ -45,11 +45,15 @@ def main(argv=None):
     new.add_argument("--force", action="store_true", help="overwrite an existing file (your work in it is lost)")
     check = sub.add_parser("check", help="grade a practice file")
     check.add_argument("path")
-    check.add_argument("--exercise", choices=sorted(catalogue.EXERCISES), help="which exercise (default: from the file's first line)")
-    check.add_argument("--batch-size", type=int, default=batch_size, help=f"minibatch size, >= 2 (lecture: {batch_size})")
-    check.add_argument("--n-hidden", type=positive(int), help="hidden neurons (default: the exercise's, 64, or 200 for ex4)")
+    check.add_argument("--exercise", choices=sorted(catalogue.EXERCISES),
+                       help="which exercise (default: from the file's first line)")
+    check.add_argument("--batch-size", type=int, default=batch_size,
+                       help=f"minibatch size, >= 2 (lecture: {batch_size})")
+    check.add_argument("--n-hidden", type=positive(int),
+                       help="hidden neurons (default: the exercise's, 64, or 200 for ex4)")
     check.add_argument("--seed", type=seed_arg, default=seed, help=f"seed of the init and the batch (default {seed})")
-    check.add_argument("--steps", type=positive(int), default=steps, help=f"ex4: steps of the training run (default {steps})")
+    check.add_argument("--steps", type=positive(int), default=steps,
+                       help=f"ex4: steps of the training run (default {steps})")
     check.add_argument("--out", default="plots", help="ex4: folder for practice_ex4.png (default plots/)")
     check.add_argument("--data", help="a word list to use instead of names.txt")
     check.add_argument("--timeout", type=positive(float), help="seconds your file may run, all three runs and ex4's "

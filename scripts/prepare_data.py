@@ -25,7 +25,8 @@ def main(argv=None):
     words = sum(int((Y == 0).sum()) for Y in (Ytr, Yva, Yte))  # every word ends with '.'
     print(f"words: {words}   vocabulary: {len(itos)} characters: {''.join(itos)}")
     print(f"examples with block_size {args.block_size}: train {len(Xtr)} / val {len(Xva)} / test {len(Xte)}"
-          + (f"   (lecture: {' / '.join(map(str, REFERENCE['split']))})" if args.data is None and args.block_size == 3 else ""))
+          + (f"   (lecture: {' / '.join(map(str, REFERENCE['split']))})" if args.data is None
+             and args.block_size == 3 else ""))
 
 
 if __name__ == "__main__":

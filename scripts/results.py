@@ -20,7 +20,8 @@ from lib.lecture import REFERENCE  # the lecture's figures, each with the notebo
 def main(argv=None):
     parser = Parser(description="Write results.md from the figures the scripts measured.")
     parser.add_argument("--out", default="plots", help="folder the scripts wrote their JSON to (default plots/)")
-    parser.add_argument("--results", default=os.path.join(ROOT, "results.md"), help="where to write (default results.md)")
+    parser.add_argument("--results", default=os.path.join(ROOT, "results.md"),
+                        help="where to write (default results.md)")
     args = parser.parse_args(argv)
     writable_file(args.results, "--results")
     if not os.path.isdir(args.out) or not any(f.endswith(".json") for f in os.listdir(args.out)):
@@ -64,26 +65,33 @@ def main(argv=None):
         with reading("ex1"):
             row("exercise 1: parameters", str(REFERENCE["parameters_ex1"]), str(ex1["parameters"]),
                 ex1["parameters"] == REFERENCE["parameters_ex1"])
-            row("exercise 1: loss at init", "about 3.3 (-ln(1/27) = 3.2958)", f"{ex1['loss_at_init']:.4f}", abs(ex1["loss_at_init"] - 3.3) < 0.2)
+            row("exercise 1: loss at init", "about 3.3 (-ln(1/27) = 3.2958)", f"{ex1['loss_at_init']:.4f}",
+                abs(ex1["loss_at_init"] - 3.3) < 0.2)
             row(f"exercise 1: all {ex1['rows']} hand gradients", "exact vs PyTorch (float32)",
                 f"rel. error ≤ {ex1['max_rel_error']:.1e} vs central differences (float64)", ex1["ok"])
-            row("exercise 1: largest dlogit_maxes (abs)", "~1e-9 (float32): about zero", f"{ex1['dlogit_maxes']:.1e}", ex1["dlogit_maxes"] < 1e-9)
+            row("exercise 1: largest dlogit_maxes (abs)", "~1e-9 (float32): about zero", f"{ex1['dlogit_maxes']:.1e}",
+                ex1["dlogit_maxes"] < 1e-9)
     ex2 = load("ex2")
     if ex2:
         with reading("ex2"):
-            row("exercise 2: dlogits fused vs chunked, max diff", "about 5e-9 (float32)", f"{ex2['dlogits_maxdiff']:.1e} (float64)", ex2["ok"])
-            row("exercise 2: fused vs chunked backward", "faster", f"{ex2['us_fused']:.1f} us vs {ex2['us_chunked']:.1f} us",
+            row("exercise 2: dlogits fused vs chunked, max diff", "about 5e-9 (float32)",
+                f"{ex2['dlogits_maxdiff']:.1e} (float64)", ex2["ok"])
+            row("exercise 2: fused vs chunked backward", "faster",
+                f"{ex2['us_fused']:.1f} us vs {ex2['us_chunked']:.1f} us",
                 ex2["us_fused"] < ex2["us_chunked"])
     ex3 = load("ex3")
     if ex3:
         with reading("ex3"):
-            row("exercise 3: dhprebn fused vs chunked, max diff", "matches almost perfectly (float32)", f"{ex3['dhprebn_maxdiff']:.1e} (float64)", ex3["ok"])
-            row("exercise 3: fused vs chunked backward", "faster", f"{ex3['us_fused']:.1f} us vs {ex3['us_chunked']:.1f} us",
+            row("exercise 3: dhprebn fused vs chunked, max diff", "matches almost perfectly (float32)",
+                f"{ex3['dhprebn_maxdiff']:.1e} (float64)", ex3["ok"])
+            row("exercise 3: fused vs chunked backward", "faster",
+                f"{ex3['us_fused']:.1f} us vs {ex3['us_chunked']:.1f} us",
                 ex3["us_fused"] < ex3["us_chunked"])
     pr = load("practice_ex4")
     if pr:
         with reading("practice_ex4"):
-            row("do it yourself: a correct ex4 backward, graded", "(fill in the blanks)", f"{pr['ok']} of {pr['rows']} ok",
+            row("do it yourself: a correct ex4 backward, graded", "(fill in the blanks)",
+                f"{pr['ok']} of {pr['rows']} ok",
                 pr["ok"] == pr["rows"])
             row("do it yourself: trained with it, beside the project's backward", "the same run",
                 f"{pr['loss_yours']:.4f} vs {pr['loss_project']:.4f} ({pr['steps']} steps)",
@@ -94,31 +102,39 @@ def main(argv=None):
             # within 0.01 of the lecture's, rounded: train <= 2.08, val <= 2.12
             row("exercise 4: train loss", f"{REFERENCE['train']}", f"{tr['train_loss']:.4f} ({tr['steps']} steps)",
                 tr["train_loss"] <= round(REFERENCE["train"] + 0.01, 2))
-            row("exercise 4: val loss", f"{REFERENCE['val']}", f"{tr['val_loss']:.4f}", tr["val_loss"] <= round(REFERENCE["val"] + 0.01, 2))
-            row("exercise 4: time per training step (float32)", "not given (target here: ≤ 100 us)", f"{tr['us_per_step']:.0f} us",
+            row("exercise 4: val loss", f"{REFERENCE['val']}", f"{tr['val_loss']:.4f}",
+                tr["val_loss"] <= round(REFERENCE["val"] + 0.01, 2))
+            row("exercise 4: time per training step (float32)", "not given (target here: ≤ 100 us)",
+                f"{tr['us_per_step']:.0f} us",
                 tr["us_per_step"] <= 100)
-            row("exercise 4: gradient checks before and after training", "(the 2010 habit)", "OK" if tr["gradient_checks_ok"] else "FAILED",
+            row("exercise 4: gradient checks before and after training", "(the 2010 habit)", "OK"
+                if tr["gradient_checks_ok"] else "FAILED",
                 tr["gradient_checks_ok"])
     gc, bug = load("gradcheck"), load("gradcheck_bug_bessel")
     if gc:
         with reading("gradcheck"):
-            row("gradcheck.py: tiny debug net, then the real one", "(the 2010 workflow)", "OK" if gc["ok"] else "FAILED", gc["ok"])
+            row("gradcheck.py: tiny debug net, then the real one", "(the 2010 workflow)", "OK" if gc["ok"]
+                else "FAILED", gc["ok"])
     if bug:
         with reading("gradcheck_bug_bessel"):
-            row("gradcheck.py --bug (Bessel's n-1 dropped in the backward)", "must be caught", "caught" if not bug["ok"] else "MISSED", not bug["ok"])
+            row("gradcheck.py --bug (Bessel's n-1 dropped in the backward)", "must be caught", "caught"
+                if not bug["ok"] else "MISSED", not bug["ok"])
     cb = load("clamp_bug")
     if cb:
         with reading("clamp_bug"):
-            row("clamp bug: examples with zero gradient", "every example with loss > 3", f"{cb['clamp']['ignored'] * 100:.0f}% of each batch",
+            row("clamp bug: examples with zero gradient", "every example with loss > 3",
+                f"{cb['clamp']['ignored'] * 100:.0f}% of each batch",
                 cb["clamp"]["ignored"] > 0.05)
-            row("clamp bug: val loss vs no clipping", "worse", f"{cb['clamp']['val_loss']:.3f} vs {cb['none']['val_loss']:.3f}",
+            row("clamp bug: val loss vs no clipping", "worse",
+                f"{cb['clamp']['val_loss']:.3f} vs {cb['none']['val_loss']:.3f}",
                 cb["clamp"]["val_loss"] > cb["none"]["val_loss"])
     act = load("activation_stats")
     if act:
         with reading("activation_stats"):
             c = act["configs"]
             small, big_step = c["gain 0.5 (too small), no bn"], c["gain 5/3, lr 2 (too large a step), no bn"]
-            row("gain 0.5, no batchnorm: activation std layer 0 → 4", "vanishes", f"{small['init'][0]['std']:.2f} → {small['init'][-1]['std']:.3f}",
+            row("gain 0.5, no batchnorm: activation std layer 0 → 4", "vanishes",
+                f"{small['init'][0]['std']:.2f} → {small['init'][-1]['std']:.3f}",
                 small["init"][-1]["std"] < small["init"][0]["std"] / 4)
             dead = sum(s["dead"] for s in big_step["end"])
             row("lr too large, no batchnorm: dead neurons", "neurons die", f"{dead} of 500", dead > 0)
@@ -128,13 +144,16 @@ def main(argv=None):
             worst = max(max(d.values()) for d in eb["max_diff"].values())
             t = eb["timings_us"]["32"]
             row("dC four ways: max diff / time at batch 32", "(the lecture: loop, index_add_)",
-                f"{worst:.0e}; loop {t['loop']:.0f} us, add.at {t['add.at']:.0f}, one-hot {t['one-hot']:.0f}, bincount {t['bincount']:.0f}", worst < 1e-12)
+                f"{worst:.0e}; loop {t['loop']:.0f} us, add.at {t['add.at']:.0f}, one-hot {t['one-hot']:.0f}, bincount "
+                f"{t['bincount']:.0f}", worst < 1e-12)
     rnn = load("rnn_bptt")
     if rnn:
         with reading("rnn_bptt"):
-            row("RNN, backprop through time by hand: gradient check", "(min-char-rnn.py's habit)", "OK" if rnn["check_ok"] else "FAILED",
+            row("RNN, backprop through time by hand: gradient check", "(min-char-rnn.py's habit)", "OK"
+                if rnn["check_ok"] else "FAILED",
                 rnn["check_ok"])
-            row(f"RNN: val loss per character ({rnn['steps']} steps)", f"below the MLP's {REFERENCE['val']}", f"{rnn['val_loss']:.4f}",
+            row(f"RNN: val loss per character ({rnn['steps']} steps)", f"below the MLP's {REFERENCE['val']}",
+                f"{rnn['val_loss']:.4f}",
                 rnn["val_loss"] <= 2.08)
             f = rnn["factors"]
             row("RNN: gradient factor per step back in time, radius 0.5 / 1.5", "vanishes / explodes",
@@ -159,7 +178,8 @@ def main(argv=None):
     if rbm:
         with reading("rbm_cd"):
             row("2006: RBM by CD-1, val loss per character", "(a density model; may lose)",
-                f"{rbm['val_loss']:.4f} (trigram {rbm['trigram_val_loss']:.4f}, MLP {rbm['mlp_val_loss']})", rbm["val_loss"] < 3.2958)
+                f"{rbm['val_loss']:.4f} (trigram {rbm['trigram_val_loss']:.4f}, MLP {rbm['mlp_val_loss']})",
+                    rbm["val_loss"] < 3.2958)
             t = rbm["cd_table"]
             row("2006: CD-k's bias against the exact gradient, k = 1 / 3 / 10", "falls as k grows",
                 " / ".join(f"{t[k]['bias']:.0e}" for k in ("CD-1", "CD-3", "CD-10")),
@@ -167,10 +187,13 @@ def main(argv=None):
     lb = load("lbfgs_2010")
     if lb:
         with reading("lbfgs_2010"):
-            row("2010: check_grad and lib/gradcheck.py on a tiny net", "both pass", f"{lb['check_grad_rel']:.0e} / {lb['lib_rel']:.0e}",
+            row("2010: check_grad and lib/gradcheck.py on a tiny net", "both pass",
+                f"{lb['check_grad_rel']:.0e} / {lb['lib_rel']:.0e}",
                 lb["checks_ok"])
-            row(f"2010: MLP by L-BFGS, full batch, val loss ({lb['iterations']} iterations)", f"beats the trigram ({lb['trigram_val']:.4f})",
-                f"{lb['lbfgs_val']:.4f}; SGD in the same {lb['seconds']:.0f} s: {lb['sgd_val']:.4f}", lb["lbfgs_val"] < lb["trigram_val"])
+            row(f"2010: MLP by L-BFGS, full batch, val loss ({lb['iterations']} iterations)",
+                f"beats the trigram ({lb['trigram_val']:.4f})",
+                f"{lb['lbfgs_val']:.4f}; SGD in the same {lb['seconds']:.0f} s: {lb['sgd_val']:.4f}",
+                    lb["lbfgs_val"] < lb["trigram_val"])
     bm = load("benchmark")
     if bm:
         with reading("benchmark"):
@@ -180,13 +203,15 @@ def main(argv=None):
                 f"{us:.0f} us (a straightforward numpy port, same run: {port:.0f} us)", us <= 100)
             if bm.get("torch"):
                 t = bm["torch"]
-                row(f"benchmark: vs PyTorch {t['version']} autograd loop", "target ≥ 4.5x", f"{t['autograd'] / us:.1f}x ({t['autograd']:.0f} us)",
+                row(f"benchmark: vs PyTorch {t['version']} autograd loop", "target ≥ 4.5x",
+                    f"{t['autograd'] / us:.1f}x ({t['autograd']:.0f} us)",
                     t["autograd"] / us >= 4.5)
 
     lines = ["| figure | lecture | ours | |", "|---|---|---|---|"]
     lines += [f"| {w} | {lec} | {o} | {'✓' if ok else '✗'} |" for w, lec, o, ok in rows]
     passed = sum(ok for *_, ok in rows)
-    text = "# Results\n\nWritten by `scripts/results.py` from the figures the scripts measured.\n\n" + "\n".join(lines) + \
+    text = "# Results\n\nWritten by `scripts/results.py` from the figures the scripts measured.\n\n" \
+        + "\n".join(lines) + \
            f"\n\n{passed} of {len(rows)} rows pass.\n"
     with open(args.results, "w") as f:
         f.write(text)

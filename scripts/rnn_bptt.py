@@ -91,12 +91,16 @@ def resumed(args, itos):
 
 def main(argv=None):
     parser = Parser(description="A vanilla RNN with backpropagation through time by hand, and the leak through time.")
-    parser.add_argument("--steps", type=positive(int), default=max_steps, help=f"optimisation steps (default {max_steps})")
-    parser.add_argument("--n-hidden", type=positive(int), default=n_hidden, help=f"recurrent state size (default {n_hidden})")
-    parser.add_argument("--lr", type=positive(float), default=learning_rate, help=f"learning rate (default {learning_rate})")
+    parser.add_argument("--steps", type=positive(int), default=max_steps,
+                        help=f"optimisation steps (default {max_steps})")
+    parser.add_argument("--n-hidden", type=positive(int), default=n_hidden,
+                        help=f"recurrent state size (default {n_hidden})")
+    parser.add_argument("--lr", type=positive(float), default=learning_rate,
+                        help=f"learning rate (default {learning_rate})")
     parser.add_argument("--seed", type=seed_arg, default=seed, help=f"seed (default {seed})")
     parser.add_argument("--out", default="plots", help="folder for rnn_bptt.json and the plots (default plots/)")
-    parser.add_argument("--checkpoint", default=os.path.join(ROOT, "data", "rnn.npz"), help="where to save (default data/rnn.npz)")
+    parser.add_argument("--checkpoint", default=os.path.join(ROOT, "data", "rnn.npz"),
+                        help="where to save (default data/rnn.npz)")
     parser.add_argument("--data", help="a word list to use instead of names.txt")
     parser.add_argument("--resume", action="store_true", help="continue the run saved in --checkpoint (by Ctrl-C or "
                         "kill) up to --steps: the same batches, the same result as a run never stopped")
@@ -133,7 +137,7 @@ def main(argv=None):
         lossi, norms, clipped, diverged, t0 = [], [], 0, None, time.perf_counter()
         start, before = 0, 0.0
         if clip and state:  # the saved run: its parameters, its history, its batches drawn again up to its step
-            p, lossi, norms, clipped, before = state["p"], state["lossi"], state["norms"], state["clipped"], state["seconds"]
+            p, lossi, norms, clipped, before = state["p"], state["lossi"], state["norms"], state["clipped"], state["seconds"]  # noqa: E501
             start = len(lossi)
             for _ in range(start):
                 batches.integers(0, len(train), batch_size)
@@ -168,7 +172,8 @@ def main(argv=None):
     p = runs[True]["p"]
     done = len(runs[True]["lossi"])
     losses = {"train": split_loss(p, train, stoi), "val": runs[True]["val"], "test": split_loss(p, test, stoi)}
-    print(f"\ntrained {done} steps in {runs[True]['seconds']:.0f} s, clipped {runs[True]['clipped']} of them at norm {max_norm:g}")
+    print(f"\ntrained {done} steps in {runs[True]['seconds']:.0f} s, clipped {runs[True]['clipped']} of them at norm "
+          f"{max_norm:g}")
     for name, value in losses.items():
         print(f"{name:5s} loss {value:.4f} nats per character" + (
             f"   (the lecture's MLP: {MLP_VAL})" if name == "val" and not args.data else ""))
@@ -218,7 +223,7 @@ def main(argv=None):
     fired = runs[True]["clipped"] > 0
     for clip, style in ((True, dict(color="tab:blue")), (False, dict(color="tab:red", alpha=0.6)))[:1 + fired]:
         x, groups = binned(runs[clip]["norms"], max(args.steps // 200, 1))
-        val_text = f"diverged at step {runs[clip]['diverged']}" if runs[clip]["diverged"] else f"val {runs[clip]['val']:.3f}"
+        val_text = f"diverged at step {runs[clip]['diverged']}" if runs[clip]["diverged"] else f"val {runs[clip]['val']:.3f}"  # noqa: E501
         ax2.semilogy(x, groups.max(1), label=f"{'with' if clip else 'without'} clipping at {max_norm:g}: {val_text}"
                      + ("" if fired else " (it never fired: without it, the same run)"), **style)
     ax2.axhline(max_norm, color="k", ls="--", lw=1)
@@ -239,11 +244,14 @@ def main(argv=None):
     ax.legend()
     save(fig, out, "rnn_bptt_loss")
 
-    write_json(os.path.join(out, "rnn_bptt.json"), dict(check_ok=bool(ok), steps=done, interrupted=bool(stop.signal), seconds=runs[True]["seconds"], **{f"{k}_loss": v for k, v in losses.items()},
+    write_json(os.path.join(out, "rnn_bptt.json"), dict(check_ok=bool(ok), steps=done, interrupted=bool(stop.signal),
+                                                        seconds=runs[True]["seconds"], **{f"{k}_loss": v for k,
+                                                                                          v in losses.items()},
                    val_no_clip=runs[False]["val"], clipped=runs[True]["clipped"], factors=factors, samples=names))
     print(f"plots: {out}/rnn_bptt_leak.png, {out}/rnn_bptt_loss.png")
     if stop.signal:
-        return stop.done(f"at step {done} of {args.steps}", f"the model so far in {args.checkpoint}, its JSON and plots; "
+        return stop.done(f"at step {done} of {args.steps}",
+                         f"the model so far in {args.checkpoint}, its JSON and plots; "
                          f"continue with: python scripts/rnn_bptt.py --resume --steps {args.steps} --checkpoint "
                          f"{args.checkpoint}" + (f" --data {args.data}" if args.data else ""))
     return 0 if ok and saved else 1

@@ -23,7 +23,8 @@ from lib.model import sample_names
 
 def main(argv=None):
     parser = Parser(description="Sample names from a trained checkpoint.")
-    parser.add_argument("--checkpoint", default=os.path.join(ROOT, "data", "model.npz"), help="checkpoint (default data/model.npz)")
+    parser.add_argument("--checkpoint", default=os.path.join(ROOT, "data", "model.npz"),
+                        help="checkpoint (default data/model.npz)")
     parser.add_argument("-n", "--count", type=positive(int), default=20, help="how many names (default 20)")
     parser.add_argument("--seed", type=seed_arg, default=2147483647 + 10, help="seed of the sampling")
     parser.add_argument("--temperature", type=positive(float), default=1.0,

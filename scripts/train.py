@@ -67,7 +67,7 @@ def main(argv=None):
     run.check_vocabulary(itos)
     print(f"data: {len(Xtr)} training examples, vocabulary of {vocab_size}")
     if batch_size > len(Xtr):
-        raise UsageError(f"--batch-size {batch_size} is larger than the {len(Xtr)} training examples; pass at most that")
+        raise UsageError(f"--batch-size {batch_size} is larger than the {len(Xtr)} training examples; pass at most that")  # noqa: E501
     n_params = vocab_size * n_embd + block_size * n_embd * n_hidden + 3 * n_hidden + n_hidden * vocab_size + vocab_size
     fits(8 * (4 * n_params                                                        # parameters, gradients, copies
               + 2 * batch_size * (block_size * n_embd + 8 * n_hidden + 4 * vocab_size)  # one step's tensors
@@ -209,24 +209,35 @@ def main(argv=None):
 
 def parse_args(argv):
     parser = Parser(description="Exercise 4: train the MLP with the hand backward (no autograd).")
-    parser.add_argument("--steps", type=positive(int), default=max_steps, help=f"optimisation steps (lecture: {max_steps})")
-    parser.add_argument("--batch-size", type=number(int), default=batch_size, help=f"examples per step, >= 2 (lecture: {batch_size})")
-    parser.add_argument("--n-hidden", type=positive(int), default=n_hidden, help=f"hidden neurons (lecture: {n_hidden})")
+    parser.add_argument("--steps", type=positive(int), default=max_steps,
+                        help=f"optimisation steps (lecture: {max_steps})")
+    parser.add_argument("--batch-size", type=number(int), default=batch_size,
+                        help=f"examples per step, >= 2 (lecture: {batch_size})")
+    parser.add_argument("--n-hidden", type=positive(int), default=n_hidden,
+                        help=f"hidden neurons (lecture: {n_hidden})")
     parser.add_argument("--n-embd", type=positive(int), default=n_embd, help=f"embedding size (lecture: {n_embd})")
-    parser.add_argument("--block-size", type=positive(int), default=block_size, help=f"context length (lecture: {block_size})")
+    parser.add_argument("--block-size", type=positive(int), default=block_size,
+                        help=f"context length (lecture: {block_size})")
     parser.add_argument("--lr", dest="learning_rate", type=positive(float), default=learning_rate,
                         help=f"learning rate, a tenth of it from --decay-at on (lecture: {learning_rate})")
-    parser.add_argument("--decay-at", type=number(int, 0), default=decay_at, help=f"step from which lr is divided by 10 (lecture: {decay_at})")
-    parser.add_argument("--seed", type=seed_arg, default=seed, help=f"seed of the init and the minibatches (default {seed})")
-    parser.add_argument("--dtype", choices=("float32", "float64"), default=dtype, help=f"precision of training (lecture: {dtype})")
+    parser.add_argument("--decay-at", type=number(int, 0), default=decay_at,
+                        help=f"step from which lr is divided by 10 (lecture: {decay_at})")
+    parser.add_argument("--seed", type=seed_arg, default=seed,
+                        help=f"seed of the init and the minibatches (default {seed})")
+    parser.add_argument("--dtype", choices=("float32", "float64"), default=dtype,
+                        help=f"precision of training (lecture: {dtype})")
     parser.add_argument("--check-every", type=number(int, 0), default=0, metavar="K",
-                        help="also check the gradients numerically every K steps, 0: never (always: at the start and the end)")
-    parser.add_argument("--log-every", type=positive(int), default=log_every, help=f"steps per progress line (default {log_every})")
+                        help="also check the gradients numerically every K steps, 0: never (always: at the start and "
+                             "the end)")
+    parser.add_argument("--log-every", type=positive(int), default=log_every,
+                        help=f"steps per progress line (default {log_every})")
     parser.add_argument("--save-every", type=positive(int), default=save_every,
                         help=f"steps between checkpoint saves (default {save_every})")
     parser.add_argument("--out", default="plots", help="folder for train.json and the plots (default plots/)")
-    parser.add_argument("--checkpoint", default=os.path.join(ROOT, "data", "model.npz"), help="checkpoint path (default data/model.npz)")
-    parser.add_argument("--resume", action="store_true", help="continue from --checkpoint up to --steps (its hyperparameters apply)")
+    parser.add_argument("--checkpoint", default=os.path.join(ROOT, "data", "model.npz"),
+                        help="checkpoint path (default data/model.npz)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue from --checkpoint up to --steps (its hyperparameters apply)")
     parser.add_argument("--data", help="a word list to use instead of names.txt")
     args = parser.parse_args(argv)
     if args.batch_size < 2:

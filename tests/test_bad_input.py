@@ -84,7 +84,8 @@ def test_a_negative_seed_is_one_line_everywhere(call, names_txt, tmp_path, scrip
 
 
 def test_batch_size_2_is_not_a_false_failure(call, names_txt, tmp_path):
-    code, out, err = call(train.main, "--batch-size", 2, "--steps", 300, "--out", tmp_path, "--checkpoint", tmp_path / "m.npz")
+    code, out, err = call(train.main, "--batch-size", 2, "--steps", 300, "--out", tmp_path, "--checkpoint",
+                          tmp_path / "m.npz")
     assert code == 0 and "FAILED" not in out and out.count("all 7 tensors OK") == 2
 
 
@@ -131,7 +132,8 @@ def test_quick_gradient_checks_catch_a_bug_in_any_single_parameter():
         assert [r["name"] for r in check_directions(loss_of, params, bad) if not r["ok"]] == ["d" + k]
         one = grads[k].copy()  # one element wrong
         one.flat[0] += 1e-3 * (np.abs(grads[k]).max() + 1e-3)
-        assert [r["name"] for r in check_directions(loss_of, params, dict(grads, **{k: one})) if not r["ok"]] == ["d" + k]
+        assert [r["name"] for r in check_directions(loss_of, params, dict(grads, **{k: one}))
+                if not r["ok"]] == ["d" + k]
 
 
 def test_run_all_rejects_a_typo_before_building_anything(tmp_path):

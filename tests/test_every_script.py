@@ -23,10 +23,13 @@ ROOT = os.path.dirname(HERE)
 
 @pytest.mark.parametrize("lr", ["1e12", "1e300"])
 def test_a_recurrent_run_that_blows_up_fails_in_one_line_and_saves_nothing(call, names_txt, tmp_path, lr):
-    code, out, err = call(rnn_bptt.main, "--lr", lr, "--steps", 300, "--out", tmp_path, "--checkpoint", tmp_path / "r.npz")
+    code, out, err = call(rnn_bptt.main, "--lr", lr, "--steps", 300, "--out", tmp_path, "--checkpoint", tmp_path
+                          / "r.npz")
     assert code == 1 and err.strip().startswith("the loss became nan at step") and err.strip().count("\n") == 0
-    assert "Traceback" not in out + err and not (tmp_path / "r.npz").exists() and not (tmp_path / "rnn_bptt.json").exists()
-    p = subprocess.run([sys.executable, f"{ROOT}/scripts/rnn_bptt.py", "--lr", lr, "--steps", "300", "--out", str(tmp_path),
+    assert "Traceback" not in out + err and not (tmp_path / "r.npz").exists() and not (tmp_path
+                                                                                       / "rnn_bptt.json").exists()
+    p = subprocess.run([sys.executable, f"{ROOT}/scripts/rnn_bptt.py", "--lr", lr, "--steps", "300", "--out",
+                        str(tmp_path),
                         "--checkpoint", str(tmp_path / "r.npz")], capture_output=True, text=True)
     assert p.returncode == 1 and p.stderr.strip().count("\n") == 0 and "Warning" not in p.stderr  # no numpy warnings
 
@@ -116,7 +119,7 @@ def test_one_blas_thread_unless_the_user_chose():
     p = subprocess.run([sys.executable, "-c", chosen], capture_output=True, text=True, cwd=ROOT,
                        env=dict(env, OMP_NUM_THREADS="2"))
     assert p.stdout.split() == ["2", "None"]  # the user's choice stands, and ours is not added beside it
-    for script in os.listdir(os.path.join(ROOT, "scripts")):
+    for script in sorted(f for f in os.listdir(os.path.join(ROOT, "scripts")) if f.endswith(".py")):
         text = open(os.path.join(ROOT, "scripts", script)).read()
         if "import numpy" in text:
             assert text.index("import lib") < text.index("import numpy"), script

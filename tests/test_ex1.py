@@ -33,7 +33,8 @@ def test_default_run_passes_every_row(call, names_txt, tmp_path):
     assert sum(r.split("|")[3].strip() == "zero" for r in rows) == 2  # dlogit_maxes and db1
 
 
-@pytest.mark.parametrize("shape", [("--batch-size", 2), ("--batch-size", 5, "--n-hidden", 7, "--n-embd", 3, "--block-size", 2)])
+@pytest.mark.parametrize("shape", [("--batch-size", 2), ("--batch-size", 5, "--n-hidden", 7, "--n-embd", 3,
+                                                         "--block-size", 2)])
 def test_other_shapes_pass(call, names_txt, shape, tmp_path):
     code, out, _ = call(ex1.main, *shape, "--out", tmp_path)
     assert code == 0 and "all 26 tensors OK" in out

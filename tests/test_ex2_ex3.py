@@ -15,7 +15,8 @@ def test_fused_cross_entropy_by_hand():
     loss, probs = cross_entropy_forward(logits, Y)
     assert probs == pytest.approx(np.array([[0.25, 0.75], [0.5, 0.5]]))
     assert loss == pytest.approx(-(np.log(0.75) + np.log(0.5)) / 2)
-    assert cross_entropy_backward(probs, Y) == pytest.approx(np.array([[0.125, -0.125], [-0.25, 0.25]]))  # (p - onehot) / 2
+    # (p - onehot) / 2
+    assert cross_entropy_backward(probs, Y) == pytest.approx(np.array([[0.125, -0.125], [-0.25, 0.25]]))
 
 
 def test_fused_cross_entropy_is_stable_and_checked():

@@ -24,7 +24,8 @@ def test_float32_training_follows_the_float64_gradient():
     rng = np.random.default_rng(1)
     p64 = lstm_bptt.init(27, rng, n_hidden=16)
     p32 = {k: v.astype(np.float32) for k, v in p64.items()}
-    X, Y, mask = recurrent.batch_of(["emma", "olivia", "ava"], {c: i for i, c in enumerate(".abcdefghijklmnopqrstuvwxyz")})
+    X, Y, mask = recurrent.batch_of(["emma", "olivia", "ava"], {c: i for i,
+                                                                c in enumerate(".abcdefghijklmnopqrstuvwxyz")})
     g64 = lstm_bptt.backward(p64, lstm_bptt.forward(p64, X, Y, mask)[1], X, Y, mask)
     g32 = lstm_bptt.backward(p32, lstm_bptt.forward(p32, X, Y, mask)[1], X, Y, mask)
     assert all(g32[k].dtype == np.float32 and np.allclose(g32[k], g64[k], rtol=1e-3, atol=1e-6) for k in g64)

@@ -10,7 +10,8 @@ import re
 from lib import layers, lecture
 from lib.data import ROOT
 
-FILES = sorted(glob.glob(os.path.join(ROOT, "scripts", "*.py")) + glob.glob(os.path.join(ROOT, "lib", "**", "*.py"), recursive=True)
+FILES = sorted(glob.glob(os.path.join(ROOT, "scripts", "*.py")) + glob.glob(os.path.join(ROOT, "lib", "**", "*.py"),
+                                                                            recursive=True)
                + [os.path.join(ROOT, "run_all.sh"), os.path.join(ROOT, ".ci", "run")])
 
 

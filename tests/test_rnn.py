@@ -61,11 +61,13 @@ def test_padding_changes_nothing():
 
 
 def test_short_run_shows_the_leak(call, names_txt, tmp_path):
-    code, out, _ = call(rnn_bptt.main, "--steps", 300, "--n-hidden", 32, "--out", tmp_path, "--checkpoint", tmp_path / "r.npz")
+    code, out, _ = call(rnn_bptt.main, "--steps", 300, "--n-hidden", 32, "--out", tmp_path, "--checkpoint",
+                        tmp_path / "r.npz")
     assert code == 0 and "BPTT vs central differences: all 6 tensors OK" in out
     r = json.loads((tmp_path / "rnn_bptt.json").read_text())
     f = r["factors"]
-    assert f["Whh at spectral radius 0.5"] < 0.7 < f["Whh at spectral radius 1.0"] < 1.05 < f["Whh at spectral radius 1.5"]
+    assert f["Whh at spectral radius 0.5"] < 0.7 < f["Whh at spectral radius 1.0"] < 1.05 < f["Whh at spectral radius "
+                                                                                              "1.5"]
     assert r["val_loss"] < 2.9 and len(r["samples"]) == 20
     for png in ("rnn_bptt_leak", "rnn_bptt_loss"):
         assert os.path.getsize(tmp_path / f"{png}.png") > 10_000

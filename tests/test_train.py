@@ -78,7 +78,8 @@ def test_resume_is_bit_identical(call, names_txt, tmp_path):
     full = np.load(train_run(call, tmp_path, "full", "--steps", 1500, "--decay-at", 1100)[4])
     code, _, _, folder, ckpt = train_run(call, tmp_path, "half", "--steps", 700, "--decay-at", 1100)
     assert code == 0
-    code, out, _ = call(train.main, "--resume", "--steps", 1500, "--checkpoint", ckpt, "--out", folder, "--log-every", 100)
+    code, out, _ = call(train.main, "--resume", "--steps", 1500, "--checkpoint", ckpt, "--out", folder, "--log-every",
+                        100)
     assert code == 0 and "resuming from step 700" in out
     resumed = np.load(ckpt)
     assert np.array_equal(resumed["lossi"], full["lossi"]) and np.array_equal(resumed["ud"], full["ud"])
@@ -91,7 +92,8 @@ def test_nan_guard_keeps_what_was_written(call, names_txt, tmp_path):
     good = ckpt.read_bytes()
     (folder / "train.json").unlink()
     p = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "train.py"), *map(str, SMALL), "--steps", "500",
-                        "--lr", "1e30", "--out", str(folder), "--checkpoint", str(ckpt)], capture_output=True, text=True)
+                        "--lr", "1e30", "--out", str(folder), "--checkpoint", str(ckpt)], capture_output=True,
+                            text=True)
     assert p.returncode == 1
     assert "the loss became" in p.stderr and "lower --lr" in p.stderr and p.stderr.count("\n") == 1
     assert ckpt.read_bytes() == good  # the last good checkpoint is kept as it was
@@ -166,4 +168,4 @@ def test_batch_size_2_passes_its_checks(call, names_txt, tmp_path):
     gradient check: its final check used to fail dC and dW1 on differences of 1e-12."""
     code, out, _ = call(train.main, "--batch-size", 2, "--steps", 2000, "--out", tmp_path, "--checkpoint",
                         tmp_path / "m.npz")
-    assert code == 0 and "NOT OK" not in out and "gradient check at step 2000 (3 random directions per tensor): all 7" in out
+    assert code == 0 and "NOT OK" not in out and "gradient check at step 2000 (3 random directions per tensor): all 7" in out  # noqa: E501

@@ -98,7 +98,8 @@ def test_divergence_that_stays_finite_fails_and_keeps_the_good_checkpoint(call, 
 
 
 def test_resuming_a_checkpoint_with_an_absurd_lr_is_caught(call, names_txt, tmp_path):
-    code, _, _ = call(train.main, *SMALL, "--steps", 200, "--lr", 1e6, "--out", tmp_path, "--checkpoint", tmp_path / "m.npz")
+    code, _, _ = call(train.main, *SMALL, "--steps", 200, "--lr", 1e6, "--out", tmp_path, "--checkpoint", tmp_path
+                      / "m.npz")
     assert code == 1
     code, _, _ = call(train.main, *SMALL, "--steps", 100, "--out", tmp_path, "--checkpoint", tmp_path / "ok.npz")
     z = dict(np.load(tmp_path / "ok.npz"))
@@ -106,7 +107,8 @@ def test_resuming_a_checkpoint_with_an_absurd_lr_is_caught(call, names_txt, tmp_
     config["learning_rate"] = 1e6
     np.savez(tmp_path / "bad_lr.npz", **dict(z, config=json.dumps(config)))
     before = (tmp_path / "bad_lr.npz").read_bytes()
-    code, _, err = call(train.main, "--resume", "--steps", 2000, "--out", tmp_path, "--checkpoint", tmp_path / "bad_lr.npz")
+    code, _, err = call(train.main, "--resume", "--steps", 2000, "--out", tmp_path, "--checkpoint", tmp_path
+                        / "bad_lr.npz")
     assert code == 1 and "comes from" in err and (tmp_path / "bad_lr.npz").read_bytes() == before
 
 
@@ -132,7 +134,8 @@ def test_a_second_run_on_the_same_checkpoint_is_told(call, names_txt, tmp_path):
     p = start(tmp_path, "--steps", "400000", "--log-every", "1000")
     try:
         wait_for(p, "steps/s")
-        code, _, err = call(train.main, *SMALL, "--steps", 50, "--out", tmp_path / "b", "--checkpoint", tmp_path / "m.npz")
+        code, _, err = call(train.main, *SMALL, "--steps", 50, "--out", tmp_path / "b", "--checkpoint", tmp_path
+                            / "m.npz")
         assert code == 0 and f"another run (pid {p.pid}) is writing" in err
     finally:
         p.kill()
@@ -167,7 +170,8 @@ def test_messages_point_the_right_way(call, names_txt, tmp_path):
     # a checkpoint remembers its word list: resuming with another of the same vocabulary is refused
     words = tmp_path / "words.txt"
     words.write_text("\n".join(["anna", "bob", "abba", "nab"] * 50))
-    code, _, _ = call(train.main, *SMALL, "--steps", 50, "--data", words, "--out", tmp_path, "--checkpoint", tmp_path / "w.npz")
+    code, _, _ = call(train.main, *SMALL, "--steps", 50, "--data", words, "--out", tmp_path, "--checkpoint",
+                      tmp_path / "w.npz")
     assert code == 0
     other = tmp_path / "other.txt"
     other.write_text("\n".join(["nana", "bab", "baba", "ab"] * 50))
@@ -187,7 +191,8 @@ def test_a_dump_names_the_file_np_savez_wrote(call, names_txt, tmp_path):
 def test_a_folder_never_mixes_two_runs(call, names_txt, tmp_path):
     (tmp_path / "train.json").write_text("{}")
     (tmp_path / "train_grad_hist.png").write_bytes(b"old")
-    code, _, _ = call(train.main, *SMALL, "--steps", 100, "--lr", 1e30, "--out", tmp_path, "--checkpoint", tmp_path / "m.npz")
+    code, _, _ = call(train.main, *SMALL, "--steps", 100, "--lr", 1e30, "--out", tmp_path, "--checkpoint", tmp_path
+                      / "m.npz")
     assert code == 1
     assert not (tmp_path / "train.json").exists() and not (tmp_path / "train_grad_hist.png").exists()
     assert (tmp_path / "train_loss.png").exists()  # this run's plot so far
@@ -200,7 +205,8 @@ def test_output_streams(names_txt, tmp_path):
     cmd = f"'{sys.executable}' scripts/sample.py -n 20000 --checkpoint '{ckpt}'"
     p = subprocess.run(f"{cmd} | head -1", shell=True, capture_output=True, text=True, cwd=ROOT)
     assert p.stdout.count("\n") == 1 and p.stderr == ""
-    p = subprocess.run(f"{cmd.replace('-n 20000', '-n 5')} > /dev/full", shell=True, capture_output=True, text=True, cwd=ROOT)
+    p = subprocess.run(f"{cmd.replace('-n 20000', '-n 5')} > /dev/full", shell=True, capture_output=True, text=True,
+                       cwd=ROOT)
     assert p.returncode == 1 and p.stderr == "error: cannot write the output (No space left on device)\n"
     words = tmp_path / "accents.txt"
     words.write_text("zoë\nrenée\njosé\n" * 40, encoding="utf-8")

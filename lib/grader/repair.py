@@ -279,7 +279,8 @@ def node_edits(kind, tree, tensors, ns, g):
                 for other in METHODS[node.func.attr]:
                     new = copy.deepcopy(node)
                     new.func.attr = other
-                    why = ("a broadcast's gradient is the sum of its copies" if (node.func.attr, other) == ("mean", "sum")
+                    why = ("a broadcast's gradient is the sum of its copies" if (node.func.attr, other) == ("mean",
+                                                                                                            "sum")
                            else "")
                     yield replaced(tree, node, new), f"`.{node.func.attr}(` where `.{other}(` belongs", why
     elif kind == "tensor":
@@ -322,7 +323,7 @@ def node_edits(kind, tree, tensors, ns, g):
             if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Sub) and isinstance(node.left, ast.Name) \
                     and node.left.id in ("n", "batch_size") and isinstance(node.right, ast.Constant):
                 yield replaced(tree, node, ast.Name(id=node.left.id, ctx=ast.Load())), \
-                    f"`{src(node)}` where `{node.left.id}` belongs", "only the variance has Bessel's n-1; the mean divides by n"
+                    f"`{src(node)}` where `{node.left.id}` belongs", "only the variance has Bessel's n-1; the mean divides by n"  # noqa: E501
             if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
                 yield replaced(tree, node, copy.deepcopy(node.operand)), f"the minus of `{src(node)}`", \
                     "the sign is flipped"

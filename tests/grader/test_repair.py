@@ -25,7 +25,8 @@ def wrong_rows(source, exercise):
 # (fixture, a right line, the same line with one mistake, the wrong row, the kind of edit, words of the diagnosis)
 REPAIRS = [
     ("ex4_chunked.py", "sm /= sm.sum(axis=1, keepdims=True)\nsm[np.arange(n), Yb] -= 1",
-     "sm[np.arange(n), Yb] -= 1\nsm /= sm.sum(axis=1, keepdims=True)", "dlogits", "order", "lines 6 and 7 in the other order"),
+     "sm[np.arange(n), Yb] -= 1\nsm /= sm.sum(axis=1, keepdims=True)", "dlogits", "order",
+         "lines 6 and 7 in the other order"),
     ("ex2_lecture.py", "dlogits[range(n), Yb] -= 1\ndlogits /= n", "dlogits /= n\ndlogits[range(n), Yb] -= 1",
      "dlogits", "order", "line 5: lines 5 and 6 in the other order: `dlogits /= n` scales what is there"),
     ("ex4_chunked.py", "dhpreact = (1.0 - np.square(h)) * dh", "dhpreact = (1.0 - np.square(h)) + dh", "dhpreact",
