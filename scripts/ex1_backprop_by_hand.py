@@ -31,8 +31,10 @@ import numpy as np
 
 from lib.cli import Parser, npz_file, positive, run, seed_arg, writable_dir, write_json
 from lib.gradcheck import check_forward, report
+from lib.graph import draw
 from lib.lecture import PARAMS, REFERENCE, STEPS, backward, forward
 from lib.model import count_params, exercise_batch
+from lib.plotting import save
 
 # hyperparameters (the lecture's exercise 1)
 n_embd = 10       # dimensionality of the character embedding vectors
@@ -90,10 +92,13 @@ def main(argv=None):
           f"\nmax |db1| = {np.abs(grads['db1']).max():.1e}: zero too. Batchnorm subtracts the batch mean, so a"
           "\nbias added just before it cancels out: the lecture keeps b1 only to check its gradient.")
 
+    # plots: the graph of the forward with every gradient on it (the tour the lecture calls exercise 1)
+    print(f"plot: {save(draw(grads), out, 'ex1_graph')}")
     write_json(os.path.join(out, "ex1.json"), dict(parameters=count_params(params), loss_at_init=float(values["loss"]),
-                                                   rows=len(rows),
-                   max_rel_error=max(r["rel"] for r in rows if not r["zero"]),
-                   dlogit_maxes=float(np.abs(grads["dlogit_maxes"]).max()), ok=bool(ok)))
+                                                   rows=len(rows), max_rel_error=max(r["rel"] for r in rows
+                                                                                     if not r["zero"]),
+                                                   dlogit_maxes=float(np.abs(grads["dlogit_maxes"]).max()),
+                                                   ok=bool(ok)))
     if args.dump:
         tensors = {k: np.asarray(t) for k, t in {**values, **grads}.items() if k != "n"}
         np.savez(args.dump, **tensors)

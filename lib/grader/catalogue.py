@@ -5,23 +5,27 @@ from lib import lecture
 
 EXERCISES = {
     "ex1": dict(title="Exercise 1: backprop through the whole thing, one small step at a time",
-                graded=lecture.GRADIENTS, given_grads=(), n_hidden=64, trains=False,
+                graded=lecture.GRADIENTS, given_grads=(), n_hidden=64, trains=False, graph=None,
                 task="Fill in every gradient below, in this order: from the loss back to the\n"
                      "embedding, then the parameters. Where a tensor is used twice in the forward\n"
                      "pass, its gradient has two parts."),
     "ex2": dict(title="Exercise 2: the cross-entropy backward in one step",
                 graded=("dlogits",), given_grads=(), n_hidden=64, trains=False,
+                graph=("logits", "logit_maxes", "norm_logits", "counts", "counts_sum", "counts_sum_inv", "probs",
+                       "logprobs", "loss", "Yb"),
                 task="Compute dlogits directly from logits (or probs), Yb and n, in one or a few\n"
                      "lines: work out d loss / d logits on paper for one row first."),
     "ex3": dict(title="Exercise 3: the batchnorm backward in one step",
                 graded=("dbngain", "dbnbias", "dhprebn"), given_grads=("dhpreact",), n_hidden=64, trains=False,
+                graph=("hprebn", "bnmeani", "bndiff", "bndiff2", "bnvar", "bnvar_inv", "bnraw", "hpreact", "bngain",
+                       "bnbias"),
                 task="dhpreact (n, H), the gradient arriving at the batchnorm output, is given.\n"
                      "Compute dbngain, dbnbias and then dhprebn in one (long) line, from the\n"
                      "forward's names."),
     "ex4": dict(title="Exercise 4: the whole backward of a training step, then train with it",
                 graded=("dlogits",
                         "dh", "dW2", "db2", "dhpreact", "dbngain", "dbnbias", "dhprebn", "dembcat",
-                        "dW1", "db1", "demb", "dC"), given_grads=(), n_hidden=200, trains=True,
+                        "dW1", "db1", "demb", "dC"), given_grads=(), n_hidden=200, trains=True, graph=None,
                 task="Write the backward of the training step, from dlogits down to dC, using\n"
                      "the one-step forms of exercises 2 and 3. Grading it then trains with it\n"
                      "beside the project's own backward and plots both loss curves (your update\n"

@@ -70,6 +70,14 @@ def grade(exercise, namespace):
     return None
 
 
+def show_inline(path):
+    """In Jupyter or an editor's interactive window, the graph below the table."""
+    ipython = sys.modules.get("IPython")
+    if ipython is not None and ipython.get_ipython() is not None:
+        from IPython.display import Image, display
+        display(Image(filename=path))
+
+
 def session_cells(start):
     """The cells run in this IPython session since the set-up cell (its place in the history: start), as
     one source, and where each of its lines came from ('cell [5] line 2')."""
@@ -115,7 +123,7 @@ def rows(source, exercise, path="practice.py", batch_size=32, n_hidden=None, see
 
 
 def check(source, path, exercise=None, batch_size=32, n_hidden=None, seed=42, data=None, steps=2000, lr=0.1,
-          out=None, timeout=None, at=None, show_output=True):
+          out=None, timeout=None, at=None, show_output=True, graph=True):
     """Grade a practice file's text as `practice.py check` does: print what it printed, the table,
     the verdict (and for ex4 the training beside the project's); return the exit code, 0 when
     every gradient is right."""
@@ -164,6 +172,10 @@ def check(source, path, exercise=None, batch_size=32, n_hidden=None, seed=42, da
         print(note)
     for fig in result.figures:
         print(f"your figure: {fig}")
+    if graph:
+        path = report.graph(exercise, rows, result, out)
+        print(f"your graph: {path}")
+        show_inline(path)
     passed, verdict = report.verdict(exercise, rows)
     print(f"\n{verdict}")
     if passed:

@@ -93,6 +93,7 @@ def judge(exercise, run, at=line_at):
                 row.status, row.why = Status.OK, note
             else:
                 row.status, row.why = Status.INHERITS, inherits_why(g, r, value, a, upstream, at)
+                row.via = upstream[0] if upstream else ""
         if row.status == Status.WRONG and cause:  # its lines need what a failed line did not make
             row.status = Status.INHERITS
             row.why = f"your line may be right; it needs what {at(cause.line)} could not make"

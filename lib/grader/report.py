@@ -1,6 +1,9 @@
 """What the learner reads: the table, the hints (the local derivative, never the answer) and the
 text of a new practice file."""
+import os
 import re
+
+import numpy as np
 
 from lib.grader import catalogue
 from lib.grader.catalogue import FUSED, KNOWLEDGE
@@ -111,3 +114,30 @@ def template(exercise, values):
         f'grade("{exercise}", globals())',
         "",
     ])
+
+
+# the learner's graph
+
+def graph(exercise, rows, result, out):
+    """The learner's graph (lib/graph.py): every graded node framed in its row's color, the wrong ones with
+    their diagnosis, an inheriting node's edge from the gradient it inherits drawn heavier; exercises 2 to 4
+    only the part they cover. Saved as <out>/practice_<exercise>_graph.png; returns its path."""
+    from lib import graph as drawing
+    from lib.plotting import save
+    ex = catalogue.EXERCISES[exercise]
+    by_name = {r.name: r for r in rows if r.name in ex["graded"]}
+    grads = {}
+    for g, r in result.grads.items():
+        mine, a = r.plain, result.answers[g]
+        fits = isinstance(mine, np.ndarray) and mine.size == a.size and np.issubdtype(mine.dtype, np.number)
+        grads[g] = mine.reshape(a.shape) if fits else None  # (H,) for (1, H) is drawn as (1, H)
+    for g in ex["given_grads"]:
+        grads[g] = result.answers[g]
+    status = {g: str(r.status) for g, r in by_name.items()}
+    why = {g: r.why for g, r in by_name.items() if r.status == Status.WRONG}
+    via = {g: r.via for g, r in by_name.items() if r.status == Status.INHERITS and r.via}
+    os.makedirs(out, exist_ok=True)
+    fig = drawing.draw(grads, status, why, via, keep=ex["graph"],
+                       title=f"{exercise}: your backward on the lecture's graph (green ok, red wrong, orange inherits "
+                             f"through the heavier edge, grey missing)")
+    return save(fig, out, f"practice_{exercise}_graph")

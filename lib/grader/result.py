@@ -86,3 +86,4 @@ class Row:
     zero: bool = False       # both about zero (dlogit_maxes, db1): no relative error to speak of
     lines: list = field(default_factory=list)
     at: str = ""             # where its first line is ('line 12', 'cell [5] line 2')
+    via: str = ""            # inherits: the gradient whose error it inherits (the edge drawn heavier)

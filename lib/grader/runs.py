@@ -24,6 +24,7 @@ from lib.grader.result import Failure, GradientRun, LineRow, RunResult
 from lib.grader.workspace import names, prepare
 from lib.lecture import EPS, GRADIENTS, PARAMS, STEPS
 
+LETTERS = ("V", "T", "E", "H")  # the header's size letters: a learner's own E = np.exp(...) is theirs
 STRICT = set(PARAMS) | {"Xb", "Yb", "n", "EPS", "np"} | set(catalogue.NOTEBOOK_NAMES)  # never rebound or changed
 
 
@@ -83,7 +84,7 @@ class Child:
         lines = job["source"].splitlines()
         self.stmts = [Statement(node, self.path, lines) for node in ast.parse(job["source"], self.path).body]
         self.all_reads = {st: self.reads_through_calls(st) for st in self.stmts}
-        self.soft = (set(STEPS) | {"bnmean"}) - STRICT
+        self.soft = (set(STEPS) | {"bnmean"} | set(LETTERS)) - STRICT  # a learner may make these their own
         self.strict = STRICT | set(self.ex["given_grads"])
         self.graded = list(self.ex["graded"])
         self.fillable = set(self.graded) | set(self.ex["given_grads"])  # the gradients a run may replace

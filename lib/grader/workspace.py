@@ -21,11 +21,13 @@ def prepare(exercise, batch_size=32, n_hidden=None, seed=42, data=None):
 
 def names(values, exercise, answers):
     """Every name a practice file's header lists: the forward's tensors, np, EPS, the notebook's
-    sizes, `parameters`, `bnmean` (exercise 4's name for bnmeani), the given gradients and cmp."""
+    sizes and their letters (V, T, E, H), `parameters`, `bnmean` (exercise 4's name for bnmeani), the
+    given gradients and cmp."""
     n, H = values["hprebn"].shape
     ns = {**values, "np": np, "EPS": EPS, "batch_size": n, "block_size": values["Xb"].shape[1],
           "vocab_size": values["C"].shape[0], "n_embd": values["C"].shape[1], "n_hidden": H,
           "bnmean": values["bnmeani"], "parameters": [values[k] for k in PARAMS]}
+    ns.update(V=ns["vocab_size"], T=ns["block_size"], E=ns["n_embd"], H=H)  # the header's letters
     ns.update({g: answers[g].copy() for g in catalogue.EXERCISES[exercise]["given_grads"]})
 
     def cmp(s, dt, t=None):
