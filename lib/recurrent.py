@@ -1,6 +1,7 @@
 """Recurrent nets over whole names, shared by scripts/rnn_bptt.py and scripts/lstm_bptt.py: names
-as padded sequences, the vanilla RNN with its backpropagation through time by hand, the loss
-over a split and sampling one character at a time.
+as padded sequences, one gradient check, the learning-rate decay, the loss over a split and sampling one
+character at a time; and the vanilla RNN, which lstm_bptt.py trains as its baseline. The RNN is shown
+where a reader looks for it, in scripts/rnn_bptt.py; tests/test_rnn.py keeps this copy equal to it.
 
 Shapes: B names in a batch, T steps (the longest name + 1), E n_embd, H n_hidden, V vocabulary.
 
@@ -11,7 +12,9 @@ Shapes: B names in a batch, T steps (the longest name + 1), E n_embd, H n_hidden
 """
 import numpy as np
 
-n_embd = 16    # the RNN's defaults, as scripts/rnn_bptt.py trains it
+from lib.gradcheck import check_params
+
+n_embd = 16    # E, the character embedding of both recurrent scripts (the one place it is set)
 n_hidden = 128
 
 
@@ -79,6 +82,23 @@ def backward(p, cache, X, Y, mask, keep=None):
         np.add.at(g["C"], X[:, t], dpre @ p["Wxh"].T)                # repeated characters add up
         dh_next = dpre @ p["Whh"].T                                  # back one step in time
     return (g, dhs) if keep else g
+
+
+def gradient_check(init, forward, backward, rng):
+    """A recurrent model's every parameter against central differences, on a small instance with padding
+    (four names of 1 to 5 characters over a vocabulary of 4, padded to 6 steps): the check's rows."""
+    stoi = {c: i for i, c in enumerate(".abc")}
+    X, Y, mask = batch_of(["ab", "abcab", "c", "bca"], stoi)
+    p = init(len(stoi), rng, n_embd=3, n_hidden=5)
+    p["Why"] *= 30  # a larger output layer: every gradient well above round-off
+    g = backward(p, forward(p, X, Y, mask)[1], X, Y, mask)
+    return check_params(lambda q: forward(q, X, Y, mask)[0], p, g)
+
+
+def learning_rate_at(step, lr, steps, decay_at, max_steps):
+    """The learning rate at a step: lr, then a tenth of it from decay_at on. A shorter run (steps below
+    max_steps) decays at the same fraction of its length (15000 of 20000: three quarters of the way)."""
+    return lr if step < decay_at * steps // max_steps else lr / 10
 
 
 def split_loss(p, words, stoi, forward=None, chunk=1024):

@@ -30,8 +30,8 @@ import numpy as np
 from lib import checkpoint
 from lib.cli import Stopped, UsageError
 
-EXIT = {"done": 0, "diverged": 1, signal.SIGINT: 130, signal.SIGTERM: 143}
-NAME = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated"}
+NAME = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated"}  # a signal's status
+EXIT = {"done": 0, "diverged": 1, "interrupted": 130, "terminated": 143}  # a status's exit code
 TRAINING_KEYS = ("config", "step", "lossi", "ud", "data")
 
 
@@ -53,16 +53,16 @@ class Run:
         self.start = int(self.state["step"]) if resume else 0
         self.lossi = [np.float32(x) for x in self.state["lossi"]] if resume else []
         self.ud = [list(map(float, row)) for row in self.state["ud"]] if resume else []
-        self.done, self.status, self.signal, self.params_ = self.start, "done", None, None
+        self.done, self.status, self.signal, self.params = self.start, "done", None, None
         self.extras, self.save_failed = (lambda: {}), None
         self.blowup, self.recent = np.inf, collections.deque(maxlen=patience)
         self.seconds = 0.0
 
-    def params(self, fresh):
-        """The checkpoint's parameters when resuming, else the freshly initialised ones."""
+    def initial(self, fresh):
+        """The parameters to train: the checkpoint's when resuming, else the freshly initialised ones."""
         if self.state is not None:
             fresh = {k: self.state[k] for k in fresh}
-        self.params_ = fresh
+        self.params = fresh
         return fresh
 
     def check_vocabulary(self, itos):
@@ -125,7 +125,7 @@ class Run:
     def _late(self, signum, frame):
         raise Stopped(f"{NAME[signum]} after the last step: {self.path} holds the trained model (step {self.done}); "
                       f"the final check, plots and train.json were not written (sample from it with "
-                      f"scripts/sample.py --checkpoint {self.path})", EXIT[signum])
+                      f"scripts/sample.py --checkpoint {self.path})", EXIT[NAME[signum]])
 
     def _release(self):
         for s, handler in self.previous.items():
@@ -134,17 +134,17 @@ class Run:
 
     # the way out
     def save(self, extras):
-        arrays = dict(self.params_, **extras, step=self.done, config=json.dumps(self.config),
+        arrays = dict(self.params, **extras, step=self.done, config=json.dumps(self.config),
                       data=self.data_id, lossi=np.array(self.lossi, np.float32),
                       ud=np.array(self.ud, np.float32).reshape(-1, 3))
         checkpoint.save(self.path, arrays)
 
     def finish(self, extras):
         """Save the checkpoint with the model arrays `extras` besides the parameters, unless the run
-        diverged; print why it stopped; return the status: 'done', 'diverged' or the signal that
-        stopped it. A failed save is one line (save_failed) and the run goes on to write what it can."""
+        diverged; print why it stopped; return the status: 'done', 'diverged', 'interrupted' (Ctrl-C) or
+        'terminated' (kill). A failed save is one line (save_failed) and the run goes on to write what it can."""
         if self.signal is not None:
-            self.status = self.signal
+            self.status = NAME[self.signal]
         if self.status == "diverged":
             lr = f"its learning rate ({self.config.get('learning_rate')}) comes from {self.path}; start afresh" \
                 if self.resumed else "start again"
@@ -168,7 +168,7 @@ class Run:
         release_lock(self.lock)
         if self.status != "done":
             kept = f"saved {self.path}" if not self.save_failed else "could NOT save the checkpoint"
-            print(f"\n{NAME[self.status]} at step {self.done}: {kept} and the plots so far; "
+            print(f"\n{self.status} at step {self.done}: {kept} and the plots so far; "
                   f"continue with: {self.resume_hint} --resume --steps {self.max_steps}", file=sys.stderr)
         return self.status
 
@@ -190,7 +190,7 @@ class Interrupt:
 
     def _flag(self, signum, frame):
         if self.signal is not None:
-            raise Stopped(NAME[signum], EXIT[signum])
+            raise Stopped(NAME[signum], EXIT[NAME[signum]])
         self.signal = signum
         print(f"\n({NAME[signum]}: finishing {self.part}, then writing what there is; again to stop at once)",
               file=sys.stderr, flush=True)
@@ -198,7 +198,7 @@ class Interrupt:
     def done(self, where, kept):
         """The closing line, after the script wrote what it has; the exit code."""
         print(f"\n{NAME[self.signal]} {where}: kept {kept}", file=sys.stderr)
-        return EXIT[self.signal]
+        return EXIT[NAME[self.signal]]
 
 
 def take_lock(path):

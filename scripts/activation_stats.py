@@ -36,11 +36,12 @@ n_layers = 5           # hidden layers: deep enough for the trouble to compound
 block_size = 3         # context length
 batch_size = 32        # examples per step
 steps = 2000           # a brief training, per configuration
+LARGE_STEP = "gain 5/3, lr 2 (too large a step)"  # a healthy init: its panels show the end of training
 configs = {  # label: (gain of the weights, learning rate)
     "gain 0.5 (too small)": (0.5, 0.1),
     "gain 5/3 (Kaiming, tanh)": (5 / 3, 0.1),
     "gain 3 (too large)": (3.0, 0.1),
-    "gain 5/3, lr 2 (too large a step)": (5 / 3, 2.0),
+    LARGE_STEP: (5 / 3, 2.0),
 }
 seed = 42
 
@@ -134,8 +135,9 @@ def train_config(gain, lr, batchnorm, Xtr, Ytr, vocab_size, steps):
         loss, cache = forward(p, Xtr[ix], Ytr[ix])
         g, dh_layers = backward(p, cache, Ytr[ix])
         if i == 0:
-            first = (layer_stats(p, g, dh_layers, cache[1]), [c[2].copy() for c in cache[1]], [d.copy()
-                                                                                               for d in dh_layers])
+            layers = cache[1]  # (input, batchnorm cache, tanh output h) per layer
+            first = (layer_stats(p, g, dh_layers, layers), [h.copy() for _, _, h in layers],
+                     [d.copy() for d in dh_layers])
         if i % 10 == 0:
             with np.errstate(divide="ignore"):  # a dead layer's gradient is exactly 0: its ratio is -inf
                 ratios.append([np.log10(lr * g[f"W{l}"].std() / p[f"W{l}"].std()) for l in range(n_layers)])
@@ -143,7 +145,7 @@ def train_config(gain, lr, batchnorm, Xtr, Ytr, vocab_size, steps):
             p[k] -= lr * g[k]
         lossi.append(float(loss))
     last = layer_stats(p, g, dh_layers, cache[1])
-    return dict(lr=lr, init=first[0], hs=first[1], dhs=first[2], end=last, hs_end=[c[2].copy() for c in cache[1]],
+    return dict(lr=lr, init=first[0], hs=first[1], dhs=first[2], end=last, hs_end=[h.copy() for _, _, h in cache[1]],
                 ratios=np.array(ratios), loss=float(np.mean(lossi[-200:])))
 
 
@@ -180,7 +182,8 @@ def main(argv=None):
           "grad:data W")
     for batchnorm in (False, True):
         for label, (gain, lr) in configs.items():
-            r = results[(label, batchnorm)] = train_config(gain, lr, batchnorm, Xtr, Ytr, len(itos), n_steps)
+            r = results[(label, batchnorm)] = dict(train_config(gain, lr, batchnorm, Xtr, Ytr, len(itos), n_steps),
+                                                   label=label)
             name = f"{label}, {'with' if batchnorm else 'no'} batchnorm"
             for l, s in enumerate(r["init"]):
                 print(f"{(name if l == 0 else ''):{w}s} | {l:5d} | {s['mean']:+6.2f} | {s['std']:6.3f} | "
@@ -192,7 +195,7 @@ def main(argv=None):
     def tanh_hist(ax, r, batchnorm):
         # at init, batchnorm makes every configuration's activations the same (it removes the gain),
         # and the large step's init is the healthy one: those panels show the end of training instead
-        after = batchnorm or r["lr"] != configs["gain 5/3 (Kaiming, tanh)"][1]
+        after = batchnorm or r["label"] == LARGE_STEP
         for l, h in enumerate(r["hs_end"] if after else r["hs"]):
             s = (r["end"] if after else r["init"])[l]
             y, edges = np.histogram(h, bins=40, range=(-1, 1), density=True)
@@ -219,7 +222,7 @@ def main(argv=None):
     grid_plot(results, out, "tanh",
               "tanh activations per layer: at init without batchnorm (vanishing, healthy, saturated), "
               f"and after {n_steps} steps (the large step's dead neurons; batchnorm keeps every gain healthy)",
-                  tanh_hist)
+              tanh_hist)
     grid_plot(results, out, "grads", "gradient arriving at each layer's output, at init", grad_hist)
     grid_plot(results, out, "update_ratio", f"update:data ratio of each weight over {n_steps} steps (dashed: 1e-3)",
               ratio_plot, sharey=True)

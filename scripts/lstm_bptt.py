@@ -37,12 +37,12 @@ import numpy as np
 from lib import checkpoint, lecture, recurrent
 from lib.cli import Parser, Stopped, fits, positive, run, seed_arg, writable_dir, writable_file, write_json
 from lib.data import ROOT, load_words
-from lib.gradcheck import check_params, report
+from lib.gradcheck import report
 from lib.plotting import binned, plt, save
 from lib.training import Interrupt, release_lock, take_lock
 
 # hyperparameters: names
-n_embd = 16           # E, the character embedding
+n_embd = recurrent.n_embd  # E, the character embedding (16, set in lib/recurrent.py for both recurrent scripts)
 n_hidden = 128        # H, the cell state and the hidden state
 batch_size = 32       # names per step
 max_steps = 20000     # optimisation steps
@@ -60,6 +60,16 @@ recall_size = 64      # sequences per Adam step
 recall_steps = 1500   # Adam steps per model and lag
 recall_lr = 0.01      # Adam's learning rate
 open_bias = 5.0       # the forget gate held open: sigmoid(5) = 0.993 (4, 0.982, failed 1 seed in 5 at lag 100)
+
+
+GATES = {"forget bias 1": 1.0, f"forget bias {open_bias:g}, the gate open": open_bias}  # the two LSTMs drawn
+QUANTITIES = {  # what is drawn of each LSTM back through time: its label and line
+    "dc": ("||dloss/dc_t||", dict(color="tab:blue", lw=2.5)),
+    "alone": ("||dloss/dc_t||, the cell path alone", dict(color="tab:cyan", lw=1.5, ls="-.")),
+    "dh": ("||dloss/dh_t||", dict(color="tab:blue", lw=1.2, ls=":")),
+    "rms": ("product of the forget gates (rms over units)", dict(color="k", lw=1.2, ls="--")),
+    "mean": ("product of the mean forget gate", dict(color="0.6", lw=1, ls="--")),
+}
 
 
 def sigmoid(x):
@@ -154,14 +164,9 @@ def step(p, state, ix):
 
 
 def gradient_check(rng, backward=backward):
-    """Every tensor against central differences, on a small instance with padding; the rows and
-    whether all pass. backward: a planted wrong one, for the test."""
-    stoi = {c: i for i, c in enumerate(".abc")}
-    X, Y, mask = recurrent.batch_of(["ab", "abcab", "c", "bca"], stoi)  # padded to 6 steps
-    p = init(len(stoi), rng, n_embd=3, n_hidden=5)
-    p["Why"] *= 30  # a larger output layer: every gradient well above round-off
-    g = backward(p, forward(p, X, Y, mask)[1], X, Y, mask)
-    return check_params(lambda q: forward(q, X, Y, mask)[0], p, g)
+    """Every tensor against central differences (lib/recurrent.py's small padded instance); the rows.
+    backward: a planted wrong one, for the test."""
+    return recurrent.gradient_check(init, forward, backward, rng)
 
 
 # the long-lag recall task
@@ -228,23 +233,26 @@ def through_time(lag, seed):
     step, unit by unit (summarised like a norm: rms over the units) and of their mean."""
     vocab = symbols + distractors + 1
     X, Y, mask = recall_batch(np.random.default_rng([seed, 99]), recall_size, lag)
-    out = {}
     q = recurrent.init(vocab, np.random.default_rng(seed), n_embd=n_embd, n_hidden=recall_hidden)
     _, dhs = recurrent.backward(q, recurrent.forward(q, X, Y, mask)[1], X, Y, mask, keep=True)
-    out["RNN: ||dloss/dh_t||"] = norms(dhs)
-    for label, bias in (("forget bias 1", 1.0), (f"forget bias {open_bias:g}, the gate open", open_bias)):
+    lstm = {}
+    for gate, bias in GATES.items():
         p = init(vocab, np.random.default_rng(seed), n_embd=n_embd, n_hidden=recall_hidden, forget_bias=bias)
         cache = forward(p, X, Y, mask)[1]
-        _, dhs, dcs = backward(p, cache, X, Y, mask, keep=True)
+        _, dh, dcs = backward(p, cache, X, Y, mask, keep=True)
         _, _, alone = backward(p, cache, X, Y, mask, keep=True, carry_h=False)
-        out[f"LSTM, {label}: ||dloss/dh_t||"] = norms(dhs)
-        out[f"LSTM, {label}: ||dloss/dc_t||"] = norms(dcs)
-        out[f"LSTM, {label}: ||dloss/dc_t||, the cell path alone"] = norms(alone)
         f = cache[3][:, :, recall_hidden:2 * recall_hidden]          # (T, B, H) the forget gates
         back = np.concatenate([np.ones((1,) + f.shape[1:]), np.cumprod(f[:0:-1], axis=0)])  # f_T ... f_{t+1}
-        out[f"LSTM, {label}: product of the forget gates (rms over units)"] = np.sqrt((back ** 2).mean((1, 2)))
-        out[f"LSTM, {label}: product of the mean forget gate"] = np.concatenate([[1.0], np.cumprod(f.mean((1,
-                                                                                                           2))[:0:-1])])
+        lstm[gate] = dict(dc=norms(dcs), alone=norms(alone), dh=norms(dh), rms=np.sqrt((back ** 2).mean((1, 2))),
+                          mean=np.concatenate([[1.0], np.cumprod(f.mean((1, 2))[:0:-1])]))
+    return dict(rnn=norms(dhs), lstm=lstm)
+
+
+def flat(curves):
+    """The curves with one label each, as printed and written: {'LSTM, forget bias 1: ||dloss/dc_t||': curve}."""
+    out = {"RNN: ||dloss/dh_t||": curves["rnn"]}
+    for gate, qs in curves["lstm"].items():
+        out.update({f"LSTM, {gate}: {QUANTITIES[q][0]}": c for q, c in qs.items()})
     return out
 
 
@@ -256,21 +264,16 @@ def norms(grads):
 def plot_through_time(curves, out):
     """The gradient back through time at init, one panel per forget bias, the RNN in both."""
     fig, axes = plt.subplots(1, 2, figsize=(14, 5.5), sharey=True, layout="constrained")
-    for ax, which in zip(axes, ("forget bias 1", "the gate open")):
-        rnn = curves["RNN: ||dloss/dh_t||"]
+    for ax, (gate, qs) in zip(axes, curves["lstm"].items()):
+        rnn = curves["rnn"]
         ax.semilogy(np.arange(len(rnn)), np.maximum(rnn, 1e-30), color="tab:red", lw=2,
                     label="vanilla RNN: ||dloss/dh_t||")
-        for label, c in curves.items():
-            if which not in label:
-                continue
-            style = (dict(color="tab:blue", lw=2.5) if label.endswith("dc_t||") else
-                     dict(color="tab:cyan", lw=1.5, ls="-.") if "alone" in label else
-                     dict(color="tab:blue", lw=1.2, ls=":") if "dh_t" in label else
-                     dict(color="k", lw=1.2, ls="--") if "rms" in label else dict(color="0.6", lw=1, ls="--"))
-            ax.semilogy(np.arange(len(c)), np.maximum(c, 1e-30), label=label.split(": ", 1)[1], **style)
+        for q, c in qs.items():
+            label, style = QUANTITIES[q]
+            ax.semilogy(np.arange(len(c)), np.maximum(c, 1e-30), label=label, **style)
         ax.set_ylim(1e-20, 30)
         ax.set_xlabel("distance back in time from the loss (steps)")
-        ax.set_title(f"LSTM, {[k for k in curves if which in k][0].split(': ')[0].split(', ', 1)[1]}")
+        ax.set_title(f"LSTM, {gate}")
         ax.legend(fontsize=8, loc="lower left")
     axes[0].set_ylabel("gradient norm, relative to the last step")
     fig.suptitle("back through time, at init: along the cell the gradient is the product of the forget gates "
@@ -365,7 +368,7 @@ def main(argv=None):
         norm = np.sqrt(sum((v * v).sum() for v in g.values()))
         if norm > max_norm:
             g = {k: v * (max_norm / norm) for k, v in g.items()}
-        lr = learning_rate if i < decay_at * args.steps // max_steps else learning_rate / 10
+        lr = recurrent.learning_rate_at(i, learning_rate, args.steps, decay_at, max_steps)
         for k in p:
             p[k] -= lr * g[k]
         lossi.append(loss)
@@ -392,7 +395,7 @@ def main(argv=None):
     # the gradient through time, at init: the forget gates' product
     curves = through_time(100, args.seed)
     print("\nthe gradient of the last step's loss at init, 100 steps back (relative to the last step):")
-    for label, c in curves.items():
+    for label, c in flat(curves).items():
         print(f"  {label:58s}: {c[-1]:.1e}")
 
     # the long-lag recall task
@@ -442,8 +445,8 @@ def main(argv=None):
     write_json(os.path.join(out, "lstm_bptt.json"), dict(check_ok=bool(ok), planted_caught=len(caught),
                                                          steps=len(lossi), seconds=seconds, rnn_val=rnn_val,
                    **{f"{k}_loss": v for k, v in losses.items()}, samples=names,
-                   through_time={k: float(c[-1]) for k, c in curves.items()},
-                   recall={models[m]: {str(lag): r for lag, r in rs.items()} for m, rs in recall.items()}))
+                   through_time={k: float(c[-1]) for k, c in flat(curves).items()},
+                   recall={m: {str(lag): r for lag, r in rs.items()} for m, rs in recall.items()}))
     print(f"plots: {out}/lstm_bptt_through_time.png, {out}/lstm_bptt_recall.png, {out}/lstm_bptt_loss.png")
     if stop.signal:
         return stop.done(f"after {len(lossi)} of {args.steps} names steps and {sum(map(len, recall.values()))} recall "

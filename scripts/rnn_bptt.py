@@ -2,8 +2,8 @@
 
 The lecture ends by announcing RNNs, and names their great leak: gradients that "either grow
 exponentially or shrink to nothing as they propagate through time". Here is the model, in the
-shape of min-char-rnn.py: forward over time, backward through time in exact reverse, gradient
-check, training loop. Then the leak, measured.
+shape of min-char-rnn.py, in this file: forward over time, backward through time in exact reverse,
+gradient check, training loop. Then the leak, measured.
 
     x_t = C[ix_t]                                 (B, E)   the character at step t, embedded
     h_t = tanh(x_t @ Wxh + h_{t-1} @ Whh + bh)    (B, H)   h_{-1} = 0
@@ -35,14 +35,14 @@ import numpy as np
 from lib import checkpoint
 from lib.cli import Parser, Stopped, UsageError, fits, positive, run, seed_arg, writable_dir, writable_file, write_json
 from lib.data import ROOT, load_words
-from lib.gradcheck import check_params, report
+from lib.gradcheck import report
 from lib.lecture import REFERENCE
 from lib.plotting import binned, plt, save
-from lib.recurrent import backward, batch_of, forward, init, sample, split_loss
+from lib.recurrent import batch_of, gradient_check, learning_rate_at, n_embd, sample, split_loss
 from lib.training import Interrupt, release_lock, take_lock
 
-# hyperparameters (the model's equations, forward and backward through time: lib/recurrent.py)
-n_hidden = 128        # H, the recurrent state (E, the character embedding, is 16)
+# hyperparameters
+n_hidden = 128        # H, the recurrent state (E, the character embedding, is lib/recurrent.py's n_embd, 16)
 batch_size = 32       # names per step
 max_steps = 20000     # optimisation steps
 learning_rate = 0.5   # plain SGD ...
@@ -53,15 +53,64 @@ log_every = 2000
 MLP_VAL = REFERENCE["val"]  # the lecture's MLP (3 characters of context), val loss per character (lib/lecture.py)
 
 
-def gradient_check(rng):
-    """Every parameter against central differences, on a small instance with padding."""
-    stoi = {c: i for i, c in enumerate(".abc")}
-    X, Y, mask = batch_of(["ab", "abcab", "c", "bca"], stoi)        # padded to 6 steps
-    p = init(len(stoi), rng, n_embd=3, n_hidden=5)
-    p["Why"] *= 30  # a larger output layer: every gradient well above round-off
-    g = backward(p, forward(p, X, Y, mask)[1], X, Y, mask)
-    return report(check_params(lambda q: forward(q, X, Y, mask)[0], p, g), "BPTT vs central differences")
+# the model, in the shape of min-char-rnn.py: forward over time, backward through time in exact reverse.
+# lstm_bptt.py trains the same RNN as its baseline from lib/recurrent.py, whose copy a test keeps equal to this one.
 
+def init(vocab_size, rng, n_embd=n_embd, n_hidden=n_hidden, radius=None):
+    """Small random weights; Whh an orthogonal matrix times `radius` when given (every singular value = radius)."""
+    p = {"C": rng.standard_normal((vocab_size, n_embd)),
+         "Wxh": rng.standard_normal((n_embd, n_hidden)) / n_embd ** 0.5,
+         "Whh": np.linalg.qr(rng.standard_normal((n_hidden, n_hidden)))[0] * (radius or 0.9),
+         "bh": rng.standard_normal(n_hidden) * 0.01,
+         "Why": rng.standard_normal((n_hidden, vocab_size)) * 0.01,
+         "by": rng.standard_normal(vocab_size) * 0.01}
+    return p
+
+def forward(p, X, Y, mask):
+    """The loss (mean over predicted characters) and what the backward needs."""
+    B, T = X.shape
+    hs = [np.zeros((B, p["Whh"].shape[0]))]                         # hs[t + 1] is h_t; hs[0] the start
+    probs = []
+    loss = 0.0
+    for t in range(T):
+        x = p["C"][X[:, t]]                                          # (B, E)
+        hs.append(np.tanh(x @ p["Wxh"] + hs[-1] @ p["Whh"] + p["bh"]))  # (B, H)
+        logits = hs[-1] @ p["Why"] + p["by"]                         # (B, V)
+        logits = logits - logits.max(1, keepdims=True)
+        e = np.exp(logits)
+        probs.append(e / e.sum(1, keepdims=True))                    # (B, V)
+        loss -= (np.log(probs[-1][np.arange(B), Y[:, t]]) * mask[:, t]).sum()
+    return loss / mask.sum(), (hs, probs)
+
+def backward(p, cache, X, Y, mask, keep=None):
+    """Backpropagation through time, in exact reverse order; grads keyed like p.
+    keep: also return dloss/dh_t for every t (the leak's measurement)."""
+    hs, probs = cache
+    B, T = X.shape
+    g = {k: np.zeros_like(v) for k, v in p.items()}
+    dh_next = np.zeros_like(hs[0])                                   # (B, H) from step t + 1
+    dhs = [None] * T
+    for t in reversed(range(T)):
+        dlogits = probs[t].copy()                                    # softmax - onehot, / (number predicted)
+        dlogits[np.arange(B), Y[:, t]] -= 1
+        dlogits *= (mask[:, t] / mask.sum())[:, None]                # padding sends nothing back
+        g["Why"] += hs[t + 1].T @ dlogits                            # Why is used at every step: +=
+        g["by"] += dlogits.sum(0)
+        dh = dlogits @ p["Why"].T + dh_next                          # h_t feeds the logits and h_{t+1}
+        dhs[t] = dh
+        dpre = (1.0 - hs[t + 1] ** 2) * dh                           # tanh
+        g["Wxh"] += p["C"][X[:, t]].T @ dpre
+        g["Whh"] += hs[t].T @ dpre
+        g["bh"] += dpre.sum(0)
+        np.add.at(g["C"], X[:, t], dpre @ p["Wxh"].T)                # repeated characters add up
+        dh_next = dpre @ p["Whh"].T                                  # back one step in time
+    return (g, dhs) if keep else g
+
+def rnn_step(p, state, ix):
+    """One step of the RNN for sampling: (the new state, the logits of the next character)."""
+    h = np.zeros(p["Whh"].shape[0]) if state is None else state
+    h = np.tanh(p["C"][ix] @ p["Wxh"] + h @ p["Whh"] + p["bh"])
+    return h, h @ p["Why"] + p["by"]
 
 def leak(p, X, Y, mask):
     """||dloss_T / dh_t|| for the loss at the last step alone, by distance back in time."""
@@ -112,7 +161,7 @@ def main(argv=None):
     # data: the lecture's split of the words, whole names as sequences
     itos, stoi, (train, val, test) = load_words(args.data)
     V, H, T = len(itos), args.n_hidden, max(map(len, train + val + test)) + 1
-    fits(8 * (4 * (V * 16 + 16 * H + H * H + H * V) + 1024 * T * (2 * H + 2 * V)), "an RNN of this size",
+    fits(8 * (4 * (V * n_embd + n_embd * H + H * H + H * V) + 1024 * T * (2 * H + 2 * V)), "an RNN of this size",
          "pass a smaller --n-hidden")
     print(f"{len(train)} training names, vocabulary of {len(itos)}; longest name "
           f"{max(map(len, train + val + test))} characters")
@@ -120,7 +169,7 @@ def main(argv=None):
     stop = Interrupt("the step under way")  # Ctrl-C or kill: the model so far is saved, --resume continues it
 
     # gradient check first
-    ok = gradient_check(rng)
+    ok = report(gradient_check(init, forward, backward, rng), "BPTT vs central differences")
     print()
 
     # training, with clipping, then without it on the same batches (when clipping ever fired)
@@ -159,7 +208,7 @@ def main(argv=None):
             if clip and norm > max_norm:  # same direction, shorter step
                 g = {k: v * (max_norm / norm) for k, v in g.items()}
                 clipped += 1
-            lr = args.lr if i < decay_at * args.steps // max_steps else args.lr / 10
+            lr = learning_rate_at(i, args.lr, args.steps, decay_at, max_steps)
             for k in p:
                 p[k] -= lr * g[k]
             lossi.append(loss)
@@ -168,10 +217,11 @@ def main(argv=None):
                 print(f"{i:7d}/{args.steps:7d}: {loss:.4f}   |grad| {norm:6.2f}", flush=True)
         seconds = before + time.perf_counter() - t0
         runs[clip] = dict(p=p, lossi=lossi, norms=norms, clipped=clipped, seconds=seconds, diverged=diverged,
-                          val=None if diverged else split_loss(p, val, stoi))
+                          val=None if diverged else split_loss(p, val, stoi, forward))
     p = runs[True]["p"]
     done = len(runs[True]["lossi"])
-    losses = {"train": split_loss(p, train, stoi), "val": runs[True]["val"], "test": split_loss(p, test, stoi)}
+    losses = {"train": split_loss(p, train, stoi, forward), "val": runs[True]["val"],
+              "test": split_loss(p, test, stoi, forward)}
     print(f"\ntrained {done} steps in {runs[True]['seconds']:.0f} s, clipped {runs[True]['clipped']} of them at norm "
           f"{max_norm:g}")
     for name, value in losses.items():
@@ -185,7 +235,7 @@ def main(argv=None):
     else:
         print(f"without clipping: val {runs[False]['val']:.4f}, largest gradient norm {max(runs[False]['norms']):.2f}"
               + ("   (clipping never fired: the same run)" if runs[True]["clipped"] == 0 else ""))
-    names = sample(p, itos, 20, np.random.default_rng(args.seed))
+    names = sample(p, itos, 20, np.random.default_rng(args.seed), step=rnn_step)
     print("samples: " + ", ".join(names))
     config = dict(n_hidden=args.n_hidden, lr=args.lr, seed=args.seed, steps=args.steps)  # what --resume restores
     saved = checkpoint.save_or_say(args.checkpoint, dict(p, itos=np.array(itos), lossi=np.array(runs[True]["lossi"]),
@@ -197,25 +247,26 @@ def main(argv=None):
     # the leak: one batch of the longest names, Whh at several spectral radii and trained
     longest = sorted(val, key=len)[-batch_size:]
     X, Y, mask = batch_of(longest, stoi)
-    curves = {}
+    curves, labels = {}, {}  # by key ('radius 0.5', 'trained'): the leak, and its label in the print and plot
     for radius in (0.5, 1.0, 1.5):
         q = init(len(itos), np.random.default_rng(args.seed), n_hidden=args.n_hidden, radius=radius)
         q["C"] *= 0.1  # small inputs: the recurrence, not the input, decides the size of h
-        curves[f"Whh at spectral radius {radius}"] = leak(q, X, Y, mask)
+        curves[f"radius {radius}"] = leak(q, X, Y, mask)
+        labels[f"radius {radius}"] = f"Whh at spectral radius {radius}"
     rho = float(np.abs(np.linalg.eigvals(p["Whh"])).max())
-    curves[f"trained Whh (spectral radius {rho:.2f})"] = leak(p, X, Y, mask)
+    curves["trained"], labels["trained"] = leak(p, X, Y, mask), f"trained Whh (spectral radius {rho:.2f})"
     print(f"\ngradient of the last step's loss, back through time (batch of the {len(longest)} longest val "
           f"name{'s' if len(longest) > 1 else ''}, {X.shape[1]} steps): per-step factor, geometric mean")
     factors = {}
-    for label, c in curves.items():
+    for key, c in curves.items():
         k = len(c) - 1
-        factors[label] = float(c[-1] ** (1 / k))
-        print(f"  {label:34s}: x{factors[label]:.3f} per step, {c[-1]:.1e} after {k} steps")
+        factors[key] = float(c[-1] ** (1 / k))
+        print(f"  {labels[key]:34s}: x{factors[key]:.3f} per step, {c[-1]:.1e} after {k} steps")
 
     # plots
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(13, 4.5))
-    for label, c in curves.items():
-        ax1.semilogy(np.arange(len(c)), c, "o-", ms=3, label=f"{label}: x{factors[label]:.2f} per step")
+    for key, c in curves.items():
+        ax1.semilogy(np.arange(len(c)), c, "o-", ms=3, label=f"{labels[key]}: x{factors[key]:.2f} per step")
     ax1.set_xlabel("distance back in time from the loss (steps)")
     ax1.set_ylabel("||dloss/dh_t|| / ||dloss/dh_T||")
     ax1.set_title("the leak through time: the product of diag(1 - h^2) Whh.T")

@@ -78,7 +78,7 @@ def main(argv=None):
         print(f"(removed the previous run's train.json and train_*.png from {out})")
 
     # init (or the checkpoint's parameters, when resuming)
-    params = run.params(init_params(vocab_size, n_embd, n_hidden, block_size, np.random.default_rng(seed), dtype))
+    params = run.initial(init_params(vocab_size, n_embd, n_hidden, block_size, np.random.default_rng(seed), dtype))
     C, W1, b1, bngain, bnbias, W2, b2 = (params[k] for k in PARAMS)  # updated in place below
     lecture_count = REFERENCE["parameters_ex4"]  # the lecture's, for its sizes
     print(f"parameters: {count_params(params)}"

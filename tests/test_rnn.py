@@ -1,4 +1,5 @@
 """The RNN's hand backward through time: checked, padding-proof, and the leak it measures."""
+import ast
 import inspect
 import json
 import os
@@ -66,9 +67,19 @@ def test_short_run_shows_the_leak(call, names_txt, tmp_path):
     assert code == 0 and "BPTT vs central differences: all 6 tensors OK" in out
     r = json.loads((tmp_path / "rnn_bptt.json").read_text())
     f = r["factors"]
-    assert f["Whh at spectral radius 0.5"] < 0.7 < f["Whh at spectral radius 1.0"] < 1.05 < f["Whh at spectral radius "
-                                                                                              "1.5"]
+    assert f["radius 0.5"] < 0.7 < f["radius 1.0"] < 1.05 < f["radius 1.5"] and "trained" in f
     assert r["val_loss"] < 2.9 and len(r["samples"]) == 20
     for png in ("rnn_bptt_leak", "rnn_bptt_loss"):
         assert os.path.getsize(tmp_path / f"{png}.png") > 10_000
     assert "itos" in np.load(tmp_path / "r.npz").files
+
+
+def test_the_model_in_the_script_is_lib_recurrents_copy():
+    """rnn_bptt.py shows its model (init, forward, backward, one sampling step); lstm_bptt.py trains the same RNN
+    as its baseline from lib/recurrent.py: the two copies are one source, statement for statement."""
+    from lib import recurrent
+    for name in ("init", "forward", "backward", "rnn_step"):
+        ours, theirs = ([ast.dump(s) for s in ast.parse(textwrap.dedent(inspect.getsource(getattr(m, name))))
+                         .body[0].body[1:]] for m in (rnn_bptt, recurrent))  # the statements, docstring aside
+        assert ours == theirs, name
+    assert rnn_bptt.n_embd == recurrent.n_embd == 16
