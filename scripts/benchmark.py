@@ -15,13 +15,23 @@ as train.py's loop (tests/test_model.py pins them together bit for bit).
 4. BLAS threads: the step with one thread (every script's default) and with two, on an idle
    machine and beside one busy process.
 5. When PyTorch happens to be installed (it is never a requirement), the lecture's own loop
-   in the same run: loss.backward() (autograd), and its hand backward written in torch.
+   in the same run, on --torch-device cpu or cuda (the same code; on a GPU every clock read
+   waits for it): loss.backward() (autograd), its hand backward written in torch, and on a GPU
+   the whole autograd step captured once in a CUDA graph. Earlier runs here measured PyTorch's
+   CPU step 4.3 to 5.1x slower than ours (autograd) and 3.7 to 4.3x (hand backward): per-call
+   overhead, which swings with the machine's pace more than numpy's.
+6. The step against a GPU, drawn from one measured run on an NVIDIA H200 (plots/readme/gpu_h200.json):
+   at the lecture's size the GPU's eager step is launch-bound at about 1.4 ms and loses to one CPU
+   core (186 us); captured as one CUDA graph it takes 134 us; eager, it wins from about 90 MFLOP a
+   step (batch 256 x hidden 1024) on.
 
-    python scripts/benchmark.py [--quick] [--out plots/]
+    python scripts/benchmark.py [--quick] [--torch-device cpu|cuda] [--out plots/]
 
-Writes <out>/benchmark.md (the tables), <out>/benchmark.json and <out>/benchmark_sweep.png.
+Writes <out>/benchmark.md (the tables), <out>/benchmark.json, <out>/benchmark_sweep.png and
+<out>/benchmark_gpu.png.
 """
 import itertools
+import json
 import os
 import platform
 import subprocess
@@ -33,8 +43,8 @@ import lib  # before numpy: one BLAS thread unless you set one (lib/__init__.py)
 import numpy as np
 
 from lib.bench import time_us
-from lib.cli import Parser, positive, run, writable_dir, write_json
-from lib.data import load_splits, minibatches
+from lib.cli import Parser, UsageError, positive, run, writable_dir, write_json
+from lib.data import ROOT, load_splits, minibatches
 from lib.model import init_params, mlp_backward, mlp_forward
 from lib.plotting import plt, save
 
@@ -138,28 +148,34 @@ def step_flops(n_hidden, batch_size):
     return 6 * batch_size * n_hidden * (block_size * n_embd + vocab_size)
 
 
-def torch_loops(Xtr, Ytr, n_hidden, batch_size):
-    """The lecture's loop in PyTorch, if installed: autograd, and its hand backward in torch."""
+def torch_loops(Xtr, Ytr, n_hidden, batch_size, device="cpu"):
+    """The lecture's loop in PyTorch, if installed, on a device ('cpu' or 'cuda'): autograd, its hand backward in
+    torch, and on a GPU the whole autograd step captured once in a CUDA graph and replayed. The same code for
+    both devices; on a GPU every clock read waits for the GPU (its calls return before the work is done)."""
     try:
         import torch
         import torch.nn.functional as F
     except ImportError:
         return None
+    if device == "cuda" and not torch.cuda.is_available():
+        raise UsageError("--torch-device cuda: PyTorch sees no CUDA GPU here; pass --torch-device cpu")
+    dev = torch.device(device)
+    sync = torch.cuda.synchronize if dev.type == "cuda" else None
     torch.manual_seed(0)
     fan_in = n_embd * block_size
-    C = torch.randn((vocab_size, n_embd))
-    W1 = torch.randn((fan_in, n_hidden)) * (5 / 3) / fan_in ** 0.5
-    b1 = torch.randn(n_hidden) * 0.1
-    W2 = torch.randn((n_hidden, vocab_size)) * 0.1
-    b2 = torch.randn(vocab_size) * 0.1
-    bngain = torch.randn((1, n_hidden)) * 0.1 + 1.0
-    bnbias = torch.randn((1, n_hidden)) * 0.1
+    C = torch.randn((vocab_size, n_embd), device=dev)
+    W1 = torch.randn((fan_in, n_hidden), device=dev) * (5 / 3) / fan_in ** 0.5
+    b1 = torch.randn(n_hidden, device=dev) * 0.1
+    W2 = torch.randn((n_hidden, vocab_size), device=dev) * 0.1
+    b2 = torch.randn(vocab_size, device=dev) * 0.1
+    bngain = torch.randn((1, n_hidden), device=dev) * 0.1 + 1.0
+    bnbias = torch.randn((1, n_hidden), device=dev) * 0.1
     parameters = [C, W1, b1, W2, b2, bngain, bnbias]
-    Xt, Yt = torch.from_numpy(Xtr), torch.from_numpy(Ytr)
+    Xt, Yt = torch.from_numpy(Xtr).to(dev), torch.from_numpy(Ytr).to(dev)
     n = batch_size
 
     def forward():
-        ix = torch.randint(0, Xt.shape[0], (n,))
+        ix = torch.randint(0, Xt.shape[0], (n,), device=dev)
         Xb, Yb = Xt[ix], Yt[ix]
         emb = C[Xb]
         embcat = emb.view(emb.shape[0], -1)
@@ -205,17 +221,79 @@ def torch_loops(Xtr, Ytr, n_hidden, batch_size):
             for p, grad in zip(parameters, [dC, dW1, db1, dW2, db2, dbngain, dbnbias]):
                 p.data += -lr * grad
 
+    def graphed_step():
+        """The autograd step captured once (warmed up on a side stream first, as CUDA graphs ask), then replayed:
+        one launch for the whole step."""
+        for p in parameters:
+            p.requires_grad = True
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            for _ in range(3):
+                autograd_step()
+        torch.cuda.current_stream().wait_stream(side)
+        graph = torch.cuda.CUDAGraph()
+        for p in parameters:
+            p.grad = None  # the captured backward allocates them in the graph's own memory
+        with torch.cuda.graph(graph):
+            loss, _ = forward()
+            loss.backward()
+            for p in parameters:
+                p.data += -lr * p.grad
+        return graph.replay
+
     for p in parameters:
         p.requires_grad = False
-    hand = time_us(hand_step)
-    auto = time_us(autograd_step)
-    return dict(version=torch.__version__, threads=torch.get_num_threads(), autograd=auto, hand=hand)
+    hand = time_us(hand_step, sync=sync)
+    auto = time_us(autograd_step, sync=sync)
+    graphed = time_us(graphed_step(), sync=sync) if dev.type == "cuda" else None
+    return dict(version=torch.__version__, device=device, threads=torch.get_num_threads(), autograd=auto, hand=hand,
+                cuda_graph=graphed)
+
+
+GPU_RUN = os.path.join(ROOT, "plots", "readme", "gpu_h200.json")  # one measured run on an NVIDIA H200 (see 'what')
+GPU_ROWS = {  # its columns, as the plot names them
+    "numpy_cpu_1thread": ("this project's numpy, one CPU core", dict(color="tab:blue", marker="o", lw=2.5)),
+    "torch_cpu_1thread_autograd": ("PyTorch CPU autograd, one thread", dict(color="tab:gray", marker="s")),
+    "torch_cuda_autograd": ("PyTorch on the H200, loss.backward()", dict(color="tab:red", marker="^")),
+    "torch_cuda_hand": ("the lecture's hand backward in torch, H200", dict(color="tab:orange", marker="v")),
+    "cupy_project_code": ("this project's lib/model.py on CuPy, H200", dict(color="tab:purple", marker="D")),
+    "torch_cuda_cuda_graph": ("the whole step as one CUDA graph, H200", dict(color="tab:green", marker="*", ms=10)),
+}
+
+
+def plot_gpu(out):
+    """The step against a GPU, from one measured run (GPU_RUN): microseconds per step against the step's size."""
+    with open(GPU_RUN) as f:
+        run = json.load(f)
+    rows = run["rows"]
+    fig, ax = plt.subplots(figsize=(8.5, 5))
+    for key, (label, style) in GPU_ROWS.items():
+        points = [(r["mflop_per_step"], r[key]) for r in rows if r.get(key)]
+        ax.plot(*zip(*points), label=label, **style)
+    lecture_size = next(r for r in rows if (r["batch"], r["n_hidden"]) == (32, 200))
+    ax.axvline(lecture_size["mflop_per_step"], color="k", ls=":", lw=1)
+    ax.text(lecture_size["mflop_per_step"] * 1.08, ax.get_ylim()[1] * 0.5, "the lecture's size\n(batch 32, hidden 200)",
+            fontsize=8, va="top")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("matmul work per training step (MFLOP): batch 32 x hidden 200 up to batch 1024 x hidden 4096")
+    ax.set_ylabel("microseconds per training step")
+    ax.set_title(f"one run on an {run['gpu']} with a 16-core Xeon host (PyTorch {run['torch'].split('+')[0]}, "
+                 f"CuPy {run['cupy']}), float32\nthe GPU's eager step is launch-bound at about 1.4 ms; one CPU core "
+                 "wins until about 90 MFLOP a step", fontsize=9)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(0.0, 0.86))
+    ax.grid(alpha=0.3, which="both")
+    return save(fig, out, "benchmark_gpu")
 
 
 def main(argv=None):
     parser = Parser(description="Time the hand-backward training step against the floor and PyTorch.")
     parser.add_argument("--quick", action="store_true", help="a small sweep, for a smoke test")
     parser.add_argument("--out", default="plots", help="folder for benchmark.md, .json and the plot (default plots/)")
+    parser.add_argument("--torch-device", choices=("cpu", "cuda"), default="cpu",
+                        help="where PyTorch's side-by-side runs, when PyTorch is installed (default cpu; cuda adds the "
+                             "CUDA-graph row)")
     parser.add_argument("--probe", nargs=2, type=positive(int), metavar=("H", "B"),
                         help="only time one step at n_hidden H, batch B (float32) and print us/step: the threads "
                              "table runs this in child processes with their own thread counts")
@@ -226,6 +304,13 @@ def main(argv=None):
         print(f"{time_us(ours(Xtr, Ytr, *args.probe, np.float32)[0], **quick):.1f}")
         return 0
     out = writable_dir(args.out)
+    if args.torch_device == "cuda":  # before any work: a GPU asked for and not there is one line
+        try:
+            import torch
+        except ImportError:
+            raise UsageError("--torch-device cuda needs PyTorch with CUDA (pip install torch); none is installed")
+        if not torch.cuda.is_available():
+            raise UsageError("--torch-device cuda: PyTorch sees no CUDA GPU here; pass --torch-device cpu")
     _, _, ((Xtr, Ytr), _, _) = load_splits(block_size)
     lines = []
 
@@ -320,20 +405,25 @@ def main(argv=None):
 
     # 5. PyTorch, when present
     torch_sweep = {}
-    t = torch_loops(Xtr, Ytr, 200, 32)
+    t = torch_loops(Xtr, Ytr, 200, 32, args.torch_device)
     if t is None:
-        emit("\nPyTorch is not installed: no side-by-side (pip install torch in the .venv to get one).")
+        emit(f"\nPyTorch is not installed: no side-by-side on {args.torch_device} (pip install torch in the .venv to "
+             f"get one). One measured run on an NVIDIA H200: plots/readme/gpu_h200.json, benchmark_gpu.png.")
     else:
         # ours timed again right beside torch: both under the same conditions (threads, clocks)
         ours_us = t["ours"] = time_us(ours(Xtr, Ytr, 200, 32, np.float32)[0])
-        emit(f"\n### side by side with PyTorch {t['version']} ({t['threads']} threads), float32, lecture config\n")
+        emit(f"\n### side by side with PyTorch {t['version']} on {t['device']} ({t['threads']} threads), float32, "
+             f"lecture config\n")
         emit("| training step | us/step | ours is faster by |")
         emit("|---|---:|---:|")
         emit(f"| lecture's loop, loss.backward() (autograd) | {t['autograd']:.1f} | {t['autograd'] / ours_us:.1f}x |")
         emit(f"| lecture's loop, hand backward in torch | {t['hand']:.1f} | {t['hand'] / ours_us:.1f}x |")
+        if t["cuda_graph"] is not None:
+            emit(f"| the whole autograd step as one CUDA graph | {t['cuda_graph']:.1f} | "
+                 f"{t['cuda_graph'] / ours_us:.1f}x |")
         emit(f"| ours: numpy, hand backward (train.py) | {ours_us:.1f} | 1.0x |")
         for H in hiddens:
-            torch_sweep[H] = torch_loops(Xtr, Ytr, H, 32)
+            torch_sweep[H] = torch_loops(Xtr, Ytr, H, 32, args.torch_device)
 
     # plot: time per step against n_hidden
     fig, ax = plt.subplots(figsize=(8, 4.5))
@@ -360,7 +450,8 @@ def main(argv=None):
                                                          ablation=ablation,
                                                           sweep=sweep, threads=threads, torch=t,
                                                               torch_sweep=torch_sweep))
-    print(f"\nwrote {out}/benchmark.md, {out}/benchmark.json, {out}/benchmark_sweep.png")
+    plot_gpu(out)
+    print(f"\nwrote {out}/benchmark.md, {out}/benchmark.json, {out}/benchmark_sweep.png, {out}/benchmark_gpu.png")
 
 
 if __name__ == "__main__":

@@ -1,10 +1,14 @@
 import json
 import os
+import subprocess
+import sys
 
 import numpy as np
 
 import benchmark
-from lib.data import load_splits
+from lib.data import ROOT, load_splits
+
+BENCHMARK = os.path.join(ROOT, "scripts", "benchmark.py")
 
 
 def test_every_variant_takes_the_same_step(names_txt):
@@ -23,7 +27,7 @@ def test_every_variant_takes_the_same_step(names_txt):
 
 
 def test_quick_benchmark_writes_its_tables(call, names_txt, tmp_path):
-    code, out, _ = call(benchmark.main, "--quick", "--out", tmp_path)
+    code, out, _ = call(benchmark.main, "--quick", "--torch-device", "cpu", "--out", tmp_path)
     assert code == 0
     md = (tmp_path / "benchmark.md").read_text()
     assert "| float32 |" in md and "what each choice bought" in md and "floor" in md
@@ -33,3 +37,12 @@ def test_quick_benchmark_writes_its_tables(call, names_txt, tmp_path):
     assert "BLAS threads" in md and set(r["threads"]["200, 32"]) == {"1 thread, idle", "2 threads, idle",
                                                                       "1 thread, busy", "2 threads, busy"}
     assert all(v > 0 for v in r["threads"]["200, 32"].values())
+    assert os.path.getsize(tmp_path / "benchmark_gpu.png") > 20_000  # the H200 run, drawn from its JSON
+    if r["torch"] is None:  # no PyTorch here: said, and asking for its GPU is one line before any work
+        assert "PyTorch is not installed: no side-by-side on cpu" in out
+    else:
+        assert r["torch"]["device"] == "cpu" and r["torch"]["cuda_graph"] is None and r["torch"]["autograd"] > 0
+    gpu = subprocess.run([sys.executable, BENCHMARK, "--torch-device", "cuda", "--out", str(tmp_path / "g")],
+                         capture_output=True, text=True)
+    torch_gpu = r["torch"] is not None and "cuda" in r["torch"]["version"]
+    assert torch_gpu or (gpu.returncode == 2 and gpu.stderr.count("\n") == 1 and "--torch-device cuda" in gpu.stderr)
