@@ -56,6 +56,8 @@ def main(argv=None):
                        help=f"ex4: steps of the training run (default {steps})")
     check.add_argument("--out", default="plots", help="ex4: folder for practice_ex4.png (default plots/)")
     check.add_argument("--data", help="a word list to use instead of names.txt")
+    check.add_argument("--no-graph", action="store_true",
+                       help="skip drawing your graph (<out>/practice_<exercise>_graph.png)")
     check.add_argument("--timeout", type=positive(float), help="seconds your file may run, all three runs and ex4's "
                        "training included (default: a few seconds more than a right file needs)")
     hint = sub.add_parser("hint", help="a hint for one gradient of an exercise")
@@ -94,7 +96,8 @@ def check_file(args):
     source = read_text(args.path, "a practice file", "write one with `practice.py new ex1`")
     out = writable_dir(args.out)
     return face.check(source, args.path, args.exercise, batch_size=args.batch_size, n_hidden=args.n_hidden,
-                         seed=args.seed, data=args.data, steps=args.steps, lr=lr, out=out, timeout=args.timeout)
+                         seed=args.seed, data=args.data, steps=args.steps, lr=lr, out=out, timeout=args.timeout,
+                         graph=not args.no_graph)
 
 
 def print_hint(args):

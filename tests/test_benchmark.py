@@ -1,14 +1,10 @@
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 
 import benchmark
-from lib.data import ROOT, load_splits
-
-BENCHMARK = os.path.join(ROOT, "scripts", "benchmark.py")
+from lib.data import load_splits
 
 
 def test_every_variant_takes_the_same_step(names_txt):
@@ -42,7 +38,6 @@ def test_quick_benchmark_writes_its_tables(call, names_txt, tmp_path):
         assert "PyTorch is not installed: no side-by-side on cpu" in out
     else:
         assert r["torch"]["device"] == "cpu" and r["torch"]["cuda_graph"] is None and r["torch"]["autograd"] > 0
-    gpu = subprocess.run([sys.executable, BENCHMARK, "--torch-device", "cuda", "--out", str(tmp_path / "g")],
-                         capture_output=True, text=True)
+    code, _, err = call(benchmark.main, "--torch-device", "cuda", "--out", tmp_path / "g")
     torch_gpu = r["torch"] is not None and "cuda" in r["torch"]["version"]
-    assert torch_gpu or (gpu.returncode == 2 and gpu.stderr.count("\n") == 1 and "--torch-device cuda" in gpu.stderr)
+    assert torch_gpu or (code == 2 and err.count("\n") == 1 and "--torch-device cuda" in err)

@@ -28,7 +28,8 @@ L = LECTURE.splitlines().index(AT) + 1
 def check(tmp_path, source, *flags, name="ex1.py"):
     path = tmp_path / name
     path.write_text(source)
-    p = subprocess.run([sys.executable, PRACTICE, "check", name, "--out", str(tmp_path), *map(str, flags)],
+    p = subprocess.run([sys.executable, PRACTICE, "check", name, "--out", str(tmp_path), "--no-graph",
+                        *map(str, flags)],
                        capture_output=True, text=True, cwd=tmp_path, timeout=120)
     return p.returncode, p.stdout, p.stderr
 
