@@ -11,17 +11,18 @@ import ast
 import os
 import pickle
 import re
+import shlex
 import sys
 import tempfile
 
 from lib.cli import UsageError
 from lib.data import ROOT
 from lib.grader import catalogue, judge, report
-from lib.grader.ex4 import report_training
+from lib.grader.ex4 import report_training, train
 from lib.grader.result import Failure, Status
 from lib.grader.runs import Child
-from lib.grader.sandbox import STEP_SECONDS, TIME_LIMIT, run_child
-from lib.grader.workspace import names, prepare
+from lib.grader.sandbox import ENV, run_child, time_limit
+from lib.grader.workspace import cost_of, names, prepare
 from lib.source import targets
 
 SESSION = "__practice_session__"  # the name under which the set-up cell leaves its place in the session's history
@@ -44,7 +45,8 @@ def workspace(exercise, batch_size=32, n_hidden=None, seed=42):
         from lib.cli import run
         from lib.data import read_text
         raise SystemExit(run(lambda _: check(read_text(path, "a practice file", ""), path, exercise,
-                                             batch_size=batch_size, n_hidden=n_hidden, seed=seed)))
+                                             batch_size=batch_size, n_hidden=n_hidden, seed=seed,
+                                             longer=f"{ENV}=SECONDS python {shlex.quote(os.path.relpath(path))}")))
     values, answers, _ = prepare(exercise, batch_size, n_hidden, seed)
     ipython = sys.modules.get("IPython")
     shell = ipython.get_ipython() if ipython else None
@@ -53,21 +55,38 @@ def workspace(exercise, batch_size=32, n_hidden=None, seed=42):
     return {**names(values, exercise, answers), **session}
 
 
-def grade(exercise, namespace):
+def grade(exercise, namespace, timeout=None):
     """The grading cell: the file (a script under a debugger, Spyder) or the cells run since the
-    set-up cell (a notebook, VS Code's interactive window), graded as `practice.py check` grades."""
+    set-up cell (a notebook, VS Code's interactive window), graded as `practice.py check` grades.
+    timeout: seconds the file may run (default: what its shape needs, or $PRACTICE_TIMEOUT)."""
     path = namespace.get("__file__")
     session = namespace.get(SESSION, {})
     shape = session.get("shape", {}) if session.get("exercise") == exercise else {}
     if path and os.path.isfile(path):
         from lib.data import read_text
-        code = check(read_text(path, "a practice file", ""), path, exercise, show_output=False, **shape)
+        code = check(read_text(path, "a practice file", ""), path, exercise, show_output=False, timeout=timeout,
+                     longer=f"grade({exercise!r}, globals(), timeout=SECONDS)", **shape)
     else:
         source, at = session_cells(session.get("start", 1))
-        code = check(source, "<your cells>", exercise, show_output=False, at=at, **shape)
+        code = check(source, "<your cells>", exercise, show_output=False, at=at, timeout=timeout,
+                     longer=f"grade({exercise!r}, globals(), timeout=SECONDS)", **shape)
     if not interactive():
         raise SystemExit(code)
     return None
+
+
+def seconds_from_env():
+    """$PRACTICE_TIMEOUT, the time limit for a file run with python or graded from a notebook; None when unset."""
+    text = os.environ.get(ENV, "").strip()
+    if not text:
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0:
+        raise UsageError(f"{ENV}={text!r} is not a number of seconds above 0; set it like {ENV}=30")
+    return seconds
 
 
 def show_inline(path):
@@ -118,12 +137,15 @@ def rows(source, exercise, path="practice.py", batch_size=32, n_hidden=None, see
     tests and for tools that grade files they trust. ex4's training runs `steps` steps."""
     job = dict(exercise=exercise, source=source, path=path, batch_size=batch_size, n_hidden=n_hidden, seed=seed,
                data=None, steps=steps, lr=0.1, out=None)
-    result = Child(job).run()
+    child = Child(job)
+    result = child.run()
+    if child.trains():
+        result.training = train(child)
     return judge.judge(exercise, result), result
 
 
 def check(source, path, exercise=None, batch_size=32, n_hidden=None, seed=42, data=None, steps=2000, lr=0.1,
-          out=None, timeout=None, at=None, show_output=True, graph=True):
+          out=None, timeout=None, at=None, show_output=True, graph=True, longer="--timeout SECONDS"):
     """Grade a practice file's text as `practice.py check` does: print what it printed, the table,
     the verdict (and for ex4 the training beside the project's); return the exit code, 0 when
     every gradient is right."""
@@ -139,7 +161,11 @@ def check(source, path, exercise=None, batch_size=32, n_hidden=None, seed=42, da
         print(f"{path} {at(e.lineno or 0)}: SyntaxError: {e.msg}; nothing can be graded until it parses")
         return 1
     out = os.path.abspath(out or os.path.join(ROOT, "plots"))
-    limit = timeout or TIME_LIMIT + (STEP_SECONDS * steps if exercise == "ex4" else 0)
+    n_hidden = n_hidden or ex["n_hidden"]
+    limit = timeout or seconds_from_env() or time_limit(exercise, batch_size, n_hidden, steps,
+                                                          cost_of(batch_size, n_hidden))
+    print(f"grading {path}: {ex['title'].lower()}; batch {batch_size}, n_hidden {n_hidden}, seed {seed}; "
+          f"time limit {limit:.3g} s\n", flush=True)
     with tempfile.TemporaryDirectory(prefix="practice-") as tmp:
         job = dict(exercise=exercise, source=source, path=path, batch_size=batch_size, n_hidden=n_hidden, seed=seed,
                    data=os.path.abspath(data) if data else None, steps=steps, lr=lr, out=out,
@@ -148,13 +174,11 @@ def check(source, path, exercise=None, batch_size=32, n_hidden=None, seed=42, da
         with open(os.path.join(tmp, "job.pkl"), "wb") as f:
             pickle.dump(job, f)
         printed = os.path.join(tmp, "printed")
-        result = run_child(job, os.path.join(tmp, "job.pkl"), printed, limit, at)
+        result = run_child(job, os.path.join(tmp, "job.pkl"), printed, limit, at, longer)
         with open(printed, encoding="utf-8", errors="backslashreplace") as f:
             output = f.read()
     if isinstance(result, Failure) and result.kind == "usage":
         raise UsageError(result.message)
-    n_hidden = n_hidden or ex["n_hidden"]
-    print(f"grading {path}: {ex['title'].lower()}; batch {batch_size}, n_hidden {n_hidden}, seed {seed}\n")
     if show_output and output.strip():
         print("your file printed:")
         print("\n".join("  | " + ln for ln in output.rstrip("\n").splitlines()[:200]))

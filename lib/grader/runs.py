@@ -19,7 +19,7 @@ import numpy as np
 
 from lib import source
 from lib.cli import UsageError
-from lib.grader import catalogue, ex4, mistakes, repair
+from lib.grader import catalogue, ex4, mistakes, repair, sandbox
 from lib.grader.result import Failure, GradientRun, LineRow, RunResult
 from lib.grader.workspace import names, prepare
 from lib.lecture import EPS, GRADIENTS, PARAMS, STEPS
@@ -345,7 +345,6 @@ class Child:
         for g, r in grads.items():
             if r.lines and not r.needs and not (r.error and r.error[2]) and self.wrong(g, r):
                 r.repair = repair.search(self, g, r, owners, final)
-        training = ex4.train(self) if self.ex["trains"] and self.job["steps"] else None
         summary = {}
         for kind, message, line in caught:
             key = (kind, message)
@@ -353,7 +352,11 @@ class Child:
         warned = [f"warning: {kind} at line {line}: {message} ({count} time{'s' if count > 1 else ''})"
                   if line else f"warning: {kind}: {message}" for (kind, message), (count, line) in summary.items()]
         return RunResult(grads=grads, line_rows=line_rows, notes=notes + warned, figures=self.figures,
-                         training=training, values=self.values, answers=self.answers, noise=self.noise)
+                         training=None, values=self.values, answers=self.answers, noise=self.noise)
+
+    def trains(self):
+        """Does this job train after its runs (exercise 4, with steps)?"""
+        return bool(self.ex["trains"] and self.job["steps"])
 
     def near_miss(self, g, ns):
         """A name the file assigns that is one typo away from g (dbhprebn for dhprebn): (name, line, right?)."""
@@ -451,37 +454,59 @@ class Child:
 
 
 @contextlib.contextmanager
-def learner_exits_trapped():
-    """os._exit in the learner's file ends its own statement (Exit), not the child: the table is still printed."""
-    real = os._exit
+def learner_guarded(parent):
+    """While the learner's file runs: os._exit ends its own statement (Exit), not the child, so the table is still
+    printed; and the grader's process (parent) is not the file's to signal."""
+    real_exit, real_kill, real_killpg = os._exit, os.kill, os.killpg
 
     def learner_exit(code=0):
         raise Exit(code)
-    os._exit = learner_exit
+
+    def kill(pid, sig):
+        if pid in (parent, -parent) or pid == 0 and os.getpgid(0) == os.getpgid(parent):
+            raise PermissionError(f"[Errno 1] the grader's process ({parent}) is not yours to signal")
+        return real_kill(pid, sig)
+
+    def killpg(pgid, sig):
+        if pgid == os.getpgid(parent):
+            raise PermissionError(f"[Errno 1] the grader's process group ({pgid}) is not yours to signal")
+        return real_killpg(pgid, sig)
+    os._exit, os.kill, os.killpg = learner_exit, kill, killpg
     try:
-        yield real
+        yield real_exit
     finally:
-        os._exit = real
+        os._exit, os.kill, os.killpg = real_exit, real_kill, real_killpg
 
 
-def child_main(job_path):
-    """The child process: run the job, write the result (a RunResult or a Failure), leave at once
-    (threads the file left running do not hold it up)."""
+def child_main(job_path, parent):
+    """The child process: die with the grader, run the job, write the result (a RunResult or a Failure), then for
+    exercise 4 train and write that apart (a time-out in training keeps the graded runs); leave at once (threads
+    the file left running do not hold it up)."""
+    parent = int(parent)
+    sandbox.child_limits(parent, os.path.dirname(os.path.abspath(job_path)))
     with open(job_path, "rb") as f:
         job = pickle.load(f)
     import faulthandler
     dump = open(job["dump"], "w")
     faulthandler.register(signal.SIGUSR1, file=dump, all_threads=False)
-    with learner_exits_trapped() as exit_now:
+    with learner_guarded(parent) as exit_now:
+        child = None
         try:
-            result = Child(job).run()
+            child = Child(job)
+            result = child.run()
         except UsageError as e:  # the batch cannot be made (a word list too short for it): the parent says so
             result = Failure("usage", str(e))
         except BaseException as e:  # the grader's own failure: the parent says so
             import traceback
             result = Failure("crash", "".join(traceback.format_exception(e)))
+        write(job["result"], result)
+        if isinstance(result, RunResult) and child.trains():
+            write(job["result"] + ".training", ex4.train(child))
         sys.stdout.flush()
-        with open(job["result"] + ".part", "wb") as f:
-            pickle.dump(result, f)
-        os.replace(job["result"] + ".part", job["result"])
         exit_now(0)
+
+
+def write(path, obj):
+    with open(path + ".part", "wb") as f:
+        pickle.dump(obj, f)
+    os.replace(path + ".part", path)

@@ -209,3 +209,73 @@ def test_a_notebook_grades_the_cells_as_they_were_run(names_txt, tmp_path):
                             resources={"metadata": {"path": str(tmp_path)}}).execute()
     last = "".join(o.get("text", "") for o in notebook.cells[-1].get("outputs", []))
     assert "dlogits  | wrong    |" in last and "cell [3] line 1: the one-hot's -1 is left out" in last
+
+
+# the child never outlives the grader, and the limit fits the run
+
+def wait_for(path, seconds=60):
+    deadline = time.time() + seconds
+    while not path.exists() and time.time() < deadline:
+        time.sleep(0.05)
+    return path.read_text()
+
+
+def gone(pid):
+    """Ended: no such process, or a zombie waiting for its reaper."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGHUP])
+def test_the_child_dies_with_the_grader_and_leaves_no_folder(names_txt, tmp_path, how):
+    looping = planted("import sys; open('job', 'w').write(sys.argv[1]); open('pid', 'w').write(str(os.getpid()))\n"
+                      "while True:\n    pass")
+    (tmp_path / "ex1.py").write_text(looping)
+    p = subprocess.Popen([sys.executable, PRACTICE, "check", "ex1.py", "--timeout", "60", "--no-graph"], cwd=tmp_path,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    child, folder = int(wait_for(tmp_path / "pid")), os.path.dirname(wait_for(tmp_path / "job"))
+    time.sleep(0.3)
+    p.send_signal(how)
+    out, err = p.communicate(timeout=30)
+    deadline = time.time() + 10
+    while not (gone(child) and not os.path.exists(folder)) and time.time() < deadline:
+        time.sleep(0.05)
+    assert gone(child) and not os.path.exists(folder), (how, err)
+    if how == signal.SIGHUP:  # the grader's own way out: one line, 129
+        assert p.returncode == 129 and err.strip().startswith("hung up: the grader was running your file, at line")
+
+
+def test_what_the_file_starts_is_ended_and_the_grader_is_not_its_to_signal(names_txt, tmp_path):
+    code, out, err = check(tmp_path, planted("import subprocess; open('sub', 'w').write(str(subprocess.Popen(['sleep', "
+                                             "'60']).pid))\nimport signal; os.kill(os.getppid(), signal.SIGTERM)"))
+    assert code == 1 and err == "" and f"ex1: 26 of 26 ok; wrong: line {L + 1}" in out
+    assert "raises PermissionError: [Errno 1] the grader's process" in out
+    assert gone(int((tmp_path / "sub").read_text()))
+
+
+def test_the_limit_grows_with_the_shape_and_is_said_first(names_txt, tmp_path):
+    from lib.grader.sandbox import TIME_LIMIT, time_limit
+    from lib.grader.workspace import cost_of
+    small, large = (time_limit("ex1", n, 64, 0, cost_of(n, 64)) for n in (32, 20000))
+    assert TIME_LIMIT <= small < TIME_LIMIT + 1 < 5 * TIME_LIMIT < large
+    assert time_limit("ex4", 1000, 200, 2000, 0) > time_limit("ex4", 32, 200, 2000, 0) >= TIME_LIMIT + 4
+    code, out, _ = check(tmp_path, LECTURE)
+    assert code == 0 and re.match(r"grading ex1\.py: .*; time limit [\d.]+ s\n", out)
+
+
+def test_a_file_run_with_python_takes_its_limit_from_the_environment(names_txt, tmp_path):
+    folder = tmp_path / "practice"
+    folder.mkdir()
+    os.symlink(os.path.join(ROOT, "lib"), tmp_path / "lib")
+    (folder / "ex1.py").write_text(planted("while True:\n    pass"))
+    env = dict(os.environ, PRACTICE_TIMEOUT="2")
+    p = subprocess.run([sys.executable, "practice/ex1.py"], capture_output=True, text=True, cwd=tmp_path, env=env,
+                       timeout=60)
+    assert p.returncode == 1 and "time limit 2 s" in p.stdout
+    assert "(PRACTICE_TIMEOUT=SECONDS python practice/ex1.py gives it longer)" in p.stdout
+    p = subprocess.run([sys.executable, "practice/ex1.py"], capture_output=True, text=True, cwd=tmp_path,
+                       env=dict(os.environ, PRACTICE_TIMEOUT="soon"), timeout=60)
+    assert p.returncode == 2 and p.stderr.count("\n") == 1 and "PRACTICE_TIMEOUT='soon'" in p.stderr
