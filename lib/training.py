@@ -21,6 +21,7 @@ ends the run at once, and the message says what was kept.
 import collections
 import json
 import os
+import shlex
 import signal
 import sys
 import time
@@ -38,7 +39,12 @@ TRAINING_KEYS = ("config", "step", "lossi", "ud", "data")
 class Run:
     def __init__(self, path, config, max_steps, resume=False, save_every=50000, data_id="", resume_hint="",
                  patience=100):
-        self.path, self.max_steps, self.save_every, self.resume_hint = path, max_steps, save_every, resume_hint
+        self.max_steps, self.save_every, self.resume_hint = max_steps, save_every, list(resume_hint)
+        # where the finished model goes (target), and where this run saves until it is finished (path): a new run
+        # never writes over a model it did not make, so beside one that exists it saves to a file of its own
+        self.target = path
+        self.path = interim_path(path, resume)
+        self.written = []  # the outputs written after the checkpoint, for the message of a late signal
         self.data_id, self.patience, self.resumed = data_id, patience, resume
         self.state = None
         if resume:
@@ -57,6 +63,10 @@ class Run:
         self.extras, self.save_failed = (lambda: {}), None
         self.blowup, self.recent = np.inf, collections.deque(maxlen=patience)
         self.seconds = 0.0
+
+    def plan(self):
+        """One line: what happens to a model already at the checkpoint's path."""
+        return plan(self.target, self.path, self.state is not None)
 
     def initial(self, fresh):
         """The parameters to train: the checkpoint's when resuming, else the freshly initialised ones."""
@@ -77,7 +87,7 @@ class Run:
         return self
 
     def __enter__(self):
-        self.lock = take_lock(self.path)
+        self.lock = take_lock(self.target)
         self.previous = {s: signal.signal(s, self._flag) for s in (signal.SIGINT, signal.SIGTERM)}
         self.numpy_errors = np.seterr(all="ignore")  # a blow-up is reported once, by diverged()
         self.t0 = time.perf_counter()
@@ -123,9 +133,10 @@ class Run:
         return False
 
     def _late(self, signum, frame):
+        written = f"{', '.join(self.written)} written, the rest" if self.written else "the final check and outputs"
         raise Stopped(f"{NAME[signum]} after the last step: {self.path} holds the trained model (step {self.done}); "
-                      f"the final check, plots and train.json were not written (sample from it with "
-                      f"scripts/sample.py --checkpoint {self.path})", EXIT[NAME[signum]])
+                      f"{written} not (sample from it with "
+                      f"{shlex.join(['python', 'scripts/sample.py', '--checkpoint', self.path])})", EXIT[NAME[signum]])
 
     def _release(self):
         for s, handler in self.previous.items():
@@ -159,6 +170,9 @@ class Run:
             return self.status
         try:
             self.save(extras)
+            if self.status == "done" and self.path != self.target:  # finished: now it replaces the earlier model
+                os.replace(self.path, self.target)
+                self.path = self.target
         except checkpoint.SaveError as e:
             self.save_failed = str(e)
             print(f"error: {e}; the run's plots and results are still written; free space or pass another "
@@ -168,8 +182,11 @@ class Run:
         release_lock(self.lock)
         if self.status != "done":
             kept = f"saved {self.path}" if not self.save_failed else "could NOT save the checkpoint"
-            print(f"\n{self.status} at step {self.done}: {kept} and the plots so far; "
-                  f"continue with: {self.resume_hint} --resume --steps {self.max_steps}", file=sys.stderr)
+            earlier = f" ({self.target}, the earlier model, is untouched)" if self.path != self.target else ""
+            hint = shlex.join(self.resume_hint + ["--checkpoint", self.path, "--resume", "--steps",
+                                                  str(self.max_steps)])
+            print(f"\n{self.status} at step {self.done}: {kept}{earlier} and the plots so far; continue with: {hint}",
+                  file=sys.stderr)
         return self.status
 
     @property
@@ -226,6 +243,31 @@ def take_lock(path):
 def release_lock(lock):
     if lock and os.path.exists(lock):
         os.remove(lock)
+
+
+def interim_path(path, resume):
+    """Where a run saves until it has finished: its checkpoint's path when resuming it or when nothing is there, else
+    a file beside it (a new run never writes over a model it did not make)."""
+    return path if resume or not os.path.exists(path) else beside(path)
+
+
+def plan(target, interim, resume):
+    """The first line of a run that saves a model: what happens to one already at target."""
+    if interim == target:
+        return f"resuming {target}" if resume else f"saving to {target}"
+    return (f"{target} holds an earlier model: it stays until this run finishes (saves go to {interim} until then; "
+            f"interrupted, this run stays there and the earlier model is untouched)")
+
+
+def beside(path):
+    """A free file name next to path for a new run's saves: model.npz -> model.new.npz (model.new2.npz, ...)."""
+    stem, ext = os.path.splitext(path)
+    for k in range(1, 1000):
+        candidate = f"{stem}.new{k if k > 1 else ''}{ext}"
+        if not os.path.exists(candidate):
+            return candidate
+    raise UsageError(f"{stem}.new*{ext}: a thousand unfinished runs beside {path}; remove some, or pass another "
+                     f"--checkpoint")
 
 
 def clear_outputs(out, prefix):

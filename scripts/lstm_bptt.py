@@ -56,7 +56,7 @@ from lib.cli import Parser, Stopped, fits, positive, run, seed_arg, writable_dir
 from lib.data import ROOT, load_words
 from lib.gradcheck import report
 from lib.plotting import binned, plt, save
-from lib.training import Interrupt, release_lock, take_lock
+from lib.training import Interrupt, interim_path, plan, release_lock, take_lock
 
 # hyperparameters: names
 n_embd = recurrent.n_embd  # E, the character embedding (16, set in lib/recurrent.py for both recurrent scripts)
@@ -273,6 +273,16 @@ def flat(curves):
     return out
 
 
+def rnn_val_loss(path):
+    """rnn_bptt.py's val loss from its JSON beside ours, for comparison; None when there is none or it is damaged."""
+    try:
+        with open(path, encoding="utf-8-sig") as f:
+            value = json.load(f).get("val_loss")
+    except (OSError, ValueError, AttributeError):  # missing, unreadable, truncated, not a JSON object
+        return None
+    return float(value) if isinstance(value, (int, float)) and np.isfinite(value) else None
+
+
 def norms(grads):
     n = np.array([np.linalg.norm(d) for d in grads[::-1]])           # distance 0, 1, 2, ...
     return n / n[0]
@@ -349,6 +359,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     out = writable_dir(args.out)
     writable_file(args.checkpoint, "--checkpoint")
+    interim = interim_path(args.checkpoint, False)  # an earlier model stays until this run's names training finishes
+    print(plan(args.checkpoint, interim, False))
     lags = (10, 20, 50, 100, 200) if args.full else (20, 100)
     seeds = [args.seed + k for k in range(3 if args.full else 1)]  # the vanilla RNN's result depends on its seed
 
@@ -392,12 +404,15 @@ def main(argv=None):
         if i % log_every == 0:
             print(f"{i:7d}/{args.steps:7d}: {loss:.4f}", flush=True)
     seconds = time.perf_counter() - t0
+    # the model first, before anything that could fail: a finished one at --checkpoint, an unfinished one beside an
+    # earlier model (never over it), none at all before its first step
+    finished = len(lossi) == args.steps
+    where = args.checkpoint if finished else interim
+    saved = bool(lossi) and checkpoint.save_or_say(where, dict(p, itos=np.array(itos)))  # a full disk: one line
+    release_lock(lock)
     losses = {name: recurrent.split_loss(p, words, stoi, forward) for name, words in
               (("train", train), ("val", val), ("test", test))}
-    rnn_val = None  # the RNN's val loss, from rnn_bptt.py's run beside this one (run_all runs it first)
-    if os.path.exists(os.path.join(out, "rnn_bptt.json")) and not args.data:
-        with open(os.path.join(out, "rnn_bptt.json")) as f:
-            rnn_val = json.load(f).get("val_loss")
+    rnn_val = None if args.data else rnn_val_loss(os.path.join(out, "rnn_bptt.json"))  # run_all runs it first
     print(f"\ntrained {len(lossi)} steps in {seconds:.0f} s")
     for name, value in losses.items():
         print(f"{name:5s} loss {value:.4f} nats per character" + (
@@ -406,8 +421,6 @@ def main(argv=None):
                                                                          else ""))
     names = recurrent.sample(p, itos, 20, np.random.default_rng(args.seed), step=step)
     print("samples: " + ", ".join(names))
-    saved = checkpoint.save_or_say(args.checkpoint, dict(p, itos=np.array(itos)))  # a full disk: one line, go on
-    release_lock(lock)
 
     # the gradient through time, at init: the forget gates' product
     curves = through_time(100, args.seed)
@@ -466,8 +479,10 @@ def main(argv=None):
                    recall={m: {str(lag): r for lag, r in rs.items()} for m, rs in recall.items()}))
     print(f"plots: {out}/lstm_bptt_through_time.png, {out}/lstm_bptt_recall.png, {out}/lstm_bptt_loss.png")
     if stop.signal:
+        model = (f"the model in {where}" + (f" ({args.checkpoint}, the earlier model, is untouched)"
+                                             if where != args.checkpoint else "")) if lossi else "no model (no step)"
         return stop.done(f"after {len(lossi)} of {args.steps} names steps and {sum(map(len, recall.values()))} recall "
-                         f"points", f"the model in {args.checkpoint}, {out}/lstm_bptt.json and the plots so far")
+                         f"points", f"{model}, {out}/lstm_bptt.json and the plots so far")
     return 0 if ok and caught and saved else 1
 
 

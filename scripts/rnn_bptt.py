@@ -24,6 +24,7 @@ whole gradient keeps the rare explosions from throwing training off.
 """
 import json
 import os
+import shlex
 import sys
 import time
 
@@ -34,12 +35,12 @@ import numpy as np
 
 from lib import checkpoint
 from lib.cli import Parser, Stopped, UsageError, fits, positive, run, seed_arg, writable_dir, writable_file, write_json
-from lib.data import ROOT, load_words
+from lib.data import ROOT, ensure_names, load_words, sha256
 from lib.gradcheck import report
 from lib.lecture import REFERENCE
 from lib.plotting import binned, plt, save
 from lib.recurrent import batch_of, gradient_check, learning_rate_at, n_embd, sample, split_loss
-from lib.training import Interrupt, release_lock, take_lock
+from lib.training import Interrupt, interim_path, plan, release_lock, take_lock
 
 # hyperparameters
 n_hidden = 128        # H, the recurrent state (E, the character embedding, is lib/recurrent.py's n_embd, 16)
@@ -121,14 +122,17 @@ def leak(p, X, Y, mask):
     return norms / norms[0]
 
 
-def resumed(args, itos):
+def resumed(args, itos, data_id):
     """The run saved in --checkpoint: its parameters, history and hyperparameters (which win over
-    the flags, as in train.py); a checkpoint of another model or vocabulary is one line."""
+    the flags, as in train.py); a checkpoint of another model, vocabulary or word list is one line."""
     keys = ("C", "Wxh", "Whh", "bh", "Why", "by", "itos", "lossi", "norms", "clipped", "seconds", "config")
     z = checkpoint.load(args.checkpoint, keys)
     if [str(c) for c in z["itos"]] != list(itos):
         raise UsageError(f"{args.checkpoint} was trained on another vocabulary; pass the same --data, or start afresh")
     config = json.loads(str(z["config"]))
+    if config.get("data", data_id) != data_id:
+        raise UsageError(f"{args.checkpoint} was trained on another word list (sha256 {config['data'][:12]}..., this "
+                         f"one {data_id[:12]}...); pass the same --data, or start afresh")
     if len(z["lossi"]) >= args.steps:
         raise UsageError(f"{args.checkpoint} is already at step {len(z['lossi'])}; pass --steps larger than that")
     args.n_hidden, args.lr, args.seed = config["n_hidden"], config["lr"], config["seed"]
@@ -156,10 +160,13 @@ def main(argv=None):
     args = parser.parse_args(argv)
     out = writable_dir(args.out)
     writable_file(args.checkpoint, "--checkpoint")
+    interim = interim_path(args.checkpoint, args.resume)  # a new run keeps an earlier model until it has finished
+    print(plan(args.checkpoint, interim, args.resume))
     rng = np.random.default_rng(args.seed)
 
     # data: the lecture's split of the words, whole names as sequences
     itos, stoi, (train, val, test) = load_words(args.data)
+    data_id = sha256(args.data or ensure_names())  # the word list, recorded with the model: --resume checks it
     V, H, T = len(itos), args.n_hidden, max(map(len, train + val + test)) + 1
     fits(8 * (4 * (V * n_embd + n_embd * H + H * H + H * V) + 1024 * T * (2 * H + 2 * V)), "an RNN of this size",
          "pass a smaller --n-hidden")
@@ -173,7 +180,7 @@ def main(argv=None):
     print()
 
     # training, with clipping, then without it on the same batches (when clipping ever fired)
-    state = resumed(args, itos) if args.resume else None
+    state = resumed(args, itos, data_id) if args.resume else None
     runs = {}
     lock = take_lock(args.checkpoint)  # a second run writing the same checkpoint is told
     np.seterr(all="ignore")  # a blow-up is reported once, as a NaN loss, not as numpy's warnings along the way
@@ -237,11 +244,15 @@ def main(argv=None):
               + ("   (clipping never fired: the same run)" if runs[True]["clipped"] == 0 else ""))
     names = sample(p, itos, 20, np.random.default_rng(args.seed), step=rnn_step)
     print("samples: " + ", ".join(names))
-    config = dict(n_hidden=args.n_hidden, lr=args.lr, seed=args.seed, steps=args.steps)  # what --resume restores
-    saved = checkpoint.save_or_say(args.checkpoint, dict(p, itos=np.array(itos), lossi=np.array(runs[True]["lossi"]),
+    config = dict(n_hidden=args.n_hidden, lr=args.lr, seed=args.seed, steps=args.steps, data=data_id)  # for --resume
+    finished = done == args.steps
+    where = args.checkpoint if finished else interim
+    saved = checkpoint.save_or_say(where, dict(p, itos=np.array(itos), lossi=np.array(runs[True]["lossi"]),
                                                          norms=np.array(runs[True]["norms"]),
                                                          clipped=runs[True]["clipped"], seconds=runs[True]["seconds"],
                                                          config=json.dumps(config)))
+    if finished and interim != args.checkpoint and os.path.exists(interim):
+        os.remove(interim)  # an earlier save of this run's, now in the checkpoint itself
     release_lock(lock)
 
     # the leak: one batch of the longest names, Whh at several spectral radii and trained
@@ -300,11 +311,14 @@ def main(argv=None):
                                                                                           v in losses.items()},
                    val_no_clip=runs[False]["val"], clipped=runs[True]["clipped"], factors=factors, samples=names))
     print(f"plots: {out}/rnn_bptt_leak.png, {out}/rnn_bptt_loss.png")
+    if stop.signal and finished:
+        return stop.done("after the last step", f"the trained model in {where}, its JSON and plots")
     if stop.signal:
+        earlier = f" ({args.checkpoint}, the earlier model, is untouched)" if where != args.checkpoint else ""
+        hint = shlex.join(["python", "scripts/rnn_bptt.py", "--out", out, "--checkpoint", where, "--resume", "--steps",
+                           str(args.steps)] + (["--data", args.data] if args.data else []))
         return stop.done(f"at step {done} of {args.steps}",
-                         f"the model so far in {args.checkpoint}, its JSON and plots; "
-                         f"continue with: python scripts/rnn_bptt.py --resume --steps {args.steps} --checkpoint "
-                         f"{args.checkpoint}" + (f" --data {args.data}" if args.data else ""))
+                         f"the model so far in {where}{earlier}, its JSON and plots; continue with: {hint}")
     return 0 if ok and saved else 1
 
 

@@ -54,8 +54,9 @@ def main(argv=None):
     out = writable_dir(args.out)
     data_id = sha256(args.data or ensure_names()) if not args.data or os.path.isfile(args.data) else ""
     run = Run(args.checkpoint, {k: getattr(args, k) for k in CONFIG}, args.steps, args.resume, args.save_every,
-              data_id, resume_hint=" ".join(["python scripts/train.py", "--checkpoint", args.checkpoint, "--out", out]
-                                            + (["--data", args.data] if args.data else [])))
+              data_id, resume_hint=["python", "scripts/train.py", "--out", out] + (["--data", args.data] if args.data
+                                                                                     else []))
+    print(run.plan())  # what happens to a model already at --checkpoint
     # the hyperparameters above, as given on the command line; on --resume, the checkpoint's (a run
     # goes on with the sizes, learning rate and seed it started with, whatever the command line says)
     n_embd, n_hidden, block_size, batch_size, learning_rate, decay_at, seed, dtype = (run.config[k] for k in CONFIG)
@@ -74,8 +75,7 @@ def main(argv=None):
               + 2 * 4096 * (block_size * n_embd + 2 * n_hidden + 2 * vocab_size)        # evaluation, chunk by chunk
               + 2 * 1000 * batch_size * (block_size + 1)),                               # a block of batches' indices
          "training with these sizes", "pass a smaller --n-embd, --n-hidden or --batch-size")
-    if clear_outputs(out, "train"):
-        print(f"(removed the previous run's train.json and train_*.png from {out})")
+    finished = os.path.exists(os.path.join(out, "train.json"))  # a finished run's outputs: kept until this one is
 
     # init (or the checkpoint's parameters, when resuming)
     params = run.initial(init_params(vocab_size, n_embd, n_hidden, block_size, np.random.default_rng(seed), dtype))
@@ -174,9 +174,11 @@ def main(argv=None):
     # the checkpoint is saved with them (or, after a blow-up, the last good one kept) before anything else
     status = run.finish(dict(bnmean=bnmean, bnvar=bnvar, itos=np.array(itos)))
     h_last = mlp_forward(params, Xb, Yb)[1]["h"] if status != "diverged" else h_first
-    if status != "done":
-        plots(out, lossi, ud, h_first, h_last, None, None)
+    if status != "done":  # the plots so far, beside a finished run's (never over them)
+        plots(out, lossi, ud, h_first, h_last, None, None, "train_unfinished" if finished else "train")
         return run.exit_code
+    if clear_outputs(out, "train"):
+        print(f"(replaced the previous run's train.json and train_*.png in {out})")
 
     # gradient check at the end, evaluation with the calibrated batchnorm
     print(f"\n(checking the gradients numerically at step {run.done} ...)", flush=True)
@@ -200,10 +202,11 @@ def main(argv=None):
                    seconds=run.seconds, us_per_step=us_per_step, samples=names, gradient_checks_ok=bool(checks_ok),
                    config=run.config, lecture=dict(train_loss=REFERENCE["train"], val_loss=REFERENCE["val"]))
     write_json(os.path.join(out, "train.json"), results)
+    run.written.append("train.json")
     plots(out, lossi, ud, h_first, h_last, grads, params)
     print(f"\ntraining loop: {run.seconds:.1f} s, {us_per_step:.0f} us/step; wrote {out}/train.json and "
           f"{out}/train_*.png" + (f"; the checkpoint could NOT be saved: {run.save_failed}" if run.save_failed else
-                                  f" and {args.checkpoint}"))
+                                  f" and {run.path}"))
     return run.exit_code if checks_ok else 1
 
 
@@ -246,7 +249,7 @@ def parse_args(argv):
     return args
 
 
-def plots(out, lossi, ud, h_first, h_last, grads, params):
+def plots(out, lossi, ud, h_first, h_last, grads, params, prefix="train"):
     """What a reader of the lecture wants to see after training."""
     # loss curve: log10 of the loss, averaged over 1000 steps as in the lecture; the band holds
     # the middle 80% of the minibatch losses (200000 raw points would cost 150 MB to draw)
@@ -261,7 +264,7 @@ def plots(out, lossi, ud, h_first, h_last, grads, params):
     ax.set_ylabel("log10(loss)")
     ax.set_title("training loss (minibatch, batchnorm in training mode)")
     ax.legend()
-    save(fig, out, "train_loss")
+    save(fig, out, f"{prefix}_loss")
 
     # tanh activations: histogram at the first and the last step
     fig, ax = plt.subplots(figsize=(8, 4))
@@ -273,7 +276,7 @@ def plots(out, lossi, ud, h_first, h_last, grads, params):
     ax.set_ylabel("count")
     ax.set_title("hidden activations on one batch (saturated: |h| > 0.97, where the gradient 1 - h^2 < 0.06)")
     ax.legend(fontsize=8, loc="upper center")
-    save(fig, out, "train_tanh_hist")
+    save(fig, out, f"{prefix}_tanh_hist")
 
     # saturation map: a white column would be a dead neuron, saturated for every example
     fig, ax = plt.subplots(figsize=(10, 3))
@@ -284,7 +287,7 @@ def plots(out, lossi, ud, h_first, h_last, grads, params):
     ax.set_ylabel("example")
     ax.set_title(f"|h| > 0.99 (white) on the last batch: {sat.mean() * 100:.1f}% saturated, {dead} dead neurons "
                  f"(white columns)")
-    save(fig, out, "train_saturation")
+    save(fig, out, f"{prefix}_saturation")
 
     if grads is not None:
         # weight gradients with the grad:data ratio
@@ -302,7 +305,7 @@ def plots(out, lossi, ud, h_first, h_last, grads, params):
         ax.set_ylabel("density")
         ax.set_title("weight gradients on the last batch")
         ax.legend(fontsize=8)
-        save(fig, out, "train_grad_hist")
+        save(fig, out, f"{prefix}_grad_hist")
 
     # update:data ratio over training
     fig, ax = plt.subplots(figsize=(8, 4))
@@ -313,7 +316,7 @@ def plots(out, lossi, ud, h_first, h_last, grads, params):
     ax.set_ylabel("log10(std(lr * grad) / std(param))")
     ax.set_title("update:data ratio of each weight over training")
     ax.legend(fontsize=8)
-    save(fig, out, "train_update_ratio")
+    save(fig, out, f"{prefix}_update_ratio")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ line, an empty path is refused before any work, one BLAS thread unless asked for
 import builtins
 import json
 import os
+import shlex
 import subprocess
 import sys
 
@@ -195,6 +196,20 @@ def test_rnn_bptt_saves_on_a_signal_and_resumes_to_the_same_bits(names_txt, tmp_
     assert whole.returncode == 0
     a, b = np.load(tmp_path / "r.npz"), np.load(tmp_path / "w.npz")
     assert all(np.array_equal(a[k], b[k]) for k in ("C", "Wxh", "Whh", "bh", "Why", "by", "lossi"))
+    # a new run on the finished model, stopped: the model stays, the new one waits beside it, the line works pasted
+    finished = (tmp_path / "r.npz").read_bytes()
+    code, out, err = signalled([f"{ROOT}/scripts/rnn_bptt.py", *flags, "--checkpoint", tmp_path / "r.npz"],
+                               "      0/", signal.SIGINT, tmp_path)
+    assert code == 130 and (tmp_path / "r.npz").read_bytes() == finished and "the earlier model, is untouched" in err
+    assert out.startswith(f"{tmp_path / 'r.npz'} holds an earlier model")
+    hint = shlex.split(err.split("continue with: ")[1])
+    assert hint[hint.index("--checkpoint") + 1] == str(tmp_path / "r.new.npz") and "--out" in hint
+    other = tmp_path / "other.txt"
+    other.write_text("\n".join(w[::-1] for w in open(names_txt).read().split()[:3000]) + "\n")  # the same alphabet
+    wrong_data = subprocess.run([sys.executable, f"{ROOT}/scripts/rnn_bptt.py", *map(str, flags), "--checkpoint",
+                                 str(tmp_path / "r.new.npz"), "--resume", "--data", str(other)],
+                                capture_output=True, text=True)
+    assert wrong_data.returncode == 2 and "another word list" in wrong_data.stderr
 
 
 @pytest.mark.parametrize("script, args, after, signum, kept", [

@@ -49,6 +49,7 @@ def test_a_short_recall_run_an_open_gate_solves_and_a_vanilla_rnn_does_not():
 
 
 def test_the_script_end_to_end(call, names_txt, tmp_path):
+    (tmp_path / "rnn_bptt.json").write_text('{"val_loss": 2.0')  # rnn_bptt.py's file, truncated: not ours to fail on
     code, out, _ = call(lstm_bptt.main, "--steps", 30, "--recall-steps", 20, "--n-hidden", 16, "--out", tmp_path,
                         "--checkpoint", tmp_path / "lstm.npz")
     assert code == 0 and "all 6 tensors OK" in out and "4 of 6 rows fail" in out
@@ -56,4 +57,25 @@ def test_the_script_end_to_end(call, names_txt, tmp_path):
     assert set(result["recall"]) == {"rnn", "lstm", "open"}  # keyed by model, not by its label
     assert list(result["recall"]["rnn"]) == ["20", "100"] and 2.5 < result["val_loss"] < 3.4
     assert all((tmp_path / f"lstm_bptt_{k}.png").stat().st_size > 10_000 for k in ("through_time", "recall", "loss"))
-    assert (tmp_path / "lstm.npz").exists()
+    assert (tmp_path / "lstm.npz").exists() and out.startswith(f"saving to {tmp_path / 'lstm.npz'}")
+    for damaged in (b"", b"\xef\xbb\xbf{\"val_loss\": 2.0231}", b'{"val_loss": "2.02"}', b"[1, 2]"):
+        (tmp_path / "rnn_bptt.json").write_bytes(damaged)
+        assert lstm_bptt.rnn_val_loss(tmp_path / "rnn_bptt.json") == (2.0231 if damaged.startswith(b"\xef") else None)
+
+
+def test_a_stopped_run_never_replaces_a_finished_model(names_txt, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    (tmp_path / "l.npz").write_bytes(b"a finished model")
+    p = subprocess.Popen([sys.executable, lstm_bptt.__file__, "--steps", "3000", "--n-hidden", "16", "--recall-steps",
+                          "20", "--out", str(tmp_path), "--checkpoint", str(tmp_path / "l.npz")],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert p.stdout.readline().startswith(f"{tmp_path / 'l.npz'} holds an earlier model")
+    for line in p.stdout:
+        if "      0/" in line:
+            p.send_signal(signal.SIGTERM)
+            break
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 143 and (tmp_path / "l.npz").read_bytes() == b"a finished model"
+    assert "the earlier model, is untouched" in err and (tmp_path / "l.new.npz").exists()

@@ -3,6 +3,7 @@ finite, two writers, a failed save, messages that point the right way, output st
 import json
 import multiprocessing
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -94,7 +95,9 @@ def test_divergence_that_stays_finite_fails_and_keeps_the_good_checkpoint(call, 
     code, out, err = call(train.main, *SMALL, "--steps", 3000, "--lr", 10, "--save-every", 100,
                           "--out", tmp_path, "--checkpoint", tmp_path / "m.npz")
     assert code == 1 and "the run diverged" in err and "averaged above" in err and err.count("\n") == 1
-    assert (tmp_path / "m.npz").read_bytes() == good and not (tmp_path / "train.json").exists()
+    assert (tmp_path / "m.npz").read_bytes() == good  # the finished model, never replaced by a run that diverged
+    finished = json.loads((tmp_path / "train.json").read_text())
+    assert finished["steps"] == 200 and (tmp_path / "train_unfinished_loss.png").exists()  # its outputs kept too
 
 
 def test_resuming_a_checkpoint_with_an_absurd_lr_is_caught(call, names_txt, tmp_path):
@@ -155,7 +158,7 @@ def test_a_failed_save_is_one_line_and_the_rest_is_written(call, names_txt, tmp_
     assert (tmp_path / "train.json").exists() and (tmp_path / "train_loss.png").exists()
     assert not [f for f in os.listdir(tmp_path) if ".tmp" in f]
     assert out.splitlines()[-1].endswith("the checkpoint could NOT be saved: could not save "
-                                         f"{tmp_path / 'm.npz'} (No space left on device)")
+                                         f"{tmp_path / 'm.new.npz'} (No space left on device)")
 
 
 def test_messages_point_the_right_way(call, names_txt, tmp_path):
@@ -188,14 +191,44 @@ def test_a_dump_names_the_file_np_savez_wrote(call, names_txt, tmp_path):
         assert code == 0 and f"to {dump}.npz\n" in out and os.path.exists(f"{dump}.npz")
 
 
-def test_a_folder_never_mixes_two_runs(call, names_txt, tmp_path):
-    (tmp_path / "train.json").write_text("{}")
+def test_an_unfinished_run_never_touches_a_finished_one(call, names_txt, tmp_path):
+    """A new run beside a finished model and its outputs: until it finishes it saves beside them; stopped
+    (here: diverged), it leaves them as they were and says where its own things are. Finished, it replaces them."""
+    (tmp_path / "train.json").write_text('{"steps": 30000}')
     (tmp_path / "train_grad_hist.png").write_bytes(b"old")
-    code, _, _ = call(train.main, *SMALL, "--steps", 100, "--lr", 1e30, "--out", tmp_path, "--checkpoint", tmp_path
-                      / "m.npz")
-    assert code == 1
-    assert not (tmp_path / "train.json").exists() and not (tmp_path / "train_grad_hist.png").exists()
-    assert (tmp_path / "train_loss.png").exists()  # this run's plot so far
+    (tmp_path / "m.npz").write_bytes(b"a finished model")
+    code, out, err = call(train.main, *SMALL, "--steps", 100, "--lr", 1e30, "--out", tmp_path, "--checkpoint",
+                          tmp_path / "m.npz")
+    assert code == 1 and out.splitlines()[0].startswith(f"{tmp_path / 'm.npz'} holds an earlier model: it stays")
+    assert (tmp_path / "m.npz").read_bytes() == b"a finished model"
+    assert (tmp_path / "train.json").read_text() == '{"steps": 30000}' and (tmp_path / "train_grad_hist.png").exists()
+    assert (tmp_path / "train_unfinished_loss.png").exists()  # this run's plot so far, beside
+    code, out, _ = call(train.main, *SMALL, "--steps", 100, "--out", tmp_path, "--checkpoint", tmp_path / "m.npz")
+    assert code == 0 and int(np.load(tmp_path / "m.npz")["step"]) == 100 and not (tmp_path / "m.new.npz").exists()
+    assert json.loads((tmp_path / "train.json").read_text())["steps"] == 100
+    assert not [f for f in os.listdir(tmp_path) if f.startswith("train_unfinished")]
+
+
+def test_an_interrupted_new_run_keeps_the_finished_model_and_says_how_to_go_on(names_txt, tmp_path):
+    folder = tmp_path / "a folder with spaces"
+    folder.mkdir()
+    ckpt = folder / "m.npz"
+    subprocess.run(TRAIN + SMALL + ["--steps", "100", "--out", str(folder), "--checkpoint", str(ckpt)],
+                   capture_output=True, check=True)
+    finished = ckpt.read_bytes()
+    p = subprocess.Popen(TRAIN + SMALL + ["--steps", "1000000", "--out", str(folder), "--checkpoint", str(ckpt)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert p.stdout.readline().startswith(f"{ckpt} holds an earlier model")
+    time.sleep(2)
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 130 and ckpt.read_bytes() == finished and "the earlier model, is untouched" in err
+    hint = shlex.split(err.split("continue with: ")[1])
+    assert hint[hint.index("--checkpoint") + 1] == str(folder / "m.new.npz")  # pasted, it works: quoted
+    hint[hint.index("--steps") + 1] = str(int(np.load(folder / "m.new.npz")["step"]) + 20)
+    q = subprocess.run([sys.executable] + [os.path.join(ROOT, h) if h.startswith("scripts/") else h
+                                           for h in hint[1:]], capture_output=True, text=True, cwd=ROOT)
+    assert q.returncode == 0, q.stderr
 
 
 def test_output_streams(names_txt, tmp_path):
