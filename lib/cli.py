@@ -127,14 +127,34 @@ def fits(nbytes, what, fix):
                          f"{total / 2 ** 30:.0f} GiB; {fix}")
 
 
-def write_json(path, data):
-    """Write a script's figures as JSON; a full disk is one line naming the file (OutputError)."""
+def write_text(path, text, exclusive=False, fix="free some space or pass another --out"):
+    """Write a text file whole or not at all: into a temporary file beside it, then renamed over it, so that a full
+    disk leaves the previous file (or none), never an empty or half one; that is one line naming the file
+    (OutputError). exclusive: refuse to replace a file that is there (FileExistsError)."""
+    tmp = f"{path}.{os.getpid()}.tmp"
     try:
-        with open(path, "w") as f:
-            json.dump(data, f, indent=1)
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+        if exclusive:
+            os.link(tmp, path)  # fails if path exists, and never half-writes it
+            os.remove(tmp)
+        else:
+            os.replace(tmp, path)
+    except FileExistsError:
+        os.remove(tmp)
+        raise
     except OSError as e:
-        raise OutputError(f"cannot write {path} ({e.strerror or e}); free some space or pass another --out")
+        try:
+            os.remove(tmp)
+        except OSError:
+            pass
+        raise OutputError(f"cannot write {path} ({e.strerror or e}); {fix}")
     return path
+
+
+def write_json(path, data):
+    """Write a script's figures as JSON, whole or not at all; a full disk is one line naming the file."""
+    return write_text(path, json.dumps(data, indent=1))
 
 
 def writable_dir(path, flag="--out"):

@@ -19,6 +19,7 @@ import numpy as np
 from lib.cli import UsageError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PLOTS = os.path.join(ROOT, "plots")  # where every script writes its figures, from whatever folder it is run
 NAMES_PATH = os.path.join(ROOT, "data", "names.txt")
 NAMES_URL = "https://raw.githubusercontent.com/karpathy/makemore/master/names.txt"
 NAMES_SHA256 = "0a30b5557f192f32ab962680889aac5f6fda0f4cecf40a6d0b5694f58ea8cc4d"

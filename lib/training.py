@@ -29,7 +29,7 @@ import time
 import numpy as np
 
 from lib import checkpoint
-from lib.cli import Stopped, UsageError
+from lib.cli import OutputError, Stopped, UsageError, write_text
 
 NAME = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated"}  # a signal's status
 EXIT = {"done": 0, "diverged": 1, "interrupted": 130, "terminated": 143}  # a status's exit code
@@ -233,10 +233,8 @@ def take_lock(path):
     except (OSError, ValueError):
         pass
     try:
-        with open(lock, "w") as f:
-            f.write(str(os.getpid()))
-        return lock
-    except OSError:
+        return write_text(lock, str(os.getpid()))  # whole or not at all: a full disk leaves no empty lock
+    except OutputError:
         return None
 
 

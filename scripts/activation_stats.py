@@ -23,7 +23,7 @@ import lib  # before numpy: one BLAS thread unless you set one (lib/__init__.py)
 import numpy as np
 
 from lib.cli import Parser, positive, run, writable_dir, write_json
-from lib.data import load_splits
+from lib.data import PLOTS, load_splits
 from lib.gradcheck import check_params, report
 from lib.layers import (batchnorm_backward, batchnorm_forward, cross_entropy_backward, cross_entropy_forward,
                         embedding_backward)
@@ -168,7 +168,7 @@ def main(argv=None):
     parser = Parser(description="Saturated tanh, dead neurons, vanishing gradients: a deep MLP under several inits.")
     parser.add_argument("--steps", type=positive(int), default=steps,
                         help=f"training steps per configuration (default {steps})")
-    parser.add_argument("--out", default="plots", help="folder for the plots (default plots/)")
+    parser.add_argument("--out", default=PLOTS, help="folder for the plots (default plots/ in the repository)")
     args = parser.parse_args(argv)
     out = writable_dir(args.out)
     n_steps = args.steps

@@ -43,8 +43,8 @@ import lib  # before numpy: one BLAS thread unless you set one (lib/__init__.py)
 import numpy as np
 
 from lib.bench import time_us
-from lib.cli import Parser, UsageError, positive, run, writable_dir, write_json
-from lib.data import ROOT, load_splits, minibatches
+from lib.cli import Parser, UsageError, positive, run, writable_dir, write_json, write_text
+from lib.data import PLOTS, ROOT, load_splits, minibatches
 from lib.model import init_params, mlp_backward, mlp_forward
 from lib.plotting import plt, save
 
@@ -290,7 +290,8 @@ def plot_gpu(out):
 def main(argv=None):
     parser = Parser(description="Time the hand-backward training step against the floor and PyTorch.")
     parser.add_argument("--quick", action="store_true", help="a small sweep, for a smoke test")
-    parser.add_argument("--out", default="plots", help="folder for benchmark.md, .json and the plot (default plots/)")
+    parser.add_argument("--out", default=PLOTS,
+                        help="folder for benchmark.md, .json and the plot (default plots/ in the repository)")
     parser.add_argument("--torch-device", choices=("cpu", "cuda"), default="cpu",
                         help="where PyTorch's side-by-side runs, when PyTorch is installed (default cpu; cuda adds the "
                              "CUDA-graph row)")
@@ -444,8 +445,7 @@ def main(argv=None):
     ax.grid(alpha=0.3, which="both")
     save(fig, out, "benchmark_sweep")
 
-    with open(os.path.join(out, "benchmark.md"), "w") as f:
-        f.write("\n".join(lines) + "\n")
+    write_text(os.path.join(out, "benchmark.md"), "\n".join(lines) + "\n")
     write_json(os.path.join(out, "benchmark.json"), dict(machine=machine, gflops=gflops, lecture=lecture,
                                                          ablation=ablation,
                                                           sweep=sweep, threads=threads, torch=t,

@@ -21,7 +21,7 @@ import lib  # before numpy: one BLAS thread unless you set one (lib/__init__.py)
 import numpy as np
 
 from lib.cli import Parser, positive, run, writable_dir, write_json
-from lib.data import load_splits, minibatches
+from lib.data import PLOTS, load_splits, minibatches
 from lib.layers import cross_entropy_backward
 from lib.model import calibrate_batchnorm, init_params, mlp_backward, mlp_forward, split_loss
 from lib.plotting import binned, plt, save
@@ -76,7 +76,7 @@ def train_run(mode, Xtr, Ytr, Xva, Yva, vocab_size, steps):
 def main(argv=None):
     parser = Parser(description="The loss.clamp(max=3) bug, shown: which examples it ignores, and what that costs.")
     parser.add_argument("--steps", type=positive(int), default=steps, help=f"steps per run (default {steps})")
-    parser.add_argument("--out", default="plots", help="folder for the plots (default plots/)")
+    parser.add_argument("--out", default=PLOTS, help="folder for the plots (default plots/ in the repository)")
     args = parser.parse_args(argv)
     out = writable_dir(args.out)
     itos, _, ((Xtr, Ytr), (Xva, Yva), _) = load_splits(block_size)

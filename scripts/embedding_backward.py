@@ -22,7 +22,7 @@ import numpy as np
 
 from lib.bench import time_us
 from lib.cli import Parser, run, writable_dir, write_json
-from lib.data import load_splits
+from lib.data import PLOTS, load_splits
 from lib.layers import embedding_backward
 from lib.plotting import plt, save
 
@@ -64,7 +64,7 @@ METHODS = {"loop": dC_loop, "add.at": dC_add_at, "one-hot": embedding_backward, 
 
 def main(argv=None):
     parser = Parser(description="dC by the lecture's loop, np.add.at, a one-hot matmul and bincount: checked and timed.")  # noqa: E501
-    parser.add_argument("--out", default="plots", help="folder for the plot (default plots/)")
+    parser.add_argument("--out", default=PLOTS, help="folder for the plot (default plots/ in the repository)")
     args = parser.parse_args(argv)
     out = writable_dir(args.out)
     itos, _, ((Xtr, _), _, _) = load_splits(block_size)

@@ -30,6 +30,7 @@ import lib  # before numpy: one BLAS thread unless you set one (lib/__init__.py)
 import numpy as np
 
 from lib.cli import Parser, npz_file, positive, run, seed_arg, writable_dir, write_json
+from lib.data import PLOTS
 from lib.gradcheck import check_forward, report
 from lib.graph import draw
 from lib.lecture import PARAMS, REFERENCE, STEPS, backward, forward
@@ -55,7 +56,8 @@ def main(argv=None):
     parser.add_argument("--seed", type=seed_arg, default=seed, help=f"seed of the init and the batch (default {seed})")
     parser.add_argument("--dump", metavar="PATH.npz", help="write parameters, batch, intermediates and gradients")
     parser.add_argument("--data", help="a word list to use instead of names.txt")
-    parser.add_argument("--out", default="plots", help="folder for ex1.json, the key figures (default plots/)")
+    parser.add_argument("--out", default=PLOTS,
+                        help="folder for ex1.json, the key figures (default plots/ in the repository)")
     args = parser.parse_args(argv)
     out = writable_dir(args.out)
     if args.dump:

@@ -34,6 +34,7 @@ from matplotlib.colors import TwoSlopeNorm
 
 from lib.bench import print_timings, time_us
 from lib.cli import Parser, npz_file, run, seed_arg, writable_dir, write_json
+from lib.data import PLOTS
 from lib.gradcheck import check, cmp, precise_gradient, report, statements
 from lib.layers import cross_entropy_backward, cross_entropy_forward
 from lib.lecture import backward, forward
@@ -50,7 +51,7 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=batch_size,
                         help=f"minibatch size, >= 2 (lecture: {batch_size})")
     parser.add_argument("--seed", type=seed_arg, default=seed, help=f"seed of the init and the batch (default {seed})")
-    parser.add_argument("--out", default="plots", help="folder for the plots (default plots/)")
+    parser.add_argument("--out", default=PLOTS, help="folder for the plots (default plots/ in the repository)")
     parser.add_argument("--dump", metavar="PATH.npz", help="write logits, Yb, loss, dlogits (float64)")
     parser.add_argument("--data", help="a word list to use instead of names.txt")
     args = parser.parse_args(argv)

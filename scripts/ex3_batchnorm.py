@@ -51,6 +51,7 @@ import numpy as np
 
 from lib.bench import print_timings, time_us
 from lib.cli import Parser, npz_file, run, seed_arg, writable_dir, write_json
+from lib.data import PLOTS
 from lib.gradcheck import check, cmp, precise_gradient, report, statements
 from lib.layers import batchnorm_backward, batchnorm_forward
 from lib.lecture import backward, forward
@@ -82,7 +83,7 @@ def main(argv=None):
     parser = Parser(description="Exercise 3: batchnorm backward in one step, checked and timed.")
     parser.add_argument("--batch-size", type=int, default=batch_size, help=f"minibatch size, >= 2 (lecture: {batch_size})")  # noqa: E501
     parser.add_argument("--seed", type=seed_arg, default=seed, help=f"seed of the init and the batch (default {seed})")
-    parser.add_argument("--out", default="plots", help="folder for the plots (default plots/)")
+    parser.add_argument("--out", default=PLOTS, help="folder for the plots (default plots/ in the repository)")
     parser.add_argument("--dump", metavar="PATH.npz", help="write hprebn, bngain, bnbias, dhpreact, dhprebn, dbngain, dbnbias")  # noqa: E501
     parser.add_argument("--data", help="a word list to use instead of names.txt")
     args = parser.parse_args(argv)

@@ -22,7 +22,7 @@ import lib  # before numpy: one BLAS thread unless you set one (lib/__init__.py)
 import numpy as np
 
 from lib.cli import Parser, run, seed_arg, writable_dir, write_json
-from lib.data import load_splits
+from lib.data import PLOTS, load_splits
 from lib.layers import cross_entropy_backward
 from lib.model import gradient_check, init_params, mlp_backward
 
@@ -63,7 +63,7 @@ def main(argv=None):
                         help="plant a classic mistake in the backward (default: bessel)")
     parser.add_argument("--seed", type=seed_arg, default=seed,
                         help=f"seed of the init and the batches (default {seed})")
-    parser.add_argument("--out", default="plots", help="folder for gradcheck.json (default plots/)")
+    parser.add_argument("--out", default=PLOTS, help="folder for gradcheck.json (default plots/ in the repository)")
     args = parser.parse_args(argv)
     out = writable_dir(args.out)
     if args.bug:

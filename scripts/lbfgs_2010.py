@@ -24,7 +24,7 @@ import numpy as np
 from scipy.optimize import check_grad, minimize
 
 from lib.cli import Parser, positive, run, seed_arg, writable_dir, write_json
-from lib.data import load_splits, minibatches
+from lib.data import PLOTS, load_splits, minibatches
 from lib.gradcheck import precise_gradient, rel_error
 from lib.lecture import PARAMS, REFERENCE
 from lib.model import calibrate_batchnorm, init_params, mlp_backward, mlp_forward, split_loss, trigram_loss
@@ -66,7 +66,8 @@ def main(argv=None):
     parser = Parser(description="The 2010 workflow: cost and gradient by hand, check_grad, then L-BFGS.")
     parser.add_argument("--maxiter", type=positive(int), default=maxiter, help=f"L-BFGS iterations (default {maxiter})")
     parser.add_argument("--seed", type=seed_arg, default=seed, help=f"seed (default {seed})")
-    parser.add_argument("--out", default="plots", help="folder for lbfgs_2010.json and the plot (default plots/)")
+    parser.add_argument("--out", default=PLOTS,
+                        help="folder for lbfgs_2010.json and the plot (default plots/ in the repository)")
     args = parser.parse_args(argv)
     out = writable_dir(args.out)
     itos, _, ((Xtr, Ytr), (Xva, Yva), _) = load_splits(block_size)

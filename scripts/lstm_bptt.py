@@ -53,7 +53,7 @@ import numpy as np
 
 from lib import checkpoint, lecture, recurrent
 from lib.cli import Parser, Stopped, fits, positive, run, seed_arg, writable_dir, writable_file, write_json
-from lib.data import ROOT, load_words
+from lib.data import PLOTS, ROOT, load_words
 from lib.gradcheck import report
 from lib.plotting import binned, plt, save
 from lib.training import Interrupt, interim_path, plan, release_lock, take_lock
@@ -352,7 +352,8 @@ def main(argv=None):
     parser.add_argument("--full", action="store_true", help="recall at lags 10, 20, 50, 100 and 200, three seeds each "
                         "(default: lags 20 and 100, one seed)")
     parser.add_argument("--seed", type=seed_arg, default=seed, help=f"seed (default {seed})")
-    parser.add_argument("--out", default="plots", help="folder for lstm_bptt.json and the plots (default plots/)")
+    parser.add_argument("--out", default=PLOTS,
+                        help="folder for lstm_bptt.json and the plots (default plots/ in the repository)")
     parser.add_argument("--checkpoint", default=os.path.join(ROOT, "data", "lstm.npz"),
                         help="where to save (default data/lstm.npz)")
     parser.add_argument("--data", help="a word list to use instead of names.txt")

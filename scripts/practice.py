@@ -20,12 +20,13 @@ For ex4 it then trains a short run with your backward beside the project's and p
 loss curves in <out>/practice_ex4.png.
 """
 import os
+import shlex
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from lib.grader import catalogue, face, report
-from lib.cli import Parser, UsageError, positive, run, seed_arg, writable_dir
-from lib.data import ROOT, read_text
+from lib.cli import Parser, UsageError, positive, run, seed_arg, writable_dir, write_text
+from lib.data import PLOTS, ROOT, read_text
 from lib.lecture import forward
 from lib.model import exercise_batch
 
@@ -43,6 +44,7 @@ def main(argv=None):
     new.add_argument("exercise", choices=sorted(catalogue.EXERCISES))
     new.add_argument("--to", metavar="PATH", help="where to write it (default practice/<exercise>.py)")
     new.add_argument("--force", action="store_true", help="overwrite an existing file (your work in it is lost)")
+    new.add_argument("--notebook", action="store_true", help="write a Jupyter notebook (practice/<exercise>.ipynb)")
     check = sub.add_parser("check", help="grade a practice file")
     check.add_argument("path")
     check.add_argument("--exercise", choices=sorted(catalogue.EXERCISES),
@@ -54,7 +56,8 @@ def main(argv=None):
     check.add_argument("--seed", type=seed_arg, default=seed, help=f"seed of the init and the batch (default {seed})")
     check.add_argument("--steps", type=positive(int), default=steps,
                        help=f"ex4: steps of the training run (default {steps})")
-    check.add_argument("--out", default="plots", help="ex4: folder for practice_ex4.png (default plots/)")
+    check.add_argument("--out", default=PLOTS,
+                       help="ex4: folder for practice_ex4.png (default plots/ in the repository)")
     check.add_argument("--data", help="a word list to use instead of names.txt")
     check.add_argument("--no-graph", action="store_true",
                        help="skip drawing your graph (<out>/practice_<exercise>_graph.png)")
@@ -69,7 +72,7 @@ def main(argv=None):
 
 
 def new_file(args):
-    path = args.to or os.path.join(ROOT, "practice", f"{args.exercise}.py")
+    path = args.to or os.path.join(ROOT, "practice", f"{args.exercise}.{'ipynb' if args.notebook else 'py'}")
     if os.path.exists(path) and not args.force:
         raise UsageError(f"{path} exists and may hold your work; check it with `practice.py check {path}`, "
                          f"or pass --force to start it again (or --to another path)")
@@ -78,24 +81,31 @@ def new_file(args):
     ex = catalogue.EXERCISES[args.exercise]
     _, params, Xb, Yb = exercise_batch(batch_size, n_hidden=ex["n_hidden"], seed=seed)
     text = report.template(args.exercise, forward(**params, Xb=Xb, Yb=Yb))
+    if args.notebook:
+        text = face.notebook(text)
     try:
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        with open(path, "x" if not args.force else "w", encoding="utf-8") as f:
-            f.write(text)
+        write_text(path, text, exclusive=not args.force, fix="pass --to a writable path, or free some space")
+    except FileExistsError:
+        raise UsageError(f"{path} exists and may hold your work; pass --force to start it again (or --to another path)")
     except OSError as e:
         raise UsageError(f"cannot write {path} ({e.strerror}); pass --to a writable path")
     graded = ex["graded"]
     listed = ", ".join(graded[:3]) + (", ..." if len(graded) > 3 else "")
+    how = ("open it in Jupyter (kernel: .venv's Python) and run its cells" if args.notebook else
+           f"run it, cell by cell or whole (python {shlex.quote(os.path.relpath(path))})")
     print(f"wrote {path}: {len(graded)} blank{'s' * (len(graded) > 1)} to fill in ({listed})\n"
-          f"run it, cell by cell or whole (python {os.path.relpath(path)}), or grade it: "
-          f"python scripts/practice.py check {path}")
+          f"{how}, or grade it: {shlex.join(['python', 'scripts/practice.py', 'check', path])}")
     return 0
 
 
 def check_file(args):
     source = read_text(args.path, "a practice file", "write one with `practice.py new ex1`")
+    at = None
+    if args.path.endswith(".ipynb"):  # a notebook: its code cells, each line named by its cell
+        source, at = face.notebook_source(source, args.path)
     out = writable_dir(args.out)
-    return face.check(source, args.path, args.exercise, batch_size=args.batch_size, n_hidden=args.n_hidden,
+    return face.check(source, args.path, args.exercise, at=at, batch_size=args.batch_size, n_hidden=args.n_hidden,
                          seed=args.seed, data=args.data, steps=args.steps, lr=lr, out=out, timeout=args.timeout,
                          graph=not args.no_graph)
 

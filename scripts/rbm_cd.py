@@ -32,7 +32,7 @@ import numpy as np
 from scipy.special import expit, log_softmax, logsumexp
 
 from lib.cli import Parser, positive, run, seed_arg, writable_dir, write_json
-from lib.data import load_splits
+from lib.data import PLOTS, load_splits
 from lib.lecture import REFERENCE
 from lib.model import trigram_loss
 from lib.plotting import plt, save
@@ -164,7 +164,8 @@ def main(argv=None):
     parser.add_argument("--epochs", type=positive(int), default=epochs, help=f"passes over the data (default {epochs})")
     parser.add_argument("--n-hidden", type=positive(int), default=n_hidden, help=f"hidden units (default {n_hidden})")
     parser.add_argument("--seed", type=seed_arg, default=seed, help=f"seed (default {seed})")
-    parser.add_argument("--out", default="plots", help="folder for rbm_cd.json and the plots (default plots/)")
+    parser.add_argument("--out", default=PLOTS,
+                        help="folder for rbm_cd.json and the plots (default plots/ in the repository)")
     args = parser.parse_args(argv)
     out = writable_dir(args.out)
     rng = np.random.default_rng(args.seed)

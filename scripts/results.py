@@ -12,14 +12,15 @@ import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from lib.cli import Parser, UsageError, run, writable_file
-from lib.data import ROOT, load_splits
+from lib.cli import Parser, UsageError, run, writable_file, write_text
+from lib.data import PLOTS, ROOT, load_splits
 from lib.lecture import REFERENCE  # the lecture's figures, each with the notebook cell it comes from
 
 
 def main(argv=None):
     parser = Parser(description="Write results.md from the figures the scripts measured.")
-    parser.add_argument("--out", default="plots", help="folder the scripts wrote their JSON to (default plots/)")
+    parser.add_argument("--out", default=PLOTS,
+                        help="folder the scripts wrote their JSON to (default plots/ in the repository)")
     parser.add_argument("--results", default=os.path.join(ROOT, "results.md"),
                         help="where to write (default results.md)")
     args = parser.parse_args(argv)
@@ -211,8 +212,7 @@ def main(argv=None):
     text = "# Results\n\nWritten by `scripts/results.py` from the figures the scripts measured.\n\n" \
         + "\n".join(lines) + \
            f"\n\n{passed} of {len(rows)} rows pass.\n"
-    with open(args.results, "w") as f:
-        f.write(text)
+    write_text(args.results, text, fix="free some space or pass another --results")
     print(text)
     return 0
 

@@ -35,7 +35,7 @@ import numpy as np
 
 from lib import checkpoint
 from lib.cli import Parser, Stopped, UsageError, fits, positive, run, seed_arg, writable_dir, writable_file, write_json
-from lib.data import ROOT, ensure_names, load_words, sha256
+from lib.data import PLOTS, ROOT, ensure_names, load_words, sha256
 from lib.gradcheck import report
 from lib.lecture import REFERENCE
 from lib.plotting import binned, plt, save
@@ -151,7 +151,8 @@ def main(argv=None):
     parser.add_argument("--lr", type=positive(float), default=learning_rate,
                         help=f"learning rate (default {learning_rate})")
     parser.add_argument("--seed", type=seed_arg, default=seed, help=f"seed (default {seed})")
-    parser.add_argument("--out", default="plots", help="folder for rnn_bptt.json and the plots (default plots/)")
+    parser.add_argument("--out", default=PLOTS,
+                        help="folder for rnn_bptt.json and the plots (default plots/ in the repository)")
     parser.add_argument("--checkpoint", default=os.path.join(ROOT, "data", "rnn.npz"),
                         help="where to save (default data/rnn.npz)")
     parser.add_argument("--data", help="a word list to use instead of names.txt")

@@ -25,7 +25,7 @@ import lib  # before numpy: one BLAS thread unless you set one (lib/__init__.py)
 import numpy as np
 
 from lib.cli import Parser, UsageError, fits, number, positive, run, seed_arg, writable_dir, writable_file, write_json
-from lib.data import ROOT, ensure_names, load_splits, minibatches, sha256
+from lib.data import PLOTS, ROOT, ensure_names, load_splits, minibatches, sha256
 from lib.layers import cross_entropy_forward, embedding_backward
 from lib.lecture import EPS, PARAMS, REFERENCE
 from lib.model import (calibrate_batchnorm, count_params, gradient_check, init_params, mlp_forward, sample_names,
@@ -236,7 +236,8 @@ def parse_args(argv):
                         help=f"steps per progress line (default {log_every})")
     parser.add_argument("--save-every", type=positive(int), default=save_every,
                         help=f"steps between checkpoint saves (default {save_every})")
-    parser.add_argument("--out", default="plots", help="folder for train.json and the plots (default plots/)")
+    parser.add_argument("--out", default=PLOTS,
+                        help="folder for train.json and the plots (default plots/ in the repository)")
     parser.add_argument("--checkpoint", default=os.path.join(ROOT, "data", "model.npz"),
                         help="checkpoint path (default data/model.npz)")
     parser.add_argument("--resume", action="store_true",

@@ -103,12 +103,67 @@ def session_cells(start):
     shell = sys.modules["IPython"].get_ipython()
     history = shell.user_ns.get("In", [])
     lines, origin = [], []
+    for k in range(1, min(start, len(history)) - 1):  # above the set-up cell: the learner's imports still count
+        try:
+            body = ast.parse(history[k]).body
+        except SyntaxError:
+            continue
+        cell = history[k].splitlines()
+        for node in body:
+            ours = (getattr(node, "module", "") or "").startswith("lib")  # the set-up's own import
+            if isinstance(node, (ast.Import, ast.ImportFrom)) and not ours:
+                for j in range(node.lineno, node.end_lineno + 1):
+                    lines.append(cell[j - 1])
+                    origin.append((k, j))
     for k in range(start, len(history) - 1):  # the last one is this grading cell
         for j, line in enumerate(history[k].splitlines(), 1):
             lines.append("pass" if "get_ipython()" in line else line)  # a magic: not the learner's numpy
             origin.append((k, j))
     return "\n".join(lines) + "\n", lambda line: "cell [%d] line %d" % origin[line - 1] if 0 < line <= len(origin) \
         else f"line {line}"
+
+
+def notebook_source(text, path):
+    """A notebook's code cells as one source (magics and shell lines as `pass`), and where each line came from
+    ('cell 5 line 2', counting code cells); a file that is not a notebook is one line (UsageError)."""
+    import json
+    try:
+        cells = json.loads(text)["cells"]
+        code = [c["source"] if isinstance(c["source"], str) else "".join(c["source"]) for c in cells
+                if c.get("cell_type") == "code"]
+    except (ValueError, KeyError, TypeError):
+        raise UsageError(f"{path} is not a Jupyter notebook (no code cells could be read); pass the .py file instead")
+    lines, origin = [], []
+    for k, cell in enumerate(code, 1):
+        for j, line in enumerate(cell.splitlines(), 1):
+            lines.append("pass" if line.lstrip().startswith(("%", "!")) else line)
+            origin.append((k, j))
+    return "\n".join(lines) + "\n", lambda line: "cell %d line %d" % origin[line - 1] if 0 < line <= len(origin) \
+        else f"line {line}"
+
+
+def notebook(text):
+    """A practice file's text as a Jupyter notebook (nbformat 4): the header as a markdown cell, one code cell per
+    `# %%` section. What `practice.py new exN --notebook` writes, so the Jupyter route needs no converter."""
+    import json
+    sections, current = [], []
+    for line in text.splitlines():
+        if line.startswith("# %%") and current:
+            sections.append(current)
+            current = []
+        current.append(line)
+    sections.append(current)
+    header, cells = sections[0], []
+    if header and all(ln.startswith("#") or not ln.strip() for ln in header):
+        prose = "\n".join(ln[2:] if ln.startswith("# ") else ln.lstrip("#") for ln in header).strip()
+        cells.append(dict(cell_type="markdown", metadata={}, source=prose))
+        sections = sections[1:]
+    for section in sections:
+        cells.append(dict(cell_type="code", metadata={}, execution_count=None, outputs=[],
+                          source="\n".join(section).strip("\n")))
+    kernel = dict(display_name="Python 3", language="python", name="python3")
+    return json.dumps(dict(cells=cells, metadata=dict(kernelspec=kernel, language_info=dict(name="python")),
+                           nbformat=4, nbformat_minor=5), indent=1) + "\n"
 
 
 def guess_exercise(source):
@@ -149,7 +204,7 @@ def check(source, path, exercise=None, batch_size=32, n_hidden=None, seed=42, da
     """Grade a practice file's text as `practice.py check` does: print what it printed, the table,
     the verdict (and for ex4 the training beside the project's); return the exit code, 0 when
     every gradient is right."""
-    named = re.search(r"(?:^|[^\w])(ex\d)\.py$", path)
+    named = re.search(r"(?:^|[^\w])(ex\d)\.(?:py|ipynb)$", path)
     exercise = exercise or guess_exercise(source) or (named.group(1) if named else None)
     if exercise not in catalogue.EXERCISES:
         raise UsageError(f"cannot tell which exercise {path} is; pass --exercise ex1 (or ex2, ex3, ex4)")

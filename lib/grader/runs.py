@@ -308,6 +308,7 @@ class Child:
                                                     "out",
                                      writes=frozenset()))
         line_rows.sort(key=lambda r: r.line)
+        line_rows = [r for k, r in enumerate(line_rows) if k == 0 or r.line != line_rows[k - 1].line]  # one row a line
         if updates:
             notes.append(ex4.updates_note(updates, events, self.job["lr"]))
         final = {}

@@ -279,3 +279,32 @@ def test_a_file_run_with_python_takes_its_limit_from_the_environment(names_txt, 
     p = subprocess.run([sys.executable, "practice/ex1.py"], capture_output=True, text=True, cwd=tmp_path,
                        env=dict(os.environ, PRACTICE_TIMEOUT="soon"), timeout=60)
     assert p.returncode == 2 and p.stderr.count("\n") == 1 and "PRACTICE_TIMEOUT='soon'" in p.stderr
+
+
+def test_the_jupyter_route_needs_no_converter(names_txt, tmp_path):
+    """`new --notebook` writes the notebook itself; `check` reads a notebook by its code cells and names a line by
+    its cell; a cell above the set-up cell (an import) is part of the learner's work."""
+    import json
+
+    import nbclient
+    import nbformat
+    folder = tmp_path / "practice"
+    os.symlink(os.path.join(ROOT, "lib"), tmp_path / "lib")
+    p = subprocess.run([sys.executable, PRACTICE, "new", "ex2", "--notebook", "--to", str(folder / "ex2.ipynb")],
+                       capture_output=True, text=True)
+    assert p.returncode == 0 and "open it in Jupyter" in p.stdout
+    nb = json.loads((folder / "ex2.ipynb").read_text())
+    blank = next(k for k, c in enumerate(nb["cells"]) if c["source"].endswith("dlogits = None  # (n, V)"))
+    nb["cells"][blank]["source"] = "# %% cross-entropy loss\ndlogits = (probs - np.eye(V)[Yb]) / n * math.exp(0)"
+    nb["cells"].insert(0, dict(cell_type="code", metadata={}, execution_count=None, outputs=[], source="import math"))
+    (folder / "ex2.ipynb").write_text(json.dumps(nb))
+    notebook = nbformat.read(str(folder / "ex2.ipynb"), as_version=4)
+    nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3",
+                            resources={"metadata": {"path": str(folder)}}).execute()
+    last = "".join(o.get("text", "") for o in notebook.cells[-1].get("outputs", []))
+    assert "ex2: 1 of 1 ok" in last, last
+    nb["cells"][blank + 1]["source"] = "# %% cross-entropy loss\ndlogits = probs / n"
+    (folder / "ex2.ipynb").write_text(json.dumps(nb))
+    p = subprocess.run([sys.executable, PRACTICE, "check", str(folder / "ex2.ipynb"), "--no-graph"],
+                       capture_output=True, text=True)
+    assert p.returncode == 1 and "cell 3 line 2: the one-hot's -1 is left out" in p.stdout, p.stdout
