@@ -47,20 +47,28 @@ def save_or_say(path, arrays):
         return None
 
 
-def load(path, keys=MODEL_KEYS):
-    """Read a checkpoint; a missing, truncated or foreign file is a UsageError naming it."""
+def load(path, keys=MODEL_KEYS, writer="scripts/train.py"):
+    """Read a checkpoint; a missing, unreadable, truncated or foreign file is a UsageError naming it (writer: the
+    script whose checkpoints are wanted)."""
     if not os.path.isfile(path):
-        raise UsageError(f"no checkpoint at {path}; train one with scripts/train.py or pass --checkpoint")
+        raise UsageError(f"no checkpoint at {path}; train one with {writer} or pass --checkpoint")
     try:
-        with np.load(path, allow_pickle=False) as z:
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise UsageError(f"{path} holds one array (.npy), not a checkpoint (.npz); pass a checkpoint written by "
+                             f"{writer}")
+        with loaded as z:
             arrays = {k: z[k] for k in z.files}
+    except PermissionError:
+        raise UsageError(f"cannot read {path} (permission denied); make it readable (chmod +r) or pass another "
+                         f"--checkpoint")
     except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as e:
         raise UsageError(f"{path} is not a readable checkpoint ({type(e).__name__}: it may be "
                          f"truncated); train again or pass another --checkpoint")
     missing = [k for k in keys if k not in arrays]
     if missing:
         raise UsageError(f"{path} is not a checkpoint of this model (missing {', '.join(missing)}); "
-                         f"pass a checkpoint written by scripts/train.py")
+                         f"pass a checkpoint written by {writer}")
     if keys == MODEL_KEYS:
         problem = model_problem(arrays)
         if problem:
@@ -71,6 +79,15 @@ def load(path, keys=MODEL_KEYS):
 def model_problem(z):
     """What makes a model checkpoint unusable (shapes that do not fit together, a vocabulary of
     the wrong length, weights that are not finite, a negative variance), or ''."""
+    text = [k for k in MODEL_KEYS if k != "itos" and not np.issubdtype(np.asarray(z[k]).dtype, np.number)]
+    if text:
+        kind = np.asarray(z[text[0]]).dtype
+        return f"{', '.join(text)} hold{'s' if len(text) == 1 else ''} {kind} where numbers belong"
+    itos = np.asarray(z["itos"])
+    if itos.dtype.kind != "U" or itos.ndim != 1 or any(len(c) != 1 for c in itos.tolist()):
+        return "its vocabulary itos is not a list of single characters"
+    if len(set(itos.tolist())) != len(itos) or (len(itos) and itos[0] != "."):
+        return "its vocabulary itos repeats a character or does not start with '.', the boundary of a name"
     V, E = np.shape(z["C"]) if np.ndim(z["C"]) == 2 else (None, None)
     H = np.shape(z["W1"])[1] if np.ndim(z["W1"]) == 2 else None
     expected = dict(W2=(H, V), b2=(V,), b1=(H,), bngain=(1, H), bnbias=(1, H), bnmean=(1, H), bnvar=(1, H))

@@ -131,6 +131,13 @@ def write_text(path, text, exclusive=False, fix="free some space or pass another
     """Write a text file whole or not at all: into a temporary file beside it, then renamed over it, so that a full
     disk leaves the previous file (or none), never an empty or half one; that is one line naming the file
     (OutputError). exclusive: refuse to replace a file that is there (FileExistsError)."""
+    if os.path.exists(path) and not os.path.isfile(path):  # a device or a pipe (/dev/stdout): written in place
+        try:
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(text)
+            return path
+        except OSError as e:
+            raise OutputError(f"cannot write {path} ({e.strerror or e}); {fix}")
     tmp = f"{path}.{os.getpid()}.tmp"
     try:
         with open(tmp, "w", encoding="utf-8") as f:

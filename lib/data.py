@@ -9,6 +9,7 @@ Letters used in shapes throughout the project:
 import hashlib
 import itertools
 import os
+import stat
 import random
 import shutil
 import unicodedata
@@ -137,8 +138,8 @@ def _install(tmp, dest, origin):
 
 
 def sha256(path):
-    with open(path, "rb") as f:
-        return hashlib.sha256(f.read()).hexdigest()
+    return hashlib.sha256(read_bytes(path, "a word list file with --data", "pass an existing word list with --data")
+                          ).hexdigest()
 
 
 def read_words(path):
@@ -160,19 +161,34 @@ def read_words(path):
     return words
 
 
-def read_text(path, what, fix):
-    """A UTF-8 text file's text, a byte-order mark dropped; `what` names it and `fix` says what to pass instead."""
+def read_bytes(path, what, fix):
+    """A regular file's bytes; anything else (missing, a folder, a FIFO or a device that would never end, a loop of
+    links, no permission) is one line (UsageError): `what` names the file, `fix` says what to pass instead."""
     try:
+        info = os.stat(path)
+        if stat.S_ISDIR(info.st_mode):
+            raise UsageError(f"{path} is a folder; pass {what}")
+        if not stat.S_ISREG(info.st_mode):
+            raise UsageError(f"{path} is not a regular file (a pipe or a device); pass {what}")
         with open(path, "rb") as f:
-            raw = f.read()
+            return f.read()
     except FileNotFoundError:
         raise UsageError(f"no such file: {path}; {fix}")
-    except IsADirectoryError:
-        raise UsageError(f"{path} is a folder; pass {what}")
     except PermissionError:
         raise UsageError(f"cannot read {path} (permission denied); make it readable (chmod +r) or pass another file")
-    if raw[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in raw[:1000]:
+    except OSError as e:  # a loop of symbolic links, a name too long, an I/O error
+        raise UsageError(f"cannot read {path} ({e.strerror or e}); {fix}")
+
+
+def read_text(path, what, fix):
+    """A UTF-8 text file's text, a byte-order mark dropped; `what` names it and `fix` says what to pass instead."""
+    raw = read_bytes(path, what, fix)
+    head = raw[:2000]
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff") or (len(head) >= 4 and max(head[0::2].count(0), head[1::2].count(0))
+                                                    >= 0.4 * len(head) / 2):  # a NUL in every other byte: UTF-16
         raise UsageError(f"{path} looks like UTF-16 (what some editors call 'Unicode'); re-save it as UTF-8")
+    if b"\x00" in head:
+        raise UsageError(f"{path} is a binary file, not text; pass {what}")
     try:
         return raw.decode("utf-8-sig")  # a byte-order mark (Windows editors write one) is not a character
     except UnicodeDecodeError as e:

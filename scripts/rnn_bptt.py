@@ -126,20 +126,30 @@ def resumed(args, itos, data_id):
     """The run saved in --checkpoint: its parameters, history and hyperparameters (which win over
     the flags, as in train.py); a checkpoint of another model, vocabulary or word list is one line."""
     keys = ("C", "Wxh", "Whh", "bh", "Why", "by", "itos", "lossi", "norms", "clipped", "seconds", "config")
-    z = checkpoint.load(args.checkpoint, keys)
-    if [str(c) for c in z["itos"]] != list(itos):
+    z = checkpoint.load(args.checkpoint, keys, writer="scripts/rnn_bptt.py")
+    if [str(c) for c in np.ravel(z["itos"])] != list(itos):
         raise UsageError(f"{args.checkpoint} was trained on another vocabulary; pass the same --data, or start afresh")
-    config = json.loads(str(z["config"]))
+    try:  # a checkpoint edited by hand: its history and hyperparameters must still make a run
+        config = json.loads(str(z["config"]))
+        n_hidden, lr, seed = int(config["n_hidden"]), float(config["lr"]), int(config["seed"])
+        p = {k: np.asarray(z[k], dtype=np.float64) for k in keys[:6]}
+        lossi, norms = [float(x) for x in np.ravel(z["lossi"])], [float(x) for x in np.ravel(z["norms"])]
+        clipped, seconds = int(z["clipped"]), float(z["seconds"])
+    except (ValueError, TypeError, KeyError, AttributeError):
+        raise UsageError(f"{args.checkpoint} is damaged (its history or hyperparameters do not read); start afresh "
+                         f"without --resume, or pass another --checkpoint")
+    if p["Whh"].shape != (n_hidden, n_hidden) or p["C"].shape[0] != len(itos) or len(norms) != len(lossi):
+        raise UsageError(f"{args.checkpoint} is damaged (its shapes do not fit together); start afresh without "
+                         f"--resume, or pass another --checkpoint")
     if config.get("data", data_id) != data_id:
         raise UsageError(f"{args.checkpoint} was trained on another word list (sha256 {config['data'][:12]}..., this "
                          f"one {data_id[:12]}...); pass the same --data, or start afresh")
-    if len(z["lossi"]) >= args.steps:
-        raise UsageError(f"{args.checkpoint} is already at step {len(z['lossi'])}; pass --steps larger than that")
-    args.n_hidden, args.lr, args.seed = config["n_hidden"], config["lr"], config["seed"]
-    print(f"resuming from step {len(z['lossi'])} of {args.checkpoint} (n_hidden {args.n_hidden}, lr {args.lr}, "
+    if len(lossi) >= args.steps:
+        raise UsageError(f"{args.checkpoint} is already at step {len(lossi)}; pass --steps larger than that")
+    args.n_hidden, args.lr, args.seed = n_hidden, lr, seed
+    print(f"resuming from step {len(lossi)} of {args.checkpoint} (n_hidden {args.n_hidden}, lr {args.lr}, "
           f"seed {args.seed}: the saved run's)")
-    return dict(p={k: z[k] for k in keys[:6]}, lossi=list(z["lossi"]), norms=list(z["norms"]),
-                clipped=int(z["clipped"]), seconds=float(z["seconds"]))
+    return dict(p=p, lossi=lossi, norms=norms, clipped=clipped, seconds=seconds)
 
 
 def main(argv=None):

@@ -56,7 +56,6 @@ def main(argv=None):
     run = Run(args.checkpoint, {k: getattr(args, k) for k in CONFIG}, args.steps, args.resume, args.save_every,
               data_id, resume_hint=["python", "scripts/train.py", "--out", out] + (["--data", args.data] if args.data
                                                                                      else []))
-    print(run.plan())  # what happens to a model already at --checkpoint
     # the hyperparameters above, as given on the command line; on --resume, the checkpoint's (a run
     # goes on with the sizes, learning rate and seed it started with, whatever the command line says)
     n_embd, n_hidden, block_size, batch_size, learning_rate, decay_at, seed, dtype = (run.config[k] for k in CONFIG)
@@ -67,6 +66,7 @@ def main(argv=None):
     vocab_size = len(itos)
     run.check_vocabulary(itos)
     print(f"data: {len(Xtr)} training examples, vocabulary of {vocab_size}")
+    print(run.plan())  # what happens to a model already at --checkpoint
     if batch_size > len(Xtr):
         raise UsageError(f"--batch-size {batch_size} is larger than the {len(Xtr)} training examples; pass at most that")  # noqa: E501
     n_params = vocab_size * n_embd + block_size * n_embd * n_hidden + 3 * n_hidden + n_hidden * vocab_size + vocab_size

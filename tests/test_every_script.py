@@ -51,7 +51,12 @@ def model(names_txt, tmp_path_factory):
 BROKEN = {"NaN weights": (lambda z: z["W2"].__setitem__((0, 0), np.nan), "W2 holds NaN"),
           "a negative variance": (lambda z: z["bnvar"].__setitem__((0, 0), -1.0), "bnvar is negative"),
           "a wrong W2 shape": (lambda z: z.__setitem__("W2", z["W2"][:, :5]), "W2 has shape (200, 5)"),
-          "a short itos": (lambda z: z.__setitem__("itos", z["itos"][:5]), "vocabulary has 5 characters")}
+          "a short itos": (lambda z: z.__setitem__("itos", z["itos"][:5]), "vocabulary has 5 characters"),
+          "text weights": (lambda z: z.__setitem__("W1", z["W1"].astype(str)), "W1 holds <U"),
+          "an integer itos": (lambda z: z.__setitem__("itos", np.arange(len(z["itos"]))), "not a list of single"),
+          "a multi-character itos": (lambda z: z.__setitem__("itos", np.array(["." + c for c in z["itos"]])),
+                                     "not a list of single characters"),
+          "an itos without '.'": (lambda z: z.__setitem__("itos", np.roll(z["itos"], 1)), "does not start with '.'")}
 
 
 @pytest.mark.parametrize("what", BROKEN)
@@ -62,6 +67,14 @@ def test_sample_refuses_a_broken_checkpoint_in_one_line(call, model, tmp_path, w
     np.savez(tmp_path / "bad.npz", **z)
     code, out, err = call(sample.main, "--checkpoint", tmp_path / "bad.npz")
     assert code == 2 and out == "" and words in err and err.count("\n") == 1
+
+
+def test_sample_refuses_a_single_array_and_a_checkpoint_it_cannot_read(call, model, tmp_path):
+    np.save(tmp_path / "one.npy", np.zeros(3))
+    code, _, err = call(sample.main, "--checkpoint", tmp_path / "one.npy")
+    assert code == 2 and "holds one array (.npy), not a checkpoint" in err and err.count("\n") == 1
+    code, _, err = call(rnn_bptt.main, "--resume", "--steps", 10, "--out", tmp_path, "--checkpoint", model)
+    assert code == 2 and "pass a checkpoint written by scripts/rnn_bptt.py" in err and err.count("\n") == 1
 
 
 def test_sample_prints_names_as_it_draws_them(model):

@@ -83,3 +83,16 @@ def test_the_model_in_the_script_is_lib_recurrents_copy():
                          .body[0].body[1:]] for m in (rnn_bptt, recurrent))  # the statements, docstring aside
         assert ours == theirs, name
     assert rnn_bptt.n_embd == recurrent.n_embd == 16
+
+
+def test_a_hand_damaged_checkpoint_is_one_line_on_resume(call, names_txt, tmp_path):
+    code, _, _ = call(rnn_bptt.main, "--steps", 30, "--n-hidden", 8, "--out", tmp_path, "--checkpoint",
+                      tmp_path / "r.npz")
+    assert code == 0
+    good = dict(np.load(tmp_path / "r.npz"))
+    for damage in (dict(config="not json"), dict(config=json.dumps({"lr": 0.5})), dict(lossi=np.array(["a", "b"])),
+                   dict(Whh=np.zeros((3, 3))), dict(norms=np.zeros(2))):
+        np.savez(tmp_path / "bad.npz", **{**good, **damage})
+        code, out, err = call(rnn_bptt.main, "--resume", "--steps", 60, "--out", tmp_path, "--checkpoint",
+                              tmp_path / "bad.npz")
+        assert code == 2 and "is damaged" in err and err.count("\n") == 1, (damage, err)
