@@ -15,8 +15,11 @@ on this batch) fails one of them. Two edits at once are not tried: their number 
 Runs in the grader's child (it runs learner code); the judge reads its Repair (lib/grader/result.py).
 """
 import ast
+import contextlib
 import copy
+import signal
 import time
+import warnings
 
 import numpy as np
 
@@ -30,6 +33,7 @@ from lib.lecture import PARAMS, STEPS
 KINDS = ("order", "operator", "tensor", "axis", "constant", "grouping", "term", "subexpression")
 BUDGET = 4000      # candidates at most, for one gradient
 SECONDS = 3.0      # and at most this long
+CANDIDATE_SECONDS = 0.5  # one candidate's run at most (an edited loop may never end)
 SECOND_SHAPE = dict(batch_size=7, n_hidden=9)  # the second batch: another n and H (and the next seed)
 
 OPS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**", ast.MatMult: "@"}
@@ -42,7 +46,36 @@ CONSTANTS = (1, -1, 2, 0.5, -0.5, 1.5, -1.5, 0)
 
 
 def search(child, g, r, owners, final):
-    """The Repair for gradient g (a wrong row; r its GradientRun), or None. final: the isolated run's names."""
+    """The Repair for gradient g (a wrong row; r its GradientRun), or None. final: the isolated run's names. What the
+    candidates print or warn goes nowhere, and a candidate that runs too long (an edited loop) is no fix."""
+    with warnings.catch_warnings(), contextlib.redirect_stdout(child.devnull), \
+            contextlib.redirect_stderr(child.devnull), time_limited():
+        warnings.simplefilter("ignore")
+        return searched(child, g, r, owners, final)
+
+
+class TooLong(BaseException):
+    """A candidate ran past CANDIDATE_SECONDS."""
+
+
+@contextlib.contextmanager
+def time_limited():
+    """Each candidate's run may take CANDIDATE_SECONDS (SIGALRM, in the child's main thread), then it is no fix."""
+    def alarm(signum, frame):
+        raise TooLong()
+    try:
+        previous = signal.signal(signal.SIGALRM, alarm)
+    except ValueError:  # not the main thread (a tool grading in a thread): no alarm, the search's own budget holds
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def searched(child, g, r, owners, final):
     own = owners.get(g, [])
     full = [k for k, st in enumerate(own) if source.targets(st.node) and fresh(st, g)]
     own = own[full[-1]:] if full else own
@@ -95,8 +128,12 @@ class Probe:
         try:
             code = compile(ast.fix_missing_locations(ast.Module(body=list(trees), type_ignores=[])), self.path, "exec")
             with np.errstate(all="ignore"):
-                exec(code, ns)
-        except BaseException:  # a candidate that raises is no fix (an exit, a NameError ...)
+                signal.setitimer(signal.ITIMER_REAL, CANDIDATE_SECONDS)
+                try:
+                    exec(code, ns)
+                finally:
+                    signal.setitimer(signal.ITIMER_REAL, 0)
+        except BaseException:  # a candidate that raises, exits or runs too long is no fix
             return None
         return ns.get(self.g)
 
@@ -269,9 +306,12 @@ def node_edits(kind, tree, tensors, ns, g):
         for node, *_ in nodes:
             if isinstance(node, ast.BinOp):
                 for op in SWAPS.get(type(node.op), ()):
+                    if neutral(op, node.left, node.right):  # `x * 1` for `x + 1` drops a term: the term kind says so
+                        continue
                     new = ast.BinOp(left=copy.deepcopy(node.left), op=op(), right=copy.deepcopy(node.right))
                     why = ""
-                    if isinstance(node.op, ast.Add) and op is ast.Mult and grads_in(node):
+                    if isinstance(node.op, ast.Add) and op is ast.Mult and grads_in(node.left) != grads_in(node.right) \
+                            and not (number(node.left) is not None or number(node.right) is not None):
                         why = "the chain rule multiplies the local derivative by the gradient arriving from above"
                     yield (replaced(tree, node, new), f"`{OPS[type(node.op)]}` where `{OPS[op]}` belongs, in "
                            f"`{src(node)}`", why)
@@ -314,7 +354,10 @@ def node_edits(kind, tree, tensors, ns, g):
             value = number(node)
             if value is not None and number(parent) is None:
                 for c in CONSTANTS + (-value,):
-                    if c != value:
+                    dropping = isinstance(parent, ast.BinOp) and (
+                        neutral(type(parent.op), parent.left, ast.Constant(c)) if node is parent.right else
+                        neutral(type(parent.op), ast.Constant(c), parent.right))
+                    if c != value and not dropping:  # a constant made neutral drops a term: the term kind says so
                         yield (replaced(tree, node, ast.Constant(value=c)), f"`{src(node)}` where `{c}` belongs", "")
             if isinstance(node, ast.Name) and node.id in ("n", "batch_size"):
                 new = ast.parse(f"({node.id} - 1)", mode="eval").body
@@ -432,6 +475,13 @@ def src_grouped(node):
         right = src_grouped(node.right) if isinstance(node.right, ast.BinOp) else src(node.right)
         return f"({left} {OPS.get(type(node.op), '?')} {right})"
     return src(node)
+
+
+def neutral(op, left, right):
+    """Would `left op right` leave one side as it is (times or over 1, plus or minus 0)?"""
+    one = number(right) == 1 or (op is ast.Mult and number(left) == 1)
+    zero = number(right) == 0 or (op is ast.Add and number(left) == 0)
+    return one if op in (ast.Mult, ast.Div) else zero if op in (ast.Add, ast.Sub) else False
 
 
 def grads_in(node):
