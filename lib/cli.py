@@ -164,6 +164,15 @@ def write_json(path, data):
     return write_text(path, json.dumps(data, indent=1))
 
 
+def apart(path, flag, out, prefix):
+    """Refuse, before any work, a path that is one of the run's own outputs (<out>/<prefix>.json or a
+    <prefix>_*.png): the run would write over it."""
+    name = os.path.basename(path)
+    same_folder = os.path.realpath(os.path.dirname(os.path.abspath(path))) == os.path.realpath(out)
+    if same_folder and (name == prefix + ".json" or (name.startswith(prefix + "_") and name.endswith(".png"))):
+        raise UsageError(f"{flag} {path} is one of this run's own outputs; pass another {flag} (a .npz file)")
+
+
 def writable_dir(path, flag="--out"):
     """Create `path` if needed and make sure we can write there, before any work is done."""
     try:

@@ -161,7 +161,8 @@ def main(argv=None):
     ax.legend(fontsize=8)
     save(fig, out, "lbfgs_2010")
 
-    write_json(os.path.join(out, "lbfgs_2010.json"), dict(check_grad_rel=scipy_rel, lib_rel=lib_rel,
+    write_json(os.path.join(out, "lbfgs_2010.json"), dict(finished=not stop.signal, check_grad_rel=scipy_rel,
+                                                          lib_rel=lib_rel,
                                                           checks_ok=bool(checks_ok), iterations=int(result.nit),
                    evaluations=int(result.nfev), seconds=lbfgs_seconds, lbfgs_val=lbfgs_val,
                        lbfgs_train=float(result.fun),

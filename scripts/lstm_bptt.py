@@ -52,7 +52,7 @@ import lib  # before numpy: one BLAS thread unless you set one (lib/__init__.py)
 import numpy as np
 
 from lib import checkpoint, lecture, recurrent
-from lib.cli import Parser, Stopped, fits, positive, run, seed_arg, writable_dir, writable_file, write_json
+from lib.cli import Parser, Stopped, apart, fits, positive, run, seed_arg, writable_dir, writable_file, write_json
 from lib.data import PLOTS, ROOT, load_words
 from lib.gradcheck import report
 from lib.plotting import binned, plt, save
@@ -360,6 +360,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     out = writable_dir(args.out)
     writable_file(args.checkpoint, "--checkpoint")
+    apart(args.checkpoint, "--checkpoint", out, "lstm_bptt")
     interim = interim_path(args.checkpoint, False)  # an earlier model stays until this run's names training finishes
     print(plan(args.checkpoint, interim, False))
     lags = (10, 20, 50, 100, 200) if args.full else (20, 100)
@@ -473,7 +474,8 @@ def main(argv=None):
     ax.legend()
     save(fig, out, "lstm_bptt_loss")
 
-    write_json(os.path.join(out, "lstm_bptt.json"), dict(check_ok=bool(ok), planted_caught=len(caught),
+    write_json(os.path.join(out, "lstm_bptt.json"), dict(finished=not stop.signal, check_ok=bool(ok),
+                                                         planted_caught=len(caught),
                                                          steps=len(lossi), seconds=seconds, rnn_val=rnn_val,
                    **{f"{k}_loss": v for k, v in losses.items()}, samples=names,
                    through_time={k: float(c[-1]) for k, c in flat(curves).items()},

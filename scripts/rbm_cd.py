@@ -288,7 +288,8 @@ def main(argv=None):
     fig.suptitle("what hidden units respond to: each unit's weights to every character of each position (red: excites)")
     save(fig, out, "rbm_cd_units")
 
-    write_json(os.path.join(out, "rbm_cd.json"), dict(n_hidden=H, epochs=len(history), seconds=seconds, history=history,
+    write_json(os.path.join(out, "rbm_cd.json"), dict(finished=not stop.signal, n_hidden=H, epochs=len(history),
+                                                       seconds=seconds, history=history,
                                                        val_loss=rbm, trigram_val_loss=trigram, mlp_val_loss=MLP_VAL,
                                                        cd_table=table, samples=names))
     print(f"plots: {out}/rbm_cd.png, {out}/rbm_cd_units.png")

@@ -40,12 +40,21 @@ def main(argv=None):
         if not os.path.exists(path):
             return None
         try:
-            with open(path, encoding="utf-8") as f:
-                return json.load(f)
+            with open(path, encoding="utf-8-sig") as f:
+                data = json.load(f)
         except (OSError, ValueError) as e:  # truncated, not UTF-8, not readable
             reason = e.strerror if isinstance(e, OSError) else "truncated or not UTF-8 JSON"
             row(f"{name}.json", "(written by its script)", f"unreadable ({reason}); run its script again", False)
             return None
+        if not isinstance(data, dict):  # null, a list: no figures at all
+            row(f"{name}.json", "(written by its script)", f"holds {json.dumps(data)[:20]}, not its figures; run its "
+                f"script again", False)
+            return None
+        if data.get("finished") is False:  # a run stopped by Ctrl-C or kill wrote what it had: not a result
+            row(f"{name}.json", "(a finished run)", "an unfinished run (stopped by a signal); run its script again",
+                False)
+            return None
+        return data
 
     @contextlib.contextmanager
     def reading(name):

@@ -34,7 +34,8 @@ import lib  # before numpy: one BLAS thread unless you set one (lib/__init__.py)
 import numpy as np
 
 from lib import checkpoint
-from lib.cli import Parser, Stopped, UsageError, fits, positive, run, seed_arg, writable_dir, writable_file, write_json
+from lib.cli import (Parser, Stopped, UsageError, apart, fits, positive, run, seed_arg, writable_dir, writable_file,
+                     write_json)
 from lib.data import PLOTS, ROOT, ensure_names, load_words, sha256
 from lib.gradcheck import report
 from lib.lecture import REFERENCE
@@ -171,6 +172,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     out = writable_dir(args.out)
     writable_file(args.checkpoint, "--checkpoint")
+    apart(args.checkpoint, "--checkpoint", out, "rnn_bptt")
     interim = interim_path(args.checkpoint, args.resume)  # a new run keeps an earlier model until it has finished
     print(plan(args.checkpoint, interim, args.resume))
     rng = np.random.default_rng(args.seed)
@@ -317,7 +319,8 @@ def main(argv=None):
     ax.legend()
     save(fig, out, "rnn_bptt_loss")
 
-    write_json(os.path.join(out, "rnn_bptt.json"), dict(check_ok=bool(ok), steps=done, interrupted=bool(stop.signal),
+    write_json(os.path.join(out, "rnn_bptt.json"), dict(finished=not stop.signal or finished, check_ok=bool(ok),
+                                                        steps=done, interrupted=bool(stop.signal),
                                                         seconds=runs[True]["seconds"], **{f"{k}_loss": v for k,
                                                                                           v in losses.items()},
                    val_no_clip=runs[False]["val"], clipped=runs[True]["clipped"], factors=factors, samples=names))

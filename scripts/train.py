@@ -24,7 +24,8 @@ import lib  # before numpy: one BLAS thread unless you set one (lib/__init__.py)
 
 import numpy as np
 
-from lib.cli import Parser, UsageError, fits, number, positive, run, seed_arg, writable_dir, writable_file, write_json
+from lib.cli import (Parser, UsageError, apart, fits, number, positive, run, seed_arg, writable_dir, writable_file,
+                     write_json)
 from lib.data import PLOTS, ROOT, ensure_names, load_splits, minibatches, sha256
 from lib.layers import cross_entropy_forward, embedding_backward
 from lib.lecture import EPS, PARAMS, REFERENCE
@@ -52,6 +53,7 @@ CONFIG = ("n_embd", "n_hidden", "block_size", "batch_size", "learning_rate", "de
 def main(argv=None):
     args = parse_args(argv)
     out = writable_dir(args.out)
+    apart(args.checkpoint, "--checkpoint", out, "train")
     data_id = sha256(args.data or ensure_names()) if not args.data or os.path.isfile(args.data) else ""
     run = Run(args.checkpoint, {k: getattr(args, k) for k in CONFIG}, args.steps, args.resume, args.save_every,
               data_id, resume_hint=["python", "scripts/train.py", "--out", out] + (["--data", args.data] if args.data

@@ -97,6 +97,8 @@ def test_checkpoints_are_written_like_every_other_file(model):
     ('{"rows": 13, "ok": 13, "steps": 0, "loss_yours": null, "loss_project": null}', "practice_ex4.json: incomplete"),
     ('{"rows": 13, "ok": 13, "ste', "practice_ex4.json: unreadable (truncated or not UTF-8 JSON)"),
     ('{"rows": 13, "ok": 13}', "practice_ex4.json: incomplete (no 'loss_yours')"),
+    ("null", "practice_ex4.json: holds null, not its figures"),
+    ('{"finished": false, "rows": 13}', "practice_ex4.json: an unfinished run (stopped by a signal)"),
 ])
 def test_results_reads_what_a_failed_or_broken_run_left_in_one_row(call, names_txt, tmp_path, content, words):
     (tmp_path / "practice_ex4.json").write_text(content)

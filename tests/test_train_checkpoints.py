@@ -252,3 +252,13 @@ def test_sample_in_process_still_prints(call, names_txt, tmp_path):
     code, _, _ = call(train.main, *SMALL, "--steps", 50, "--out", tmp_path, "--checkpoint", tmp_path / "m.npz")
     code, out, _ = call(sample.main, "--checkpoint", tmp_path / "m.npz", "-n", 3)
     assert code == 0 and len(out.split()) == 3
+
+
+def test_a_checkpoint_path_that_is_an_output_is_refused_before_any_work(call, names_txt, tmp_path):
+    import lstm_bptt
+    import rnn_bptt
+    for main, name in ((train.main, "train.json"), (train.main, "train_loss.png"), (rnn_bptt.main, "rnn_bptt.json"),
+                       (lstm_bptt.main, "lstm_bptt.json")):
+        code, out, err = call(main, "--steps", 10, "--out", tmp_path, "--checkpoint", tmp_path / name)
+        assert code == 2 and "is one of this run's own outputs" in err and err.count("\n") == 1 and out == "", name
+        assert not (tmp_path / name).exists()
