@@ -56,6 +56,15 @@ def main(argv=None):
             return None
         return data
 
+    def load_quietly(name):
+        """A script's figures for comparison, or None; its own section says what is wrong with them."""
+        try:
+            with open(os.path.join(args.out, name + ".json"), encoding="utf-8-sig") as f:
+                data = json.load(f)
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
     @contextlib.contextmanager
     def reading(name):
         """A section's rows; a file that lacks a figure, or holds null where a number belongs, is one row."""
@@ -114,9 +123,16 @@ def main(argv=None):
                 tr["train_loss"] <= round(REFERENCE["train"] + 0.01, 2))
             row("exercise 4: val loss", f"{REFERENCE['val']}", f"{tr['val_loss']:.4f}",
                 tr["val_loss"] <= round(REFERENCE["val"] + 0.01, 2))
-            row("exercise 4: time per training step (float32)", "not given (target here: ≤ 100 us)",
-                f"{tr['us_per_step']:.0f} us",
-                tr["us_per_step"] <= 100)
+            bench = load_quietly("benchmark")  # the same step timed by the benchmark: the machine's pace today
+            step_us = ((bench or {}).get("lecture") or {}).get("float32", {}).get("us_per_step")
+            if isinstance(step_us, (int, float)) and step_us > 0:  # a ratio: holds on a busy or slower machine too
+                row("exercise 4: time per training step (float32), against the benchmark's timing of the same step",
+                    "not given (target here: ≤ 1.5x)", f"{tr['us_per_step']:.0f} us = "
+                    f"{tr['us_per_step'] / step_us:.2f}x the benchmark's {step_us:.0f} us",
+                    tr["us_per_step"] <= 1.5 * step_us)
+            else:
+                row("exercise 4: time per training step (float32)", "not given (target here: ≤ 100 us)",
+                    f"{tr['us_per_step']:.0f} us (no benchmark run to compare with)", tr["us_per_step"] <= 100)
             row("exercise 4: gradient checks before and after training", "(the 2010 habit)", "OK"
                 if tr["gradient_checks_ok"] else "FAILED",
                 tr["gradient_checks_ok"])
@@ -205,10 +221,13 @@ def main(argv=None):
     bm = load("benchmark")
     if bm:
         with reading("benchmark"):
-            us = bm["lecture"]["float32"]["us_per_step"]
+            us, floor = bm["lecture"]["float32"]["us_per_step"], bm["lecture"]["float32"]["floor_us"]
             port = next(iter(bm["ablation"].values()))  # the machine's pace today: the same math, written plainly
-            row("benchmark: training step, lecture config, float32", "target ≤ 100 us",
-                f"{us:.0f} us (a straightforward numpy port, same run: {port:.0f} us)", us <= 100)
+            row("benchmark: training step, lecture config, float32, against the same run's plain port and floor",
+                "target ≤ 1.05x the port (timing noise), ≤ 15x the floor",
+                f"{us:.0f} us = {us / port:.2f}x a plain numpy "
+                f"port ({port:.0f} us), {us / floor:.1f}x the matmul floor ({floor:.1f} us)",
+                us <= 1.05 * port and us <= 15 * floor)
             if bm.get("torch"):
                 t = bm["torch"]
                 row(f"benchmark: vs PyTorch {t['version']} autograd loop", "target ≥ 4.5x",

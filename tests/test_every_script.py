@@ -240,3 +240,15 @@ def test_a_signal_keeps_what_the_script_has(names_txt, tmp_path, script, args, a
     name = "interrupted" if signum == "SIGINT" else "terminated"
     assert code == (130 if signum == "SIGINT" else 143) and f"{name} after" in err and "Traceback" not in err
     assert (tmp_path / kept).exists() and any(f.endswith(".png") for f in os.listdir(tmp_path))
+
+
+def test_speed_rows_are_judged_as_ratios_of_the_same_run(call, names_txt, tmp_path):
+    """A busy or slower machine: every step three times slower, and still ✓, for the ratios hold."""
+    bench = dict(lecture=dict(float32=dict(us_per_step=300.0, floor_us=30.0)), ablation={"port": 330.0})
+    (tmp_path / "benchmark.json").write_text(json.dumps(bench))
+    code, out, _ = call(results.main, "--out", tmp_path, "--results", tmp_path / "results.md")
+    assert code == 0 and "| 300 us = 0.91x a plain numpy port (330 us), 10.0x the matmul floor (30.0 us) | ✓ |" in out
+    bench["ablation"]["port"] = 250.0  # slower than the plain port in the same run: that does not hold
+    (tmp_path / "benchmark.json").write_text(json.dumps(bench))
+    code, out, _ = call(results.main, "--out", tmp_path, "--results", tmp_path / "results.md")
+    assert "1.20x a plain numpy port (250 us)" in out and out.count("| ✗ |") == 1
