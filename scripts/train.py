@@ -68,6 +68,9 @@ def main(argv=None):
     vocab_size = len(itos)
     run.check_vocabulary(itos)
     print(f"data: {len(Xtr)} training examples, vocabulary of {vocab_size}")
+    if args.save_every < 1000 and args.save_every < max_steps:  # each save calibrates batchnorm on all of Xtr
+        print(f"note: --save-every {args.save_every}: each save calibrates the batchnorm over all {len(Xtr)} training "
+              f"examples and writes the model, so {max_steps // args.save_every} saves will take most of the run")
     print(run.plan())  # what happens to a model already at --checkpoint
     if batch_size > len(Xtr):
         raise UsageError(f"--batch-size {batch_size} is larger than the {len(Xtr)} training examples; pass at most that")  # noqa: E501

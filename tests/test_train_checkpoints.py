@@ -10,6 +10,7 @@ import sys
 import time
 
 import numpy as np
+import pytest
 
 import ex1_backprop_by_hand as ex1
 import ex2_cross_entropy as ex2
@@ -262,3 +263,17 @@ def test_a_checkpoint_path_that_is_an_output_is_refused_before_any_work(call, na
         code, out, err = call(main, "--steps", 10, "--out", tmp_path, "--checkpoint", tmp_path / name)
         assert code == 2 and "is one of this run's own outputs" in err and err.count("\n") == 1 and out == "", name
         assert not (tmp_path / name).exists()
+
+
+@pytest.mark.parametrize("script", ["train.py", "practice.py"])
+def test_ctrl_c_while_a_script_still_imports_is_one_line(names_txt, tmp_path, script):
+    args = [] if script == "train.py" else ["check", os.path.join(ROOT, "tests", "grader", "corpus", "ex1_lecture.py"),
+                                             "--no-graph", "--out", str(tmp_path)]
+    p = subprocess.Popen([sys.executable, os.path.join(ROOT, "scripts", script), *args], cwd=tmp_path,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    time.sleep(0.25)  # importing numpy and matplotlib
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=60)
+    assert "Traceback" not in err and p.returncode == 130 and err.strip().count("\n") == 0, (p.returncode, err)
+    assert err.strip() == "interrupted" or err.strip().startswith("interrupted: the grader was running your file")
