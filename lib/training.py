@@ -250,9 +250,10 @@ def interim_path(path, resume):
 
 
 def plan(target, interim, resume):
-    """The first line of a run that saves a model: what happens to one already at target."""
+    """The first line of a run that saves a model beside an earlier one: what happens to that one ('' when there is
+    none, or when the run resumes it)."""
     if interim == target:
-        return f"resuming {target}" if resume else f"saving to {target}"
+        return ""
     return (f"{target} holds an earlier model: it stays until this run finishes (saves go to {interim} until then; "
             f"interrupted, this run stays there and the earlier model is untouched)")
 

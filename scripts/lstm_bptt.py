@@ -362,7 +362,8 @@ def main(argv=None):
     writable_file(args.checkpoint, "--checkpoint")
     apart(args.checkpoint, "--checkpoint", out, "lstm_bptt")
     interim = interim_path(args.checkpoint, False)  # an earlier model stays until this run's names training finishes
-    print(plan(args.checkpoint, interim, False))
+    if plan(args.checkpoint, interim, False):
+        print(plan(args.checkpoint, interim, False))
     lags = (10, 20, 50, 100, 200) if args.full else (20, 100)
     seeds = [args.seed + k for k in range(3 if args.full else 1)]  # the vanilla RNN's result depends on its seed
 

@@ -174,7 +174,8 @@ def main(argv=None):
     writable_file(args.checkpoint, "--checkpoint")
     apart(args.checkpoint, "--checkpoint", out, "rnn_bptt")
     interim = interim_path(args.checkpoint, args.resume)  # a new run keeps an earlier model until it has finished
-    print(plan(args.checkpoint, interim, args.resume))
+    if plan(args.checkpoint, interim, args.resume):
+        print(plan(args.checkpoint, interim, args.resume))
     rng = np.random.default_rng(args.seed)
 
     # data: the lecture's split of the words, whole names as sequences

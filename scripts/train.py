@@ -58,6 +58,8 @@ def main(argv=None):
     run = Run(args.checkpoint, {k: getattr(args, k) for k in CONFIG}, args.steps, args.resume, args.save_every,
               data_id, resume_hint=["python", "scripts/train.py", "--out", out] + (["--data", args.data] if args.data
                                                                                      else []))
+    if run.plan():
+        print(run.plan())  # the first line: what happens to a model already at --checkpoint
     # the hyperparameters above, as given on the command line; on --resume, the checkpoint's (a run
     # goes on with the sizes, learning rate and seed it started with, whatever the command line says)
     n_embd, n_hidden, block_size, batch_size, learning_rate, decay_at, seed, dtype = (run.config[k] for k in CONFIG)
