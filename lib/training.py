@@ -183,7 +183,7 @@ class Run:
         if self.status != "done":
             kept = f"saved {self.path}" if not self.save_failed else "could NOT save the checkpoint"
             earlier = f" ({self.target}, the earlier model, is untouched)" if self.path != self.target else ""
-            hint = shlex.join(self.resume_hint + ["--checkpoint", self.path, "--resume", "--steps",
+            hint = shlex.join(self.resume_hint + ["--checkpoint", os.path.abspath(self.path), "--resume", "--steps",
                                                   str(self.max_steps)])
             print(f"\n{self.status} at step {self.done}: {kept}{earlier} and the plots so far; continue with: {hint}",
                   file=sys.stderr)

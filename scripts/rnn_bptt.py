@@ -330,8 +330,9 @@ def main(argv=None):
         return stop.done("after the last step", f"the trained model in {where}, its JSON and plots")
     if stop.signal:
         earlier = f" ({args.checkpoint}, the earlier model, is untouched)" if where != args.checkpoint else ""
-        hint = shlex.join(["python", "scripts/rnn_bptt.py", "--out", out, "--checkpoint", where, "--resume", "--steps",
-                           str(args.steps)] + (["--data", args.data] if args.data else []))
+        hint = shlex.join(["python", os.path.relpath(os.path.abspath(__file__)), "--out", os.path.abspath(out),
+                           "--checkpoint", os.path.abspath(where), "--resume", "--steps", str(args.steps)]
+                          + (["--data", os.path.abspath(args.data)] if args.data else []))  # pasted here, it works
         return stop.done(f"at step {done} of {args.steps}",
                          f"the model so far in {where}{earlier}, its JSON and plots; continue with: {hint}")
     return 0 if ok and saved else 1

@@ -56,8 +56,8 @@ def main(argv=None):
     apart(args.checkpoint, "--checkpoint", out, "train")
     data_id = sha256(args.data or ensure_names()) if not args.data or os.path.isfile(args.data) else ""
     run = Run(args.checkpoint, {k: getattr(args, k) for k in CONFIG}, args.steps, args.resume, args.save_every,
-              data_id, resume_hint=["python", "scripts/train.py", "--out", out] + (["--data", args.data] if args.data
-                                                                                     else []))
+              data_id, resume_hint=["python", os.path.relpath(os.path.abspath(__file__)), "--out", os.path.abspath(out)]
+              + (["--data", os.path.abspath(args.data)] if args.data else []))  # pasted from this folder, it works
     if run.plan():
         print(run.plan())  # the first line: what happens to a model already at --checkpoint
     # the hyperparameters above, as given on the command line; on --resume, the checkpoint's (a run
