@@ -81,7 +81,9 @@ def searched(child, g, r, owners, final):
     own = own[full[-1]:] if full else own
     upstream, helpers = child.upstream(g, own)
     stmts = sorted(set(own) | set(helpers), key=lambda s: s.line)
-    probe = Probe(child, g, stmts, upstream, final, r.rnd_ref)
+    first = min(st.line for st in stmts)  # the graded gradients made above g's lines may stand in for another
+    earlier = {u for u in child.fillable if u != g and owners.get(u) and max(st.line for st in owners[u]) < first}
+    probe = Probe(child, g, stmts, upstream | earlier, final, r.rnd_ref, upstream)
     if probe.right(probe.original, every=True):  # the replay is right: nothing here to repair
         return None
     started, tried = time.perf_counter(), 0
@@ -111,8 +113,10 @@ def fresh(st, g):
 class Probe:
     """Runs a candidate list of statements in the three settings a fix must pass."""
 
-    def __init__(self, child, g, stmts, upstream, final, rnd_ref):
-        self.child, self.g, self.path, self.rnd_ref = child, g, child.path, rnd_ref
+    def __init__(self, child, g, stmts, upstream, final, rnd_ref, reads):
+        """upstream: the graded gradients a candidate may read (right in the true run); reads: those the line as
+        written reads, the only ones the random reference knows (a candidate reading others skips that check)."""
+        self.child, self.g, self.path, self.rnd_ref, self.read_upstream = child, g, child.path, rnd_ref, reads
         self.original = [st.node for st in stmts]
         self.reads = set().union(*(child.all_reads[st] for st in stmts)) | {g}
         base = {k: v for k, v in final.items() if not k.startswith("__")}
@@ -143,7 +147,8 @@ class Probe:
             return False
         if not every:
             return True
-        if self.random is not None and not same(self.run(trees, self.random), self.rnd_ref):
+        comparable = source.reads(trees) & self.child.fillable <= self.read_upstream | {self.g}
+        if self.random is not None and comparable and not same(self.run(trees, self.random), self.rnd_ref):
             return False
         ns2, answer2 = self.second_shape()
         return ns2 is None or same(self.run(trees, ns2), answer2)

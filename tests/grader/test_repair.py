@@ -33,6 +33,8 @@ REPAIRS = [
      "operator", "`+` where `*` belongs, in `1.0 - np.square(h) + dh`: the chain rule multiplies"),
     ("ex1_einsum.py", "dprobs = dlogprobs * probs ** -1", "dprobs = dlogprobs * counts ** -1", "dprobs", "tensor",
      "`counts` where `probs` belongs: logprobs = log(probs): d log(x)/dx = 1/x"),
+    ("ex4_onehot.py", "bnraw * dbngain)", "bnraw * dbnbias)", "dhprebn", "tensor",
+     "`dbnbias` where `dbngain` belongs"),  # a gradient computed above for another: the line no longer reads it
     ("ex4_chunked.py", "dbnvar_inv = (bndiff * dbnraw).sum(axis=0, keepdims=True)",
      "dbnvar_inv = (bndiff * dbnraw).sum(axis=1, keepdims=True)", "dhprebn", "axis",
      "line 16: `(bndiff * dbnraw).sum(axis=1, keepdims=True)` where `(bndiff * dbnraw).sum(axis=0, keepdims=True)`"),
