@@ -137,10 +137,10 @@ def port(Xtr, Ytr, n_hidden, batch_size, dtype, upfront=False, onehot=False, fla
     return step, P
 
 
-def matmul_gflops(dtype, size=1024):
-    """Matrix-multiply throughput of this machine's BLAS, from a large product."""
+def matmul_gflops(dtype, size=1024, quick=False):
+    """Matrix-multiply throughput of this machine's BLAS, from a large product (briefly, quick)."""
     a = np.random.default_rng(0).standard_normal((size, size)).astype(dtype)
-    us = time_us(lambda: a @ a, repeat=5, min_seconds=0.2)
+    us = time_us(lambda: a @ a, **(dict(repeat=3, min_seconds=0.03) if quick else dict(repeat=5, min_seconds=0.2)))
     return 2 * size ** 3 / us / 1e3
 
 
@@ -323,9 +323,11 @@ def main(argv=None):
     machine = (f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
                f"numpy {np.__version__}, BLAS {blas.get('name')} {blas.get('version')}")
     emit(f"machine: {machine}")
-    gflops = {dt: matmul_gflops(dt) for dt in ("float32", "float64")}
+    gflops = {dt: matmul_gflops(dt, quick=args.quick) for dt in ("float32", "float64")}
     emit(f"matmul throughput (1024x1024 product): float32 {gflops['float32']:.0f} GFLOP/s, "
          f"float64 {gflops['float64']:.0f} GFLOP/s")
+
+    timing = dict(repeat=3, min_seconds=0.01) if args.quick else {}  # a smoke test times briefly
 
     # 1. the lecture's config
     emit("\n### the lecture's config: batch 32, n_hidden 200\n")
@@ -333,7 +335,7 @@ def main(argv=None):
     emit("|---|---:|---:|---:|---:|")
     lecture = {}
     for dt in ("float32", "float64"):
-        us = time_us(ours(Xtr, Ytr, 200, 32, np.dtype(dt))[0])
+        us = time_us(ours(Xtr, Ytr, 200, 32, np.dtype(dt))[0], **timing)
         floor = step_flops(200, 32) / (gflops[dt] * 1e3)
         lecture[dt] = dict(us_per_step=us, floor_us=floor)
         emit(f"| {dt} | {us:.1f} | {us * 0.2:.1f} s | {floor:.2f} us | {us / floor:.0f}x |")
@@ -349,7 +351,7 @@ def main(argv=None):
                  dict(upfront=True, onehot=True, flat=True))]
     ablation = {}
     for label, flags in variants:
-        ablation[label] = time_us(port(Xtr, Ytr, 200, 32, np.float32, **flags)[0])
+        ablation[label] = time_us(port(Xtr, Ytr, 200, 32, np.float32, **flags)[0], **timing)
         emit(f"| {label} | {ablation[label]:.1f} |")
     label = "train.py: up front, one-hot, the fused layers of lib/layers.py, seven updates"
     ablation[label] = lecture["float32"]["us_per_step"]
@@ -365,7 +367,7 @@ def main(argv=None):
     for dt in ("float32", "float64"):
         cells = []
         for H in hiddens:
-            us = time_us(ours(Xtr, Ytr, H, 32, np.dtype(dt))[0], repeat=5)
+            us = time_us(ours(Xtr, Ytr, H, 32, np.dtype(dt))[0], **(timing or dict(repeat=5)))
             sweep[dt]["n_hidden"][H] = us
             cells.append(f"{us:.0f} ({us / (step_flops(H, 32) / (gflops[dt] * 1e3)):.0f}x)")
         emit(f"| {dt} | " + " | ".join(cells) + " |")
@@ -374,7 +376,7 @@ def main(argv=None):
     for dt in ("float32", "float64"):
         cells = []
         for B in batches_:
-            us = time_us(ours(Xtr, Ytr, 200, B, np.dtype(dt))[0], repeat=5)
+            us = time_us(ours(Xtr, Ytr, 200, B, np.dtype(dt))[0], **(timing or dict(repeat=5)))
             sweep[dt]["batch"][B] = us
             cells.append(f"{us:.0f} ({us / (step_flops(200, B) / (gflops[dt] * 1e3)):.0f}x)")
         emit(f"| {dt} | " + " | ".join(cells) + " |")
