@@ -175,13 +175,18 @@ def broadcast_blowup(c):
     return None
 
 
+def answer_expression(c, fused=False):
+    """The right-hand side of the project's answer for c's gradient when it is one assignment, else None."""
+    body = ast.parse(answer_source(c.g, fused)).body
+    return ast.unparse(body[0].value) if len(body) == 1 and isinstance(body[0], ast.Assign) else None
+
+
 @mistake("shape")
 def wrong_axis(c):
     """A sum over the other axis: the right reduction, of the right thing, along the wrong axis."""
-    body = ast.parse(answer_source(c.g)).body
-    if len(body) != 1 or not isinstance(body[0], ast.Assign):
+    expr = answer_expression(c)
+    if expr is None:
         return None
-    expr = ast.unparse(body[0].value)
     for m in re.finditer(r"\.sum\(([01])(, keepdims=True)?\)", expr):
         axis = 1 - int(m.group(1))
         for keep in (", keepdims=True", ""):
@@ -243,10 +248,9 @@ def factors(n):
 @mistake("value")
 def mean_for_sum(c):
     """A mean where the project's line sums (a broadcast's gradient), wherever it occurs in the line."""
-    body = ast.parse(answer_source(c.g, c.exercise != "ex1")).body
-    if len(body) != 1 or not isinstance(body[0], ast.Assign):
+    expr = answer_expression(c, c.exercise != "ex1")
+    if expr is None:
         return None
-    expr = ast.unparse(body[0].value)
     for m in re.finditer(r"\.sum\(", expr):
         if c.matches(expr[:m.start()] + ".mean(" + expr[m.end():]):
             return (".mean where the sum belongs: a tensor broadcast over n rows (or V columns) reaches the loss "
