@@ -156,10 +156,10 @@ def notebook(text):
     header, cells = sections[0], []
     if header and all(ln.startswith("#") or not ln.strip() for ln in header):
         prose = "\n".join(ln[2:] if ln.startswith("# ") else ln.lstrip("#") for ln in header).strip()
-        cells.append(dict(cell_type="markdown", metadata={}, source=prose))
+        cells.append(dict(cell_type="markdown", id="header", metadata={}, source=prose))
         sections = sections[1:]
-    for section in sections:
-        cells.append(dict(cell_type="code", metadata={}, execution_count=None, outputs=[],
+    for k, section in enumerate(sections, 1):
+        cells.append(dict(cell_type="code", id=f"cell-{k}", metadata={}, execution_count=None, outputs=[],
                           source="\n".join(section).strip("\n")))
     kernel = dict(display_name="Python 3", language="python", name="python3")
     return json.dumps(dict(cells=cells, metadata=dict(kernelspec=kernel, language_info=dict(name="python")),
