@@ -155,7 +155,8 @@ def draw(grads, status=None, why=None, via=None, keep=None, title=None):
         elif name == "loss":
             ax.text(x, y, "dloss = 1", ha="center", va="center", fontsize=8, zorder=3)
         elif value is None:
-            ax.text(x, y, "missing" if state == "missing" else "-", ha="center", va="center", fontsize=8, zorder=3)
+            text = "missing" if state == "missing" else "inside a\none-step line" if status and g not in status else "-"
+            ax.text(x, y, text, ha="center", va="center", fontsize=8, zorder=3)
         elif img is None or np.abs(img).max() < 1e-12:
             norm = float(np.linalg.norm(np.asarray(value, dtype=float)))
             ax.text(x, y, "about zero" if norm < 1e-12 else f"|g| {norm:.2g}", ha="center", va="center",
