@@ -52,10 +52,10 @@ def judge(exercise, run, at=line_at):
                 row.status = Status.INHERITS
                 row.why = f"your line is right as far as can be told; it needs what {at(cause.line)} could not make"
             else:
-                hint = raise_hint(err + "\n" + r.source)
-                if not hint and r.repair:
-                    hint = repair_words(r.repair, at)
-                elif not hint and ("not aligned" in err or "matmul" in err):
+                # what the error names for certain, then the fix the search found (it outranks a guess from shapes)
+                hint = "; ".join(h for h in (raise_hint(err + "\n" + r.source, guesses=not r.repair),
+                                             r.repair and repair_words(r.repair, at)) if h)
+                if not hint and ("not aligned" in err or "matmul" in err):
                     hint = (f"a gradient has its tensor's shape {shapes()[g[1:]]}: line the matmul up so the inner "
                             f"sizes meet (a transpose?)")
                 row.status, row.why = Status.WRONG, f"{at(line)} raises {err}" + (f"; {hint}" if hint else "")

@@ -378,9 +378,10 @@ def repair_words(repair, at=None):
     return f"{where}: {repair.what}" + (f": {repair.why}" if repair.why else "")
 
 
-def raise_hint(text):
-    """The fix for an error a learner's line raised (text: the line and the error), or ''."""
-    for pattern, hint in RAISES:
+def raise_hint(text, guesses=True):
+    """The fix for an error a learner's line raised (text: the line and the error), or ''. guesses=False: only what
+    the error names for certain (a torch spelling, input()), not a guess from a broadcasting error's shapes."""
+    for pattern, hint in RAISES if guesses else [r for r in RAISES if "broadcast" not in r[0]]:
         m = re.search(pattern, text, re.M)
         if m:
             found = hint(m) if callable(hint) else hint

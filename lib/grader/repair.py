@@ -420,6 +420,8 @@ def node_edits(kind, tree, tensors, ns, g):
 
 def made_by(name):
     """What a workspace tensor is, in the forward's own words."""
+    if name in source.ALL_GRADIENTS:
+        return f"{name} is the gradient of {name[1:]}"
     if name == "Yb":
         return "Yb holds each row's target, the index the one-hot's -1 goes to"
     for line in source.forward_lines():
