@@ -11,9 +11,10 @@
 """
 import ast
 import inspect
-import textwrap
 
 import numpy as np
+
+from lib.source import function_source
 
 TOLERANCE = 1e-7  # a row passes when its relative error is below this
 
@@ -181,8 +182,7 @@ def statements(fn, after=None, until=None):
     and it returns that namespace with what they computed. This is how the checker perturbs one
     intermediate, and how exercises 2 and 3 time the lecture's chunked lines, without a second
     copy of them."""
-    tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
-    body = [s for s in tree.body[0].body if not isinstance(s, (ast.Return, ast.Expr))]
+    body = [s for s in function_source(fn)[1] if not isinstance(s, (ast.Return, ast.Expr))]
 
     def assigns(s, name):
         targets = s.targets if isinstance(s, ast.Assign) else [s.target] if isinstance(s, ast.AugAssign) else []

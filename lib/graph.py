@@ -26,7 +26,7 @@ COLORS = dict(ok="#2e9d4a", wrong="#d62728", inherits="#ff8c1a", missing="#9a9a9
 def graph():
     """(nodes, edges): the tensors of lib/lecture.py's forward in the order they appear, and one
     (read, written, operation) per tensor a statement reads."""
-    _, body = forward_statements()
+    body = [s for s in source.function_source(lecture.forward)[1] if isinstance(s, ast.Assign)]
     tensors = set(lecture.STEPS) | set(lecture.PARAMS) | set(INPUTS)
     nodes, edges = [], []
     for st in body:
@@ -40,13 +40,6 @@ def graph():
         for r in dict.fromkeys(read):
             edges.append((r, written[0], operation(st.value, tensors)))
     return nodes, edges
-
-
-def forward_statements():
-    import inspect
-    import textwrap
-    src = textwrap.dedent(inspect.getsource(lecture.forward))
-    return src, [s for s in ast.parse(src).body[0].body if isinstance(s, ast.Assign)]
 
 
 def operation(expr, tensors):

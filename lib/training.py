@@ -182,7 +182,7 @@ class Run:
         release_lock(self.lock)
         if self.status != "done":
             kept = f"saved {self.path}" if not self.save_failed else "could NOT save the checkpoint"
-            earlier = f" ({self.target}, the earlier model, is untouched)" if self.path != self.target else ""
+            earlier = untouched(self.target, self.path)
             hint = shlex.join(self.resume_hint + ["--checkpoint", os.path.abspath(self.path), "--resume", "--steps",
                                                   str(self.max_steps)])
             print(f"\n{self.status} at step {self.done}: {kept}{earlier} and the plots so far; continue with: {hint}",
@@ -256,6 +256,17 @@ def plan(target, interim, resume):
         return ""
     return (f"{target} holds an earlier model: it stays until this run finishes (saves go to {interim} until then; "
             f"interrupted, this run stays there and the earlier model is untouched)")
+
+
+def announce(line):
+    """Print the plan's line, when there is one (a run on a fresh path prints nothing before its work)."""
+    if line:
+        print(line)
+
+
+def untouched(target, where):
+    """What a closing line adds when this run saved beside an earlier model: that it did not touch it."""
+    return f" ({target}, the earlier model, is untouched)" if where != target else ""
 
 
 def beside(path):

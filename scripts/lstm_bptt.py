@@ -56,7 +56,7 @@ from lib.cli import Parser, Stopped, apart, fits, positive, run, seed_arg, writa
 from lib.data import PLOTS, ROOT, load_words
 from lib.gradcheck import report
 from lib.plotting import binned, plt, save
-from lib.training import Interrupt, interim_path, plan, release_lock, take_lock
+from lib.training import Interrupt, announce, interim_path, plan, release_lock, take_lock, untouched
 
 # hyperparameters: names
 n_embd = recurrent.n_embd  # E, the character embedding (16, set in lib/recurrent.py for both recurrent scripts)
@@ -362,8 +362,7 @@ def main(argv=None):
     writable_file(args.checkpoint, "--checkpoint")
     apart(args.checkpoint, "--checkpoint", out, "lstm_bptt")
     interim = interim_path(args.checkpoint, False)  # an earlier model stays until this run's names training finishes
-    if plan(args.checkpoint, interim, False):
-        print(plan(args.checkpoint, interim, False))
+    announce(plan(args.checkpoint, interim, False))
     lags = (10, 20, 50, 100, 200) if args.full else (20, 100)
     seeds = [args.seed + k for k in range(3 if args.full else 1)]  # the vanilla RNN's result depends on its seed
 
@@ -483,8 +482,7 @@ def main(argv=None):
                    recall={m: {str(lag): r for lag, r in rs.items()} for m, rs in recall.items()}))
     print(f"plots: {out}/lstm_bptt_through_time.png, {out}/lstm_bptt_recall.png, {out}/lstm_bptt_loss.png")
     if stop.signal:
-        model = (f"the model in {where}" + (f" ({args.checkpoint}, the earlier model, is untouched)"
-                                             if where != args.checkpoint else "")) if lossi else "no model (no step)"
+        model = f"the model in {where}{untouched(args.checkpoint, where)}" if lossi else "no model (no step)"
         return stop.done(f"after {len(lossi)} of {args.steps} names steps and {sum(map(len, recall.values()))} recall "
                          f"points", f"{model}, {out}/lstm_bptt.json and the plots so far")
     return 0 if ok and caught and saved else 1

@@ -34,36 +34,29 @@ def main(argv=None):
     def row(what, lecture, ours, ok):
         rows.append((what, lecture, ours, ok))
 
-    def load(name):
-        """A script's figures; None when it has not run, and a row saying so when its file cannot be read."""
+    def load(name, say=True):
+        """A script's figures; None when it has not run, and (say) a row saying so when its file cannot be read."""
         path = os.path.join(args.out, name + ".json")
         if not os.path.exists(path):
             return None
+
+        def broken(expected, why):  # one ✗ row, when this section speaks for itself
+            if say:
+                row(f"{name}.json", expected, why, False)
         try:
             with open(path, encoding="utf-8-sig") as f:
                 data = json.load(f)
         except (OSError, ValueError) as e:  # truncated, not UTF-8, not readable
             reason = e.strerror if isinstance(e, OSError) else "truncated or not UTF-8 JSON"
-            row(f"{name}.json", "(written by its script)", f"unreadable ({reason}); run its script again", False)
+            broken("(written by its script)", f"unreadable ({reason}); run its script again")
             return None
         if not isinstance(data, dict):  # null, a list: no figures at all
-            row(f"{name}.json", "(written by its script)", f"holds {json.dumps(data)[:20]}, not its figures; run its "
-                f"script again", False)
+            broken("(written by its script)", f"holds {json.dumps(data)[:20]}, not its figures; run its script again")
             return None
         if data.get("finished") is False:  # a run stopped by Ctrl-C or kill wrote what it had: not a result
-            row(f"{name}.json", "(a finished run)", "an unfinished run (stopped by a signal); run its script again",
-                False)
+            broken("(a finished run)", "an unfinished run (stopped by a signal); run its script again")
             return None
         return data
-
-    def load_quietly(name):
-        """A script's figures for comparison, or None; its own section says what is wrong with them."""
-        try:
-            with open(os.path.join(args.out, name + ".json"), encoding="utf-8-sig") as f:
-                data = json.load(f)
-        except (OSError, ValueError):
-            return None
-        return data if isinstance(data, dict) else None
 
     @contextlib.contextmanager
     def reading(name):
@@ -123,7 +116,7 @@ def main(argv=None):
                 tr["train_loss"] <= round(REFERENCE["train"] + 0.01, 2))
             row("exercise 4: val loss", f"{REFERENCE['val']}", f"{tr['val_loss']:.4f}",
                 tr["val_loss"] <= round(REFERENCE["val"] + 0.01, 2))
-            bench = load_quietly("benchmark")  # the same step timed by the benchmark: the machine's pace today
+            bench = load("benchmark", say=False)  # the same step timed by the benchmark (its own rows say the rest)
             step_us = ((bench or {}).get("lecture") or {}).get("float32", {}).get("us_per_step")
             if isinstance(step_us, (int, float)) and step_us > 0:  # a ratio: holds on a busy or slower machine too
                 row("exercise 4: time per training step (float32), against the benchmark's timing of the same step",

@@ -41,7 +41,7 @@ from lib.gradcheck import report
 from lib.lecture import REFERENCE
 from lib.plotting import binned, plt, save
 from lib.recurrent import batch_of, gradient_check, learning_rate_at, n_embd, sample, split_loss
-from lib.training import Interrupt, interim_path, plan, release_lock, take_lock
+from lib.training import Interrupt, announce, interim_path, plan, release_lock, take_lock, untouched
 
 # hyperparameters
 n_hidden = 128        # H, the recurrent state (E, the character embedding, is lib/recurrent.py's n_embd, 16)
@@ -174,8 +174,7 @@ def main(argv=None):
     writable_file(args.checkpoint, "--checkpoint")
     apart(args.checkpoint, "--checkpoint", out, "rnn_bptt")
     interim = interim_path(args.checkpoint, args.resume)  # a new run keeps an earlier model until it has finished
-    if plan(args.checkpoint, interim, args.resume):
-        print(plan(args.checkpoint, interim, args.resume))
+    announce(plan(args.checkpoint, interim, args.resume))
     rng = np.random.default_rng(args.seed)
 
     # data: the lecture's split of the words, whole names as sequences
@@ -329,7 +328,7 @@ def main(argv=None):
     if stop.signal and finished:
         return stop.done("after the last step", f"the trained model in {where}, its JSON and plots")
     if stop.signal:
-        earlier = f" ({args.checkpoint}, the earlier model, is untouched)" if where != args.checkpoint else ""
+        earlier = untouched(args.checkpoint, where)
         hint = shlex.join(["python", os.path.relpath(os.path.abspath(__file__)), "--out", os.path.abspath(out),
                            "--checkpoint", os.path.abspath(where), "--resume", "--steps", str(args.steps)]
                           + (["--data", os.path.abspath(args.data)] if args.data else []))  # pasted here, it works

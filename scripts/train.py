@@ -32,7 +32,7 @@ from lib.lecture import EPS, PARAMS, REFERENCE
 from lib.model import (calibrate_batchnorm, count_params, gradient_check, init_params, mlp_forward, sample_names,
                        split_loss)
 from lib.plotting import binned, plt, save
-from lib.training import Run, clear_outputs
+from lib.training import Run, announce, clear_outputs
 
 # hyperparameters (the lecture's exercise 4)
 n_embd = 10             # dimensionality of the character embedding vectors
@@ -58,8 +58,7 @@ def main(argv=None):
     run = Run(args.checkpoint, {k: getattr(args, k) for k in CONFIG}, args.steps, args.resume, args.save_every,
               data_id, resume_hint=["python", os.path.relpath(os.path.abspath(__file__)), "--out", os.path.abspath(out)]
               + (["--data", os.path.abspath(args.data)] if args.data else []))  # pasted from this folder, it works
-    if run.plan():
-        print(run.plan())  # the first line: what happens to a model already at --checkpoint
+    announce(run.plan())  # the first line: what happens to a model already at --checkpoint
     # the hyperparameters above, as given on the command line; on --resume, the checkpoint's (a run
     # goes on with the sizes, learning rate and seed it started with, whatever the command line says)
     n_embd, n_hidden, block_size, batch_size, learning_rate, decay_at, seed, dtype = (run.config[k] for k in CONFIG)
@@ -73,7 +72,6 @@ def main(argv=None):
     if args.save_every < 1000 and args.save_every < max_steps:  # each save calibrates batchnorm on all of Xtr
         print(f"note: --save-every {args.save_every}: each save calibrates the batchnorm over all {len(Xtr)} training "
               f"examples and writes the model, so {max_steps // args.save_every} saves will take most of the run")
-    print(run.plan())  # what happens to a model already at --checkpoint
     if batch_size > len(Xtr):
         raise UsageError(f"--batch-size {batch_size} is larger than the {len(Xtr)} training examples; pass at most that")  # noqa: E501
     n_params = vocab_size * n_embd + block_size * n_embd * n_hidden + 3 * n_hidden + n_hidden * vocab_size + vocab_size

@@ -201,11 +201,14 @@ def test_an_unfinished_run_never_touches_a_finished_one(call, names_txt, tmp_pat
     code, out, err = call(train.main, *SMALL, "--steps", 100, "--lr", 1e30, "--out", tmp_path, "--checkpoint",
                           tmp_path / "m.npz")
     assert code == 1 and out.splitlines()[0].startswith(f"{tmp_path / 'm.npz'} holds an earlier model: it stays")
+    assert out.count("holds an earlier model") == 1  # said once, first
     assert (tmp_path / "m.npz").read_bytes() == b"a finished model"
     assert (tmp_path / "train.json").read_text() == '{"steps": 30000}' and (tmp_path / "train_grad_hist.png").exists()
     assert (tmp_path / "train_unfinished_loss.png").exists()  # this run's plot so far, beside
     code, out, _ = call(train.main, *SMALL, "--steps", 100, "--out", tmp_path, "--checkpoint", tmp_path / "m.npz")
     assert code == 0 and int(np.load(tmp_path / "m.npz")["step"]) == 100 and not (tmp_path / "m.new.npz").exists()
+    code, out, _ = call(train.main, *SMALL, "--steps", 100, "--out", tmp_path, "--checkpoint", tmp_path / "fresh.npz")
+    assert code == 0 and out.startswith("data: ")  # nothing there: nothing to say before the work
     assert json.loads((tmp_path / "train.json").read_text())["steps"] == 100
     assert not [f for f in os.listdir(tmp_path) if f.startswith("train_unfinished")]
 

@@ -119,8 +119,12 @@ def session_cells(start):
         for j, line in enumerate(history[k].splitlines(), 1):
             lines.append("pass" if "get_ipython()" in line else line)  # a magic: not the learner's numpy
             origin.append((k, j))
-    return "\n".join(lines) + "\n", lambda line: "cell [%d] line %d" % origin[line - 1] if 0 < line <= len(origin) \
-        else f"line {line}"
+    return joined(lines, origin, "cell [%d] line %d")
+
+
+def joined(lines, origin, where):
+    """Lines gathered from cells as one source, and at(line): where a line of it came from (where % (cell, line))."""
+    return "\n".join(lines) + "\n", lambda line: where % origin[line - 1] if 0 < line <= len(origin) else f"line {line}"
 
 
 def notebook_source(text, path):
@@ -138,8 +142,7 @@ def notebook_source(text, path):
         for j, line in enumerate(cell.splitlines(), 1):
             lines.append("pass" if line.lstrip().startswith(("%", "!")) else line)
             origin.append((k, j))
-    return "\n".join(lines) + "\n", lambda line: "cell %d line %d" % origin[line - 1] if 0 < line <= len(origin) \
-        else f"line {line}"
+    return joined(lines, origin, "cell %d line %d")
 
 
 def notebook(text):

@@ -17,6 +17,7 @@ Runs in the grader's child (it runs learner code); the judge reads its Repair (l
 import ast
 import contextlib
 import copy
+import functools
 import signal
 import time
 import warnings
@@ -76,9 +77,7 @@ def time_limited():
 
 
 def searched(child, g, r, owners, final):
-    own = owners.get(g, [])
-    full = [k for k, st in enumerate(own) if source.targets(st.node) and fresh(st, g)]
-    own = own[full[-1]:] if full else own
+    own = child.current(owners.get(g, []), g)
     upstream, helpers = child.upstream(g, own)
     stmts = sorted(set(own) | set(helpers), key=lambda s: s.line)
     first = min(st.line for st in stmts)  # the graded gradients made above g's lines may stand in for another
@@ -103,11 +102,6 @@ def searched(child, g, r, owners, final):
                 return Repair(line=stmts[k].line, kind=kind, before=stmts[k].text, after=ast.unparse(new),
                               what=what, why=why)
     return None
-
-
-def fresh(st, g):
-    return isinstance(st.node, ast.Assign) and g not in st.reads and any(
-        isinstance(t, ast.Name) and t.id == g for t in st.node.targets)
 
 
 class Probe:
@@ -156,16 +150,26 @@ class Probe:
     def second_shape(self):
         if self.second is None:
             job = self.child.job
-            try:
-                values, answers, _ = prepare(job["exercise"], SECOND_SHAPE["batch_size"], SECOND_SHAPE["n_hidden"],
-                                             job["seed"] + 1, job["data"])
-            except Exception:  # a word list too short for it: the first two settings decide
+            batch = second_batch(job["exercise"], job["seed"] + 1, job["data"])
+            if batch is None:  # a word list too short for it: the first two settings decide
                 self.second = (None, None)
                 return self.second
+            values, answers = batch
             ns = {**self.base, **names(values, job["exercise"], answers)}
             ns.update({u: answers[u] for u in self.upstream})
             self.second = (ns, answers[self.g])
         return self.second
+
+
+@functools.cache
+def second_batch(exercise, seed, data):
+    """(values, answers) of the second batch (SECOND_SHAPE), made once for every gradient a file gets wrong; None
+    when the word list is too short for it."""
+    try:
+        values, answers, _ = prepare(exercise, SECOND_SHAPE["batch_size"], SECOND_SHAPE["n_hidden"], seed, data)
+    except Exception:
+        return None
+    return values, answers
 
 
 def same(x, a):

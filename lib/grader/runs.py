@@ -395,14 +395,19 @@ class Child:
                "changes": "work on a copy (.copy())"}[kind]
         return f"{kind} {name} ({what}): {fix}; the grader graded every other line against the untouched forward"
 
+    @staticmethod
+    def current(own, g):
+        """g's statements from its last fresh assignment on: what came before it is overwritten."""
+        full = [k for k, st in enumerate(own) if fresh_assignment(st, g)]
+        return own[full[-1]:] if full else own
+
     def upstream(self, g, own):
         """(the graded or given gradients g's lines read, directly or through the helper lines and functions
         above them, from its last fresh assignment on (what came before it is overwritten); those helper
         lines, in the file's order). A helper is any line that writes a name the exercise does not grade."""
         if not own:
             return set(), []
-        full = [k for k, st in enumerate(own) if fresh_assignment(st, g)]
-        own = own[full[-1]:] if full else own
+        own = self.current(own, g)
         wanted, seen, helpers = set().union(*(self.all_reads[st] for st in own)), set(), []
         last = max(st.line for st in own)
         while wanted - seen:

@@ -75,9 +75,8 @@ def run_child(job, job_path, printed, limit, at, longer="--timeout SECONDS"):
             child.wait(limit)
         except subprocess.TimeoutExpired:
             where = locate(child, job, at)
-            if os.path.exists(job["result"]):  # exercise 4: the runs are graded; its training ran out of time
-                with open(job["result"], "rb") as f:
-                    result = pickle.load(f)
+            result = read_result(job)
+            if result is not None:  # exercise 4: the runs are graded; its training ran out of time
                 result.training = dict(losses=[], stopped=f"by the time limit of {limit:g} s, {where} ({longer} "
                                                           f"gives it longer)")
                 return result
@@ -90,18 +89,25 @@ def run_child(job, job_path, printed, limit, at, longer="--timeout SECONDS"):
             raise Stopped(f"{what}: the grader was running your file, {where}", code)
         finally:
             end_group(child)
-    if os.path.exists(job["result"] + ".training"):  # exercise 4's training, written after the runs
-        with open(job["result"], "rb") as f:
-            result = pickle.load(f)
-        with open(job["result"] + ".training", "rb") as f:
-            result.training = pickle.load(f)
-        return result
-    if not os.path.exists(job["result"]):
+    result = read_result(job)
+    if result is None:
         where = progress(job, at)
         return Failure("died", f"stopped: your file ended the grader's run ({describe_status(child.returncode)}) "
                                f"{where}; a practice file must not end its own process")
+    return result
+
+
+def read_result(job):
+    """What the child wrote: its RunResult (with exercise 4's training when that was written too) or Failure; None
+    when it wrote nothing."""
+    if not os.path.exists(job["result"]):
+        return None
     with open(job["result"], "rb") as f:
-        return pickle.load(f)
+        result = pickle.load(f)
+    if os.path.exists(job["result"] + ".training"):  # exercise 4's training, written after the runs
+        with open(job["result"] + ".training", "rb") as f:
+            result.training = pickle.load(f)
+    return result
 
 
 def describe_status(code):
