@@ -214,8 +214,9 @@ def test_a_notebook_grades_the_cells_as_they_were_run(names_txt, tmp_path):
 # the child never outlives the grader, and the limit fits the run
 
 def wait_for(path, seconds=60):
+    """A file's text once it is there and written (a file is created empty, then written)."""
     deadline = time.time() + seconds
-    while not path.exists() and time.time() < deadline:
+    while not (path.exists() and path.read_text()) and time.time() < deadline:
         time.sleep(0.05)
     return path.read_text()
 
