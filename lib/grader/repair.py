@@ -202,7 +202,8 @@ def order_repair(stmts, probe):
         swapped = [st.node for st in stmts]
         swapped[k], swapped[k + 1] = swapped[k + 1], swapped[k]
         if probe.right(swapped, every=True):
-            why = "each line works on what the line above it left, so the later one must come first"
+            why = (f"`{ast.unparse(b.node)}` must run first: written before it, `{ast.unparse(a.node)}` changes what "
+                   f"it then works on")
             if isinstance(a.node, ast.AugAssign) and isinstance(a.node.op, (ast.Div, ast.Mult)):
                 why = (f"`{ast.unparse(a.node)}` scales what is there when it runs, and the next line's change "
                        f"comes after it unscaled: the change first, then `{ast.unparse(a.node)}` scales it too")
