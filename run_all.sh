@@ -56,7 +56,7 @@ if $PY scripts/gradcheck.py --bug > plots/gradcheck_bug.txt; then
     echo "error: gradcheck.py --bug passed: the checker missed a planted bug" >&2; exit 1
 fi
 tail -n 3 plots/gradcheck_bug.txt
-for s in clamp_bug activation_stats embedding_backward rnn_bptt lstm_bptt rbm_cd lbfgs_2010 benchmark results; do
+for s in clamp_bug activation_stats embedding_backward rnn_bptt lstm_bptt rbm_cd lbfgs_2010 defrag_2014 benchmark results; do
     step scripts/$s.py
 done
 echo; echo "== all done in $((SECONDS - start)) s; plots in plots/"

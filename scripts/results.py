@@ -211,6 +211,25 @@ def main(argv=None):
                 f"beats the trigram ({lb['trigram_val']:.4f})",
                 f"{lb['lbfgs_val']:.4f}; SGD in the same {lb['seconds']:.0f} s: {lb['sgd_val']:.4f}",
                     lb["lbfgs_val"] < lb["trigram_val"])
+    df = load("defrag_2014")
+    if df:
+        with reading("defrag_2014"):
+            row("2014: gradient checks of the fragment cost function and CLIP's loss (multiple-instance labels on "
+                "and off)", "all pass", "OK" if df["checks_ok"] else "FAILED", df["checks_ok"])
+            mean = {k: {m: sum(t[k][m] for t in df["tables"]) / len(df["tables"]) for m in df["tables"][0][k]}
+                    for k in ("chance", "2014", "2014_nomil", "clip")}
+            seeds = f"{len(df['tables'])} seed{'s' if len(df['tables']) > 1 else ''}, {df['steps']} steps"
+            for key, what in (("2014", "the 2014 objective"), ("clip", "CLIP's loss, same model")):
+                r = mean[key]
+                extra = (f"; without the multiple-instance step {mean['2014_nomil']['i2t_r10']:.1f} / "
+                         f"{mean['2014_nomil']['t2i_r10']:.1f}" if key == "2014" else "")
+                row(f"2014: R@10 among {df['n_test']} held-out names, image → text / text → image, {what} ({seeds})",
+                    "≥ 60 / ≥ 40 (chance 1 / 1)", f"{r['i2t_r10']:.1f} / {r['t2i_r10']:.1f}{extra}",
+                    r["i2t_r10"] >= 60 and r["t2i_r10"] >= 40)
+            row("2014: a bigram's best box holds one of its letters (alignment)",
+                f"above chance ({mean['chance']['align']:.1f}%)",
+                f"{mean['2014']['align']:.1f}% (CLIP's loss {mean['clip']['align']:.1f}%)",
+                mean["2014"]["align"] > mean["chance"]["align"] + 20)
     bm = load("benchmark")
     if bm:
         with reading("benchmark"):

@@ -77,7 +77,7 @@ def test_hostile_flags(call, names_txt, tmp_path, args, message):
     assert code == 2 and message in err and err.count("\n") == 1 and out == ""
 
 
-@pytest.mark.parametrize("script", ["ex1_backprop_by_hand", "ex3_batchnorm", "gradcheck", "sample"])
+@pytest.mark.parametrize("script", ["ex1_backprop_by_hand", "ex3_batchnorm", "gradcheck", "sample", "defrag_2014"])
 def test_a_negative_seed_is_one_line_everywhere(call, names_txt, tmp_path, script):
     code, _, err = call(__import__(script).main, "--seed", -5)
     assert code == 2 and "must be >= 0" in err and err.count("\n") == 1

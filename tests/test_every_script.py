@@ -232,6 +232,7 @@ def test_rnn_bptt_saves_on_a_signal_and_resumes_to_the_same_bits(names_txt, tmp_
      "SIGTERM", "lstm_bptt.json"),
     ("rbm_cd", ("--epochs", 4, "--n-hidden", 20), "epoch  1:", "SIGINT", "rbm_cd.json"),
     ("lbfgs_2010", ("--maxiter", 40), "iteration    1:", "SIGTERM", "lbfgs_2010.json"),
+    ("defrag_2014", ("--steps", 3000), "2014 objective (lr", "SIGTERM", "defrag_2014.json"),
 ])
 def test_a_signal_keeps_what_the_script_has(names_txt, tmp_path, script, args, after, signum, kept):
     import signal

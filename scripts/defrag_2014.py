@@ -1,0 +1,685 @@
+"""Before autograd, 2014: deep fragment embeddings, the precursor of CLIP, with the backward pass by hand.
+
+The lecture's historical note: "a 2014 paper of mine, which was an early precursor to models like CLIP.
+It aligned image regions with text fragments ... It was standard practice to implement not just the cost
+function but also the manual backward pass". Karpathy, Joulin and Fei-Fei, "Deep Fragment Embeddings for
+Bidirectional Image Sentence Mapping", NIPS 2014. Its released code had one `cost, grads = cost_function(...)`:
+the forward to the loss, then every layer backward by hand in reverse, the regularization gradients appended last.
+That is `cost_function` below, checked by lib/gradcheck.py before any training.
+
+There are no photographs here, so they are made: each name of names.txt is drawn with one of matplotlib's own
+fonts into a strip of 16 x 16 boxes, one letter per box, with noise and jitter (the "detections"), and its
+bigrams (".e em mm ma a.") stand in for the sentence's dependency relations. The task is the paper's: find the
+name of a strip among 1,000 held-out names (image -> text), and the strip of a name (text -> image).
+
+    image fragment   v_i = W_i2 relu(W_i1 box_i + b_i1) + b_i2                   (the paper: CNN features, linear)
+    text fragment    s_j = relu(W_s [E[a]; E[b]] + b_s)  for the bigram ab       (the paper: a dependency relation)
+    fragment score   v_i . s_j
+    2014 objective   C = C_F + beta C_G + alpha/2 |theta|^2
+      C_F = sum_ij kappa_ij max(0, 1 - y_ij v_i.s_j)    y = +1 inside a true pair, -1 across pairs; with the
+            multiple-instance step (late in training) y = sign(v_i.s_j) inside a true pair, and a fragment with
+            no positive box gets its best box set to +1; kappa = 1/(positives) or 1/(negatives) of the column
+      S_kl = sum_{i in image k} sum_{j in sentence l} max(0, v_i.s_j) / (|g_l| + n)
+      C_G = sum_k sum_{l != k} max(0, S_kl - S_kk + margin) + max(0, S_lk - S_kk + margin)   (both directions)
+    CLIP's loss (2021)   u_k = mean of image k's v_i, w_l = mean of sentence l's s_j, logits = u w^T / T,
+                         the cross-entropy of the rows and of the columns (target: the diagonal), averaged
+
+Numbered parts: 1 the data, 2 the gradient checks, 3 training (the 2014 objective with and without the
+multiple-instance step, CLIP's loss, on the same model), 4 retrieval and alignment on the held-out names, 5 plots.
+
+What was tried (seed 42, 5000 steps, R@10 image -> text / text -> image on the held-out names; measured with the
+image side's last layer at full initial scale, which the 10 times smaller start now used moves by under 0.5):
+    2014, learning rate   0.001: 68.0 / 39.4   0.002: 71.7 / 44.9   0.004: 75.8 / 46.9   0.008: 75.3 / 45.3
+                          0.016: 70.7 / 41.8, with 2 to 6% of the text side's ReLU outputs alive (15% at 0.004)
+                          0.05: every text unit dead by step 6, the run stopped (the loss still looked fine)
+    2014, margin          0.5: 72.0 / 45.5   1: 75.8 / 46.9   2: 76.1 / 45.1
+    2014, the multiple-instance step from 25% of the steps: 78.2 / 48.6   50%: 77.5 / 46.8   75% (the paper's
+                          habit): 75.8 / 46.9   never: 74.4 / 44.3. When matters little; whether matters more.
+    CLIP, learning rate   0.03: 62.0 / 43.2   0.1: 74.1 / 57.6   0.3: 77.7 / 60.9   1.0: every unit dead
+    CLIP, temperature     1: 78.8 / 60.1   2: 77.7 / 60.9   4: 77.9 / 62.8 (within a seed's spread; 2 kept)
+Each objective has its own rate: they differ 75 times because the 2014 cost sums hinges over every fragment
+and every negative (82 per pair at the start) where CLIP's averages two cross-entropies (3.6).
+
+    python scripts/defrag_2014.py [--steps 5000] [--full] [--lr-2014 0.004] [--lr-clip 0.3] [--seed 42] [--out plots/]
+"""
+import functools
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import lib  # before numpy: one BLAS thread unless you set one (lib/__init__.py)
+
+import numpy as np
+
+from lib.cli import Parser, UsageError, positive, run, seed_arg, writable_dir, write_json
+from lib.data import BOUNDARY, PLOTS, ROOT, load_words
+from lib.gradcheck import check_params, report
+from lib.plotting import plt, save
+from lib.training import Interrupt
+
+# hyperparameters
+box = 16                # a letter's box is box x box pixels
+n_fonts = 20            # matplotlib's own fonts (below): each name is drawn in one of them
+jitter = 2              # a letter sits up to 2 pixels off its box's centre, each way
+noise = 0.25            # Gaussian pixel noise (ink is 1, paper 0): the letters stay hard to read by eye
+n_test = 1000           # held-out names: never trained on, ranked against each other
+n_embd = 16             # character embedding of the text side
+n_hidden = 128          # the image side's hidden ReLU layer (the paper's CNN stands here)
+d = 64                  # the shared space of fragments
+batch_size = 35         # the paper's minibatches of 35 image-sentence pairs
+steps = 5000            # SGD steps of each objective
+momentum = 0.9          # SGD with momentum, as the paper
+warmup = 0.05           # linear warm-up over the first 5% of the steps, then cosine decay to 0
+lr_2014 = 0.004         # learning rate of the 2014 objective (tuned: see the README)
+lr_clip = 0.3           # ... of CLIP's loss
+margin = 1.0            # the global ranking's margin Delta
+beta = 1.0              # weight of the global term C_G
+alpha = 1e-5            # L2 regularization (the cost function's regC)
+smooth = 10.0           # n in S_kl's normaliser |g_l| + n
+mil_from = 0.75         # the multiple-instance step from 75% of the steps on (the paper: of the epochs)
+temperature = 2.0       # CLIP's T, fixed here (CLIP learns it; the scores here are not normalised)
+eval_every = 500        # R@10 on the held-out names every so many steps
+seed = 42
+LR = {"2014": lr_2014, "clip": lr_clip}
+FONTS = ["DejaVuSans", "DejaVuSans-Bold", "DejaVuSans-Oblique", "DejaVuSans-BoldOblique",
+         "DejaVuSansMono", "DejaVuSansMono-Bold", "DejaVuSansMono-Oblique", "DejaVuSansMono-BoldOblique",
+         "DejaVuSerif", "DejaVuSerif-Bold", "DejaVuSerif-Italic", "DejaVuSerif-BoldItalic",
+         "STIXGeneral", "STIXGeneralBol", "STIXGeneralItalic", "STIXGeneralBolIta",
+         "cmr10", "cmss10", "cmtt10", "cmb10"]
+LETTERS = "abcdefghijklmnopqrstuvwxyz"
+GLYPHS = os.path.join(ROOT, "data", f"glyphs_{box}.npy")  # the rendered alphabets: made once, then read
+progress = functools.partial(print, flush=True)  # a line as soon as it is known, also through a pipe
+
+
+# 1. the data: names drawn in fonts, cut into letter boxes
+
+def render_glyphs(path=GLYPHS):
+    """(n_fonts, 26, box, box) ink in [0, 1]: every letter in every font, drawn by matplotlib's Agg canvas at 3x and
+    averaged down. Read from path when it is there; written there (whole or not at all) when it can be."""
+    try:
+        glyphs = np.load(path)
+        if glyphs.shape == (len(FONTS), 26, box, box):
+            return glyphs
+    except (OSError, ValueError):
+        pass
+    from matplotlib import font_manager
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    fontdir = os.path.join(os.path.dirname(font_manager.__file__), "mpl-data", "fonts", "ttf")
+    cell = 3 * box
+    glyphs = np.zeros((len(FONTS), 26, box, box), np.float32)
+    for f, name in enumerate(FONTS):
+        fig = Figure(figsize=(26 * cell / 72, cell / 72), dpi=72)
+        FigureCanvasAgg(fig)
+        prop = font_manager.FontProperties(fname=os.path.join(fontdir, name + ".ttf"), size=1.15 * cell)
+        for k, c in enumerate(LETTERS):
+            fig.text((k + 0.5) / 26, 0.5, c, fontproperties=prop, ha="center", va="center")
+        fig.canvas.draw()
+        rgba = np.asarray(fig.canvas.buffer_rgba())                      # (cell, 26 cell, 4)
+        ink = 1.0 - rgba[..., 0].astype(np.float32) / 255.0
+        glyphs[f] = ink.reshape(box, 3, 26, box, 3).mean((1, 4)).transpose(1, 0, 2)
+    try:
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "wb") as fh:
+            np.save(fh, glyphs)
+        os.replace(tmp, path)
+    except OSError:  # a full disk or a read-only checkout: drawn again next time
+        try:
+            os.remove(tmp)
+        except OSError:
+            pass
+    return glyphs
+
+
+def make_pairs(names, glyphs, rng):
+    """The image-sentence pairs of a list of names, drawn once from rng. Boxes of all names one after another,
+    fragments likewise; name k owns boxes[box_start[k]:box_start[k] + len(name)] and L + 1 fragments."""
+    lengths = np.array([len(w) for w in names])
+    letters = np.array([LETTERS.index(c) for w in names for c in w])   # (Nb,) the letter in each box
+    font = np.repeat(rng.integers(0, len(glyphs), len(names)), lengths)  # one font per name
+    padded = np.pad(glyphs, ((0, 0), (0, 0), (jitter, jitter), (jitter, jitter)))
+    windows = np.lib.stride_tricks.sliding_window_view(padded, (box, box), axis=(2, 3))  # (F, 26, 2j+1, 2j+1, b, b)
+    dy, dx = rng.integers(0, 2 * jitter + 1, (2, len(letters)))
+    boxes = windows[font, letters, dy, dx].reshape(len(letters), box * box)
+    boxes = boxes - glyphs.mean() + rng.normal(0, noise, boxes.shape).astype(np.float32)  # (Nb, box*box) centred
+    chars = [[0] + [1 + LETTERS.index(c) for c in w] + [0] for w in names]  # '.' is 0, as in the lecture
+    frags = np.array([(a, b) for ch in chars for a, b in zip(ch, ch[1:])])  # (Nf, 2) the bigrams
+    return dict(names=list(names), boxes=boxes, letters=letters, frags=frags, nbox=lengths, nfrag=lengths + 1,
+                box_start=np.r_[0, np.cumsum(lengths)[:-1]], frag_start=np.r_[0, np.cumsum(lengths + 1)[:-1]])
+
+
+def batch_of(data, ids):
+    """The pairs ids of data as one minibatch: their boxes (float64) and fragments, and whose each one is."""
+    nbox, nfrag = data["nbox"][ids], data["nfrag"][ids]
+    bi = np.repeat(data["box_start"][ids] - np.r_[0, np.cumsum(nbox)[:-1]], nbox) + np.arange(nbox.sum())
+    fi = np.repeat(data["frag_start"][ids] - np.r_[0, np.cumsum(nfrag)[:-1]], nfrag) + np.arange(nfrag.sum())
+    return dict(boxes=data["boxes"][bi].astype(np.float64), frags=data["frags"][fi], nbox=nbox, nfrag=nfrag,
+                box_start=np.r_[0, np.cumsum(nbox)[:-1]], frag_start=np.r_[0, np.cumsum(nfrag)[:-1]],
+                img=np.repeat(np.arange(len(ids)), nbox), sent=np.repeat(np.arange(len(ids)), nfrag))
+
+
+def init_params(rng, n_in=box * box, n_hidden=n_hidden, d=d, n_embd=n_embd, V=27):
+    """Random weights (Kaiming for the ReLU layers), zero biases; one dict, as the grads. The image side's last
+    layer starts 10 times smaller, as the lecture's W2: every score starts near 0, so the loss at step 1 is known."""
+    return dict(W_i1=rng.normal(0, np.sqrt(2 / n_in), (n_in, n_hidden)), b_i1=np.zeros(n_hidden),
+                W_i2=rng.normal(0, 0.1 * np.sqrt(1 / n_hidden), (n_hidden, d)), b_i2=np.zeros(d),
+                E=rng.normal(0, 1, (V, n_embd)),
+                W_s=rng.normal(0, np.sqrt(2 / (2 * n_embd)), (2 * n_embd, d)), b_s=np.full(d, 0.1))
+
+
+def fragment_labels(dots, same, mil):
+    """y (Nb, Nf): +1 for a box and a fragment of the same image-sentence pair, -1 across pairs. With the
+    multiple-instance step, inside a true pair the sign of the score decides, and a fragment left with no positive
+    box gets its best-scoring box of its own image set to +1: at least one positive, in its own image only."""
+    if not mil:
+        return np.where(same, 1.0, -1.0)
+    y = np.where(same & (dots > 0), 1.0, -1.0)
+    lonely = ~(y > 0).any(0)                                # (Nf,)
+    best = np.where(same, dots, -np.inf).argmax(0)          # (Nf,) its best box in its own image
+    y[best[lonely], np.flatnonzero(lonely)] = 1.0
+    return y
+
+
+def ranking_hinge(S):
+    """The global ranking term of (B, B) scores, true pairs on the diagonal, per pair, and its gradient:
+    C_G = sum_k sum_{l != k} max(0, S_kl - S_kk + margin) + max(0, S_lk - S_kk + margin), divided by B.
+    Returns cost, dC_G/dS and each negative's weight (B, B) when image k ranks the sentences: 1 inside the
+    margin, 0 outside (the hinge stops pushing a negative that is a margin below)."""
+    B = len(S)
+    true = np.diag(S)                                       # (B,)
+    off = 1.0 - np.eye(B)
+    rows = S - true[:, None] + margin                       # (B, B) image k ranks the sentences l
+    cols = S - true[None, :] + margin                       # (B, B) sentence l ranks the images k
+    cost = ((np.maximum(rows, 0) + np.maximum(cols, 0)) * off).sum() / B
+    wrow, wcol = (rows > 0) * off, (cols > 0) * off         # (B, B) each negative's weight: 0 or 1
+    dS = (wrow + wcol - np.diag(wrow.sum(1) + wcol.sum(0))) / B  # S_kk is in every term of its row and column
+    return cost, dS, wrow
+
+
+def symmetric_cross_entropy(logits):
+    """CLIP's loss of (B, B) logits, true pairs on the diagonal: the cross-entropy of each row (image k picks
+    its sentence) and of each column (sentence l picks its image), averaged; and its gradient, softmax minus
+    one-hot in both directions. Returns cost, dloss/dlogits and each sentence's probability for image k (B, B):
+    every negative weighs its p, the hard ones most, and none ever weighs 0."""
+    B = len(logits)
+    prow = np.exp(logits - logits.max(1, keepdims=True))
+    prow /= prow.sum(1, keepdims=True)                      # (B, B) softmax over the sentences, per image
+    pcol = np.exp(logits - logits.max(0, keepdims=True))
+    pcol /= pcol.sum(0, keepdims=True)                      # (B, B) softmax over the images, per sentence
+    diag = np.arange(B)
+    cost = -(np.log(prow[diag, diag]).mean() + np.log(pcol[diag, diag]).mean()) / 2
+    dlogits = (prow + pcol - 2 * np.eye(B)) / (2 * B)       # (B, B)
+    return cost, dlogits, prow
+
+
+# the cost function, in the 2014 habit: forward to the loss, then backward by hand, layer by layer in reverse
+
+def cost_function(params, batch, objective="2014", mil=False, stats=None):
+    """cost, grads for one minibatch of B image-sentence pairs; grads has params' keys. objective: "2014" (C_F +
+    beta C_G + alpha/2 |theta|^2) or "clip". mil: the multiple-instance labels. stats (a dict): filled with the
+    share of live units and of positive scores, and when it has a key "kink", how far the nearest kink is.
+    Shapes: Nb boxes, Nf fragments, B pairs, P pixels, H hidden, D the shared space."""
+    p = params
+    X, F, img, sent = batch["boxes"], batch["frags"], batch["img"], batch["sent"]
+    B = len(batch["nbox"])
+    bstart, fstart = batch["box_start"], batch["frag_start"]
+    # forward: the image side
+    hb = X @ p["W_i1"] + p["b_i1"]                          # (Nb, H)
+    hi = np.maximum(hb, 0)                                  # (Nb, H) relu
+    v = hi @ p["W_i2"] + p["b_i2"]                          # (Nb, D) image fragments
+    # forward: the text side
+    emb = p["E"][F].reshape(len(F), -1)                     # (Nf, 2 n_embd) the bigram's two characters
+    hs = emb @ p["W_s"] + p["b_s"]                          # (Nf, D)
+    s = np.maximum(hs, 0)                                   # (Nf, D) sentence fragments
+    dots = v @ s.T                                          # (Nb, Nf) every fragment score v_i . s_j
+    if objective == "2014":
+        # fragment alignment C_F
+        same = img[:, None] == sent[None, :]                # (Nb, Nf) inside a true pair
+        y = fragment_labels(dots, same, mil)                # (Nb, Nf) +1 or -1
+        pos = (y > 0).astype(float)
+        kappa = pos / pos.sum(0) + (1 - pos) / (1 - pos).sum(0)  # (Nb, Nf) 1/positives or 1/negatives of a column
+        hinge = 1.0 - y * dots                              # (Nb, Nf)
+        cost_f = (kappa * np.maximum(hinge, 0)).sum() / B
+        # global ranking C_G
+        rect = np.maximum(dots, 0)                          # (Nb, Nf)
+        S = np.add.reduceat(np.add.reduceat(rect, bstart, 0), fstart, 1) / (batch["nfrag"] + smooth)  # (B, B)
+        cost_g, dS, _ = ranking_hinge(S)                    # and its backward, to S
+        cost = cost_f + beta * cost_g
+        # backward: C_G from S to the scores
+        drect = (beta * dS / (batch["nfrag"] + smooth))[img][:, sent]  # (Nb, Nf) each pair's sum hands it back
+        ddots = drect * (dots > 0)                          # (Nb, Nf)
+        # backward: C_F to the scores
+        ddots += -y * kappa * (hinge > 0) / B               # (Nb, Nf)
+        dv = ddots @ s                                      # (Nb, D)
+        ds = ddots.T @ v                                    # (Nf, D)
+    else:
+        # CLIP: one vector per side (the mean of its fragments), logits over the batch, both directions
+        u = np.add.reduceat(v, bstart, 0) / batch["nbox"][:, None]      # (B, D)
+        w = np.add.reduceat(s, fstart, 0) / batch["nfrag"][:, None]     # (B, D)
+        logits = u @ w.T / temperature                      # (B, B)
+        cost, dlogits, _ = symmetric_cross_entropy(logits)  # and its backward, to the logits
+        du = dlogits @ w / temperature                      # (B, D)
+        dw = dlogits.T @ u / temperature                    # (B, D)
+        dv = (du / batch["nbox"][:, None])[img]             # (Nb, D) the mean hands each fragment its share
+        ds = (dw / batch["nfrag"][:, None])[sent]           # (Nf, D)
+    # backward through the two towers
+    dhs = ds * (hs > 0)                                     # (Nf, D) relu
+    grads = dict(W_s=emb.T @ dhs, b_s=dhs.sum(0))
+    demb = dhs @ p["W_s"].T                                 # (Nf, 2 n_embd)
+    dE = np.zeros_like(p["E"])
+    np.add.at(dE, F, demb.reshape(len(F), 2, -1))           # a character used in several bigrams: +=
+    grads["E"] = dE
+    grads["W_i2"], grads["b_i2"] = hi.T @ dv, dv.sum(0)
+    dhb = (dv @ p["W_i2"].T) * (hb > 0)                     # (Nb, H) relu
+    grads["W_i1"], grads["b_i1"] = X.T @ dhb, dhb.sum(0)
+    # regularization, appended last: grad = grad + regC * theta
+    cost += alpha / 2 * sum((q ** 2).sum() for q in p.values())
+    for k in grads:
+        grads[k] += alpha * p[k]
+    if stats is not None:
+        stats.update(live_text=float((hs > 0).mean()), live_image=float((hb > 0).mean()),
+                     positive=float((dots > 0).mean()))
+    if stats is not None and "kink" in stats:  # what a kink is: a ReLU's input, a hinge's, a score's sign, a best box
+        kinks = [hb, hs]
+        if objective == "2014":
+            own = np.sort(np.where(same, dots, -np.inf), 0)  # (Nb, Nf) each column's own boxes last, best at the end
+            margins = (S - np.diag(S)[:, None] + margin, S - np.diag(S)[None, :] + margin)
+            kinks += [hinge, dots, *(m[~np.eye(B, dtype=bool)] for m in margins)] + ([own[-1] - own[-2]] if mil else [])
+        # an exact 0 is a dead unit's (or a dead fragment's score): flat on both sides, no kink
+        stats["kink"] = float(min(np.abs(a[np.isfinite(a) & (a != 0)]).min(initial=np.inf) for a in kinks))
+    return float(cost), {k: grads[k] for k in params}
+
+
+# retrieval: the 1,000 held-out names ranked against each other
+
+def embed(params, data):
+    """Every image fragment v (Nb, D) and text fragment s (Nf, D) of data, by the forward above."""
+    p = params
+    v = np.maximum(data["boxes"] @ p["W_i1"].astype(np.float32) + p["b_i1"].astype(np.float32), 0)
+    v = (v @ p["W_i2"] + p["b_i2"]).astype(np.float64)
+    s = np.maximum(p["E"][data["frags"]].reshape(len(data["frags"]), -1) @ p["W_s"] + p["b_s"], 0)
+    return v, s
+
+
+def scores(params, data, objective, chunk=200):
+    """(images, sentences) image-sentence scores: S_kl of the 2014 paper, or u_k . w_l for CLIP's loss."""
+    v, s = embed(params, data)
+    if objective == "clip":
+        u = np.add.reduceat(v, data["box_start"], 0) / data["nbox"][:, None]
+        w = np.add.reduceat(s, data["frag_start"], 0) / data["nfrag"][:, None]
+        return u @ w.T
+    S = np.empty((len(data["nbox"]), len(data["nfrag"])))
+    with np.errstate(all="ignore"):  # a diverged model gives NaN scores: ranked last, not a crash
+        for k in range(0, len(S), chunk):
+            lo, hi = data["box_start"][k], (data["box_start"][k + chunk] if k + chunk < len(S) else len(v))
+            rect = np.maximum(v[lo:hi] @ s.T, 0)
+            S[k:k + chunk] = np.add.reduceat(np.add.reduceat(rect, data["box_start"][k:k + chunk] - lo, 0),
+                                             data["frag_start"], 1)
+    return S / (data["nfrag"] + smooth)
+
+
+def ranks(S):
+    """The rank of each row's true match (the diagonal) among its row, 1 = first. A tie or a NaN counts against
+    the model: ranked with >= a diverged model whose scores are all NaN would find every match first."""
+    with np.errstate(invalid="ignore"):
+        ahead = ~(S < np.diag(S)[:, None])               # False only where strictly below the true score
+    np.fill_diagonal(ahead, False)
+    return 1 + ahead.sum(1)
+
+
+def retrieval(S):
+    """R@1, R@5, R@10 (percent) and the median rank, image -> text (rows) and text -> image (columns)."""
+    out = {}
+    for way, r in (("i2t", ranks(S)), ("t2i", ranks(S.T))):
+        out.update({f"{way}_r{k}": float(100 * (r <= k).mean()) for k in (1, 5, 10)})
+        out[f"{way}_median"] = float(np.median(r))
+    return out
+
+
+def alignment(params, data):
+    """How often a bigram's best box in its own image (the highest v_i . s_j) holds one of its letters, and the
+    same for a box picked at random (chance); and each fragment's best box."""
+    v, s = embed(params, data)
+    best, hit, chance = [], [], []
+    for k in range(len(data["nbox"])):
+        bv = v[data["box_start"][k]:data["box_start"][k] + data["nbox"][k]]
+        fs = data["frags"][data["frag_start"][k]:data["frag_start"][k] + data["nfrag"][k]]
+        letters = data["letters"][data["box_start"][k]:data["box_start"][k] + data["nbox"][k]] + 1
+        holds = (letters[:, None] == fs[:, 0]) | (letters[:, None] == fs[:, 1])      # (L, L+1)
+        top = (bv @ s[data["frag_start"][k]:data["frag_start"][k] + data["nfrag"][k]].T).argmax(0)
+        best.append(top)
+        hit.append(holds[top, np.arange(len(fs))])
+        chance.append(holds.mean(0))
+    return float(100 * np.concatenate(hit).mean()), float(100 * np.concatenate(chance).mean()), best
+
+
+# training: SGD with momentum, a warm-up, cosine decay
+
+def train(data, test, objective, mil, lr, n_steps, rng, stop, say=progress, label=""):
+    """Train one model on data; returns its params and history, or raises UsageError naming a dead or diverged run."""
+    params = init_params(rng)
+    velocity = {k: np.zeros_like(q) for k, q in params.items()}
+    history = dict(step=[], loss=[], live_text=[], live_image=[], positive=[], eval_step=[], i2t_r10=[], t2i_r10=[])
+    n = len(data["nbox"])
+    order, at = rng.permutation(n), 0
+    losses, live, warned, t0 = [], [], False, time.perf_counter()
+    for i in range(n_steps):
+        if at + batch_size > n:
+            order, at = rng.permutation(n), 0
+        ids, at = order[at:at + batch_size], at + batch_size
+        stats = {}
+        warm = max(1, int(warmup * n_steps))
+        rate = lr * ((i + 1) / warm if i < warm else 0.5 * (1 + np.cos(np.pi * (i - warm) / (n_steps - warm))))
+        with np.errstate(all="ignore"):
+            cost, grads = cost_function(params, batch_of(data, ids), objective, mil and i >= mil_from * n_steps,
+                                        stats)
+        fix = f"the learning rate {lr} is too high: pass a smaller --lr-{objective} (the default is {LR[objective]})"
+        if not np.isfinite(cost):
+            raise UsageError(f"{label} diverged at step {i + 1} (the loss is {cost}): {fix}")
+        if stats["live_text"] == 0 or stats["positive"] == 0:
+            raise UsageError(f"{label}: every {'text-side ReLU unit' if stats['live_text'] == 0 else 'score'} died at "
+                             f"step {i + 1}, so every gradient is now exactly 0 and nothing can learn: {fix}")
+        live.append(stats["live_text"])
+        if not warned and len(live) >= 200 and np.mean(live[-200:]) < 0.02:
+            say(f"  warning: at step {i + 1} only {np.mean(live[-200:]):.1%} of the text-side ReLU outputs are above "
+                f"0: its units are dying while the loss still falls; {fix}")
+            warned = True
+        for k in params:
+            velocity[k] = momentum * velocity[k] - rate * grads[k]
+            params[k] += velocity[k]
+        losses.append(cost)
+        history["step"].append(i + 1)
+        history["loss"].append(cost)
+        for k in ("live_text", "live_image", "positive"):
+            history[k].append(stats[k])
+        if (i + 1) % eval_every == 0 or i + 1 == n_steps:
+            r = retrieval(scores(params, test, objective))
+            history["eval_step"].append(i + 1)
+            history["i2t_r10"].append(r["i2t_r10"])
+            history["t2i_r10"].append(r["t2i_r10"])
+            say(f"  {label:24s} {i + 1:5d}/{n_steps}: loss {np.mean(losses[-eval_every:]):8.4f}   live units: text "
+                f"{stats['live_text']:4.0%} image {stats['live_image']:4.0%}   positive scores {stats['positive']:4.0%}"
+                f"   R@10 {r['i2t_r10']:5.1f} / {r['t2i_r10']:5.1f}   ({time.perf_counter() - t0:.0f} s)")
+        if stop.signal:
+            break
+    return params, history
+
+
+# the gradient check: every parameter, both objectives, the multiple-instance labels on and off
+
+def gradient_checks(data, seed):
+    """lib/gradcheck.py's precise central differences against cost_function's grads on a tiny model (4 pairs of
+    short names, every 8th pixel, 6 hidden units, a 5-dimensional space), in float64. The hinges, the ReLUs and the
+    multiple-instance step's sign and best box are kinks: a difference across one is no derivative. The checker's
+    step starts at 1e-3 of an element and halves until two estimates agree, so it steps around a kink further away
+    than its last step; the tiny problem is drawn again (another seed) until the nearest kink is at least 1e-6
+    away. Returns True when every row of every check passes."""
+    short = np.flatnonzero(data["nbox"] <= 4)
+    for attempt in range(20):
+        rng = np.random.default_rng([seed, attempt])
+        params = init_params(rng, n_in=box * box // 8, n_hidden=6, d=5, n_embd=3)
+        batch = batch_of(data, rng.choice(short, 4, replace=False))
+        batch["boxes"] = batch["boxes"][:, ::8]
+        nearest = {}
+        for objective, mil in (("2014", False), ("2014", True), ("clip", False)):
+            stats = {"kink": None}
+            cost_function(params, batch, objective, mil, stats)
+            nearest[objective, mil] = stats["kink"]
+        if min(nearest.values()) >= 1e-6:
+            break
+    ok = True
+    for (objective, mil), kink in nearest.items():
+        name = ("the 2014 objective, " + ("multiple-instance labels" if mil else "fixed labels") if objective == "2014"
+                else "CLIP's loss")
+        print(f"\n{name}: tiny model, {sum(q.size for q in params.values())} parameters, nearest kink {kink:.1e} away")
+        cost, grads = cost_function(params, batch, objective, mil)
+        ok &= report(check_params(lambda q: cost_function(q, batch, objective, mil)[0], params, grads),
+                     title=f"gradient check of {name}")
+    return ok
+
+
+# plots
+
+def plot_alignment(test, runs, out, picks=(0, 1, 2, 3, 4)):
+    """Noisy strips of held-out names, each bigram joined to its best box: green when the box holds one of its
+    letters, red when not; the 2014 objective beside CLIP's loss."""
+    labels = [k for k in ("2014", "clip") if k in runs]
+    fig, axes = plt.subplots(len(picks), len(labels), figsize=(6.5 * len(labels), 1.5 * len(picks)), squeeze=False)
+    for col, key in enumerate(labels):
+        best = runs[key]["best_box"]
+        for row, k in enumerate(picks):
+            ax = axes[row, col]
+            L = test["nbox"][k]
+            strip = test["boxes"][test["box_start"][k]:test["box_start"][k] + L].reshape(L, box, box)
+            ax.imshow(np.hstack(list(strip)), cmap="gray_r", extent=(0, L * box, box, 0))
+            frags = test["frags"][test["frag_start"][k]:test["frag_start"][k] + L + 1]
+            letters = test["letters"][test["box_start"][k]:test["box_start"][k] + L] + 1
+            for j, (a, b) in enumerate(frags):
+                x_text = (j * L / (L + 1) + 0.5 * L / (L + 1)) * box
+                target = best[k][j]
+                good = letters[target] in (a, b)
+                ax.plot([x_text, (target + 0.5) * box], [box + 7, box - 1], color="tab:green" if good else "tab:red",
+                        lw=1.5, clip_on=False)
+                bigram = (BOUNDARY + LETTERS)[a] + (BOUNDARY + LETTERS)[b]
+                ax.text(x_text, box + 8, bigram, ha="center", va="top", fontsize=9, family="monospace",
+                        color="tab:green" if good else "tab:red")
+            ax.set_xlim(-box * 0.5, 10.5 * box)
+            ax.set_ylim(box + 14, 0)
+            ax.axis("off")
+        axes[0, col].set_title(f"{runs[key]['title']}\na bigram's best box holds one of its letters: "
+                               f"{runs[key]['align']:.1f}% of the held-out bigrams", fontsize=9)
+    fig.suptitle("held-out names drawn in noise: each bigram (text fragment) joined to its best box (image fragment)",
+                 fontsize=10)
+    return save(fig, out, "defrag_2014_alignment")
+
+
+def plot_scores(test, runs, before, out, show=12):
+    """A batch's score matrix before and after training, and each negative's weight in the gradient: 0 or 1 under
+    the hinge, p under the softmax."""
+    ids = np.arange(show)
+    batch = batch_of(test, ids)
+    names = [test["names"][k] for k in ids]
+    fig, axes = plt.subplots(2, 3, figsize=(15, 9.5), layout="constrained")
+    for row, key in enumerate(("2014", "clip")):
+        if key not in runs:
+            continue
+        mats = [scores(params, batch, key) / (temperature if key == "clip" else 1) for params in
+                (before, runs[key]["params"])]
+        after = mats[1]
+        if key == "2014":
+            weight = ranking_hinge(after)[2]
+            what = f"the hinge: weight 1 inside the margin ({margin:g}), 0 outside"
+        else:
+            weight = symmetric_cross_entropy(after)[2]
+            what = "the softmax: weight p, hard negatives count most"
+        np.fill_diagonal(weight, np.nan)
+        for col, (m, title) in enumerate(((mats[0], "before training"), (after, "after training"))):
+            ax = axes[row, col]
+            im = ax.imshow(m, cmap="viridis")
+            fig.colorbar(im, ax=ax, shrink=0.7)
+            ax.set_title(f"{runs[key]['title']}: {'S_kl' if key == '2014' else 'u.w / T'}, {title}", fontsize=9)
+        ax = axes[row, 2]
+        cmap = plt.get_cmap("Reds").with_extremes(bad="0.6")  # the true pair: a positive, no negative's weight
+        im = ax.imshow(weight, cmap=cmap, vmin=0, vmax=1)
+        fig.colorbar(im, ax=ax, shrink=0.7)
+        ax.set_title(f"each negative's weight in image k's gradient (grey: the true pair)\nunder {what}", fontsize=9)
+        for ax in axes[row]:
+            ax.set_xticks(range(show), names, rotation=90, fontsize=7)
+            ax.set_yticks(range(show), names, fontsize=7)
+            ax.set_xlabel("sentence l (the name)", fontsize=8)
+            ax.set_ylabel("image k (the strip)", fontsize=8)
+    fig.suptitle(f"{show} held-out pairs: true pairs on the diagonal. The hinge stops pushing a negative once it is a "
+                 "margin below; the softmax never stops, and weighs the hardest most", fontsize=10)
+    return save(fig, out, "defrag_2014_scores")
+
+
+def plot_training(runs, n_steps, out):
+    """Each objective's loss, the held-out R@10 and the share of live text units over training."""
+    fig, axes = plt.subplots(1, 4, figsize=(19, 4.2), layout="constrained")
+    colors = {"2014": "tab:blue", "2014_nomil": "tab:cyan", "clip": "tab:orange"}
+    for key, r in runs.items():
+        h = r["history"]
+        k = max(1, len(h["loss"]) // 100)
+        m = len(h["loss"]) // k * k
+        x = np.arange(m).reshape(-1, k).mean(1) + 1
+        ax = axes[1] if key == "clip" else axes[0]
+        ax.plot(x, np.reshape(h["loss"][:m], (-1, k)).mean(1), color=colors[key], label=r["title"])
+        axes[2].plot(h["eval_step"], h["i2t_r10"], "o-", ms=3, color=colors[key], label=f"{r['title']}, image -> text")
+        axes[2].plot(h["eval_step"], h["t2i_r10"], "s--", ms=3, color=colors[key], label=f"{r['title']}, text -> image")
+        axes[3].plot(x, 100 * np.reshape(h["live_text"][:m], (-1, k)).mean(1), color=colors[key], label=r["title"])
+    axes[0].axvline(mil_from * n_steps, color="gray", ls=":", lw=1)
+    axes[0].text(mil_from * n_steps, axes[0].get_ylim()[1], "multiple-instance step on: \nfewer labels +1, "
+                 "fewer hinges ", va="top", ha="right", fontsize=8)
+    axes[0].set_title("the 2014 cost C_F + beta C_G + alpha/2 |theta|^2 per pair")
+    axes[1].set_title("CLIP's loss (symmetric cross-entropy)")
+    axes[2].axhline(1.0, color="k", lw=0.5, ls=":")
+    axes[2].set_title(f"R@10 on the {n_test} held-out names (chance 1%)")
+    axes[2].set_ylabel("percent")
+    axes[3].set_title("live text units: share of ReLU outputs above 0")
+    axes[3].set_ylabel("percent")
+    for ax in axes:
+        ax.set_xlabel("step")
+        if ax.get_legend_handles_labels()[0]:  # a run a signal stopped early leaves a panel empty
+            ax.legend(fontsize=7)
+    return save(fig, out, "defrag_2014_training")
+
+
+# the whole comparison at one seed (the seed draws the split, the pictures and the initial weights)
+
+def one_seed(words, glyphs, seed_, n_steps, lrs, stop, say=progress):
+    """Parts 1, 3 and 4 at one seed: the data, the three trainings, the table. Returns (test, runs, rows, before)."""
+    rng = np.random.default_rng(seed_)
+    words = [words[i] for i in rng.permutation(len(words))]
+    t0 = time.perf_counter()
+    test = make_pairs(words[:n_test], glyphs, rng)    # held out: never trained on
+    data = make_pairs(words[n_test:], glyphs, rng)
+    say(f"seed {seed_}: {len(data['nbox'])} training names ({len(data['boxes']):,} letter boxes), {n_test} held out "
+        f"({len(test['boxes']):,} boxes), drawn in {time.perf_counter() - t0:.1f} s")
+    before = init_params(np.random.default_rng([seed_, 1]))  # every objective starts from these weights
+    rows = {"chance": dict({f"{w}_r{k}": 100 * k / n_test for w in ("i2t", "t2i") for k in (1, 5, 10)},
+                           i2t_median=(n_test + 1) / 2, t2i_median=(n_test + 1) / 2),
+            "untrained": retrieval(scores(before, test, "2014"))}
+    align_chance = alignment(before, test)[1]
+    rows["chance"]["align"], rows["untrained"]["align"] = align_chance, alignment(before, test)[0]
+    runs = {}
+    for key, objective, mil, title in (("2014", "2014", True, "2014 objective"),
+                                       ("2014_nomil", "2014", False, "2014, no multiple-instance step"),
+                                       ("clip", "clip", False, "CLIP's loss")):
+        if stop.signal:
+            break
+        say(f"\n{title} (lr {lrs[objective]}):")
+        params, history = train(data, test, objective, mil, lrs[objective], n_steps,
+                                np.random.default_rng([seed_, 2]), stop, say, label=title)
+        params = {k: q for k, q in params.items()}
+        rows[key] = retrieval(scores(params, test, objective))
+        rows[key]["align"], _, best = alignment(params, test)
+        runs[key] = dict(params=params, history=history, title=title, best_box=best, align=rows[key]["align"],
+                         steps=len(history["loss"]))
+        say(f"  the loss at step 1 was {history['loss'][0]:.4f}")
+    return test, runs, rows, before
+
+
+ROW_TITLES = {"chance": "chance", "untrained": "untrained (scored as S_kl)",
+              "2014": "2014 objective, multiple-instance step", "2014_nomil": "2014 objective, without it",
+              "clip": "CLIP's loss (same model)"}
+
+
+def print_table(tables):
+    """R@1/5/10 and median rank both ways, and the alignment; with several seeds the mean and the range."""
+    print(f"\n{'':40s} | image -> text           | text -> image           | bigram's best box")
+    print(f"{'':40s} |  R@1   R@5  R@10   med | R@1   R@5  R@10    med | holds its letter")
+    for key, title in ROW_TITLES.items():
+        got = [t[key] for t in tables if key in t]
+        if not got:
+            continue
+        mean = {k: float(np.mean([g[k] for g in got])) for k in got[0]}
+        cells = [f"{mean[f'{w}_r{k}']:5.1f}" for w in ("i2t",) for k in (1, 5, 10)] + [f"{mean['i2t_median']:5.1f}"]
+        cells2 = [f"{mean[f't2i_r{k}']:5.1f}" for k in (1, 5, 10)] + [f"{mean['t2i_median']:6.1f}"]
+        print(f"{title:40s} | {' '.join(cells)} | {' '.join(cells2)} | {mean['align']:5.1f}%")
+        if len(got) > 1:
+            lo = {k: min(g[k] for g in got) for k in got[0]}
+            hi = {k: max(g[k] for g in got) for k in got[0]}
+            span = [f"R@10 {lo[f'{w}_r10']:.1f} to {hi[f'{w}_r10']:.1f}" for w in ("i2t", "t2i")]
+            print(f"{'  range over ' + str(len(got)) + ' seeds':40s} | {span[0]:23s} | {span[1]:23s} | "
+                f"{lo['align']:.1f} to {hi['align']:.1f}%")
+
+
+def main(argv=None):
+    parser = Parser(description="Deep fragment embeddings (2014) by hand, beside CLIP's loss, on names drawn in "
+                                "fonts.")
+    parser.add_argument("--steps", type=positive(int), default=steps,
+                        help=f"SGD steps of each objective (default {steps})")
+    parser.add_argument("--full", action="store_true", help="the comparison over 3 seeds (--seed, +1, +2), not one")
+    parser.add_argument("--lr-2014", type=positive(float), default=lr_2014,
+                        help=f"learning rate of the 2014 objective (default {lr_2014})")
+    parser.add_argument("--lr-clip", type=positive(float), default=lr_clip,
+                        help=f"learning rate of CLIP's loss (default {lr_clip})")
+    parser.add_argument("--seed", type=seed_arg, default=seed, help=f"seed (default {seed})")
+    parser.add_argument("--out", default=PLOTS,
+                        help="folder for defrag_2014.json and the plots (default plots/ in the repository)")
+    args = parser.parse_args(argv)
+    out = writable_dir(args.out)
+    lrs = {"2014": args.lr_2014, "clip": args.lr_clip}
+    stop = Interrupt("the step under way")  # Ctrl-C or kill: the figures of the steps done are still written
+
+    print("1. the data: names.txt's distinct names, drawn with matplotlib's fonts, one letter per box")
+    _, _, parts = load_words()
+    words = sorted({w for part in parts for w in part})
+    odd = sorted({c for w in words for c in w} - set(LETTERS))
+    if odd:
+        raise UsageError(f"names.txt holds the characters {''.join(odd)!r}: only a to z can be drawn; use the "
+                         f"makemore names.txt (scripts/prepare_data.py)")
+    t0 = time.perf_counter()
+    glyphs = render_glyphs()
+    print(f"{len(words)} distinct names; {len(FONTS)} fonts x 26 letters rendered at {box}x{box} "
+          f"({time.perf_counter() - t0:.1f} s)")
+
+    print("\n2. the gradient checks, before any training (lib/gradcheck.py, float64)")
+    rng = np.random.default_rng(args.seed)
+    check_data = make_pairs(words[:200], glyphs, rng)
+    checks_ok = gradient_checks(check_data, args.seed)
+    if not checks_ok:
+        print("\nerror: a hand gradient disagrees with the numerical one (rows above): not training", file=sys.stderr)
+        return 1
+
+    frags = np.mean([len(w) + 1 for w in words])
+    print(f"\n3. training, {args.steps} steps of {batch_size} pairs per objective, from the same initial weights\n"
+          f"   the loss at step 1 should be about: 2014 {2 * frags + 2 * (batch_size - 1) * margin:.1f} per pair "
+          f"(every score near 0: each of the {frags:.2f} fragments' two hinge sides at 1, and both directions' "
+          f"{batch_size - 1} margins of {margin:g}); CLIP ln {batch_size} = {np.log(batch_size):.4f}")
+    seeds = [args.seed + i for i in range(3 if args.full else 1)]
+    tables, first = [], None
+    for s in seeds:
+        if stop.signal:
+            break
+        test, runs, rows, before = one_seed(words, glyphs, s, args.steps, lrs, stop)
+        tables.append(rows)
+        first = first or (test, runs, before)
+
+    print(f"\n4. retrieval among the {n_test} held-out names, and alignment" +
+          (f" (mean over seeds {', '.join(map(str, seeds))})" if len(tables) > 1 else ""))
+    print_table(tables)
+    if stop.signal:
+        print("(stopped by a signal: " + "; ".join(f"{r['title']} after {r['steps']} of {args.steps} steps"
+                                                   for r in first[1].values()) + ")" if first else "")
+
+    test, runs, before = first if first else (None, {}, None)
+    if runs:  # a signal may have come before any training
+        print("\n5. plots" + (f" (seed {seeds[0]})" if len(tables) > 1 else ""))
+        paths = [plot_alignment(test, runs, out), plot_scores(test, runs, before, out),
+                 plot_training(runs, args.steps, out)]
+        print("plots: " + ", ".join(paths))
+    write_json(os.path.join(out, "defrag_2014.json"),
+               dict(finished=not stop.signal, seeds=seeds[:len(tables)], steps=args.steps, lr=lrs,
+                    checks_ok=bool(checks_ok), n_test=n_test, tables=tables,
+                    histories={k: {h: r["history"][h] for h in ("eval_step", "i2t_r10", "t2i_r10")}
+                               for k, r in runs.items()}))
+    if stop.signal:
+        return stop.done(f"after {sum(len(r['history']['loss']) for r in runs.values())} steps",
+                         f"{out}/defrag_2014.json" + (" and the plots of what was trained" if runs else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run(main))
