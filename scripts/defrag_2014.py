@@ -60,7 +60,6 @@ from lib.training import Interrupt
 
 # hyperparameters
 box = 16                # a letter's box is box x box pixels
-n_fonts = 20            # matplotlib's own fonts (below): each name is drawn in one of them
 jitter = 2              # a letter sits up to 2 pixels off its box's centre, each way
 noise = 0.25            # Gaussian pixel noise (ink is 1, paper 0): the letters stay hard to read by eye
 n_test = 1000           # held-out names: never trained on, ranked against each other
@@ -71,7 +70,7 @@ batch_size = 35         # the paper's minibatches of 35 image-sentence pairs
 steps = 5000            # SGD steps of each objective
 momentum = 0.9          # SGD with momentum, as the paper
 warmup = 0.05           # linear warm-up over the first 5% of the steps, then cosine decay to 0
-lr_2014 = 0.004         # learning rate of the 2014 objective (tuned: see the README)
+lr_2014 = 0.004         # learning rate of the 2014 objective (tuned: what was tried is above)
 lr_clip = 0.3           # ... of CLIP's loss
 margin = 1.0            # the global ranking's margin Delta
 beta = 1.0              # weight of the global term C_G
@@ -82,6 +81,7 @@ temperature = 2.0       # CLIP's T, fixed here (CLIP learns it; the scores here 
 eval_every = 500        # R@10 on the held-out names every so many steps
 seed = 42
 LR = {"2014": lr_2014, "clip": lr_clip}
+# matplotlib's own fonts, shipped with it (nothing downloaded): each name is drawn in one of these 20
 FONTS = ["DejaVuSans", "DejaVuSans-Bold", "DejaVuSans-Oblique", "DejaVuSans-BoldOblique",
          "DejaVuSansMono", "DejaVuSansMono-Bold", "DejaVuSansMono-Oblique", "DejaVuSansMono-BoldOblique",
          "DejaVuSerif", "DejaVuSerif-Bold", "DejaVuSerif-Italic", "DejaVuSerif-BoldItalic",
@@ -99,9 +99,9 @@ def render_glyphs(path=GLYPHS):
     averaged down. Read from path when it is there; written there (whole or not at all) when it can be."""
     try:
         glyphs = np.load(path)
-        if glyphs.shape == (len(FONTS), 26, box, box):
+        if glyphs.shape == (len(FONTS), 26, box, box) and 0 <= glyphs.min() and glyphs.max() <= 1:
             return glyphs
-    except (OSError, ValueError):
+    except (OSError, ValueError, EOFError):  # not there, or not whole: drawn again (and the file replaced)
         pass
     from matplotlib import font_manager
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -142,7 +142,8 @@ def make_pairs(names, glyphs, rng):
     windows = np.lib.stride_tricks.sliding_window_view(padded, (box, box), axis=(2, 3))  # (F, 26, 2j+1, 2j+1, b, b)
     dy, dx = rng.integers(0, 2 * jitter + 1, (2, len(letters)))
     boxes = windows[font, letters, dy, dx].reshape(len(letters), box * box)
-    boxes = boxes - glyphs.mean() + rng.normal(0, noise, boxes.shape).astype(np.float32)  # (Nb, box*box) centred
+    boxes = boxes - glyphs.mean() + rng.normal(0, noise, boxes.shape).astype(np.float32)  # (Nb, box*box) the mean
+    # ink subtracted: the page is slightly negative, ink near 1
     chars = [[0] + [1 + LETTERS.index(c) for c in w] + [0] for w in names]  # '.' is 0, as in the lecture
     frags = np.array([(a, b) for ch in chars for a, b in zip(ch, ch[1:])])  # (Nf, 2) the bigrams
     return dict(names=list(names), boxes=boxes, letters=letters, frags=frags, nbox=lengths, nfrag=lengths + 1,
@@ -363,7 +364,7 @@ def train(data, test, objective, mil, lr, n_steps, rng, stop, say=progress, labe
     history = dict(step=[], loss=[], live_text=[], live_image=[], positive=[], eval_step=[], i2t_r10=[], t2i_r10=[])
     n = len(data["nbox"])
     order, at = rng.permutation(n), 0
-    losses, live, warned, t0 = [], [], False, time.perf_counter()
+    warned, t0 = False, time.perf_counter()
     for i in range(n_steps):
         if at + batch_size > n:
             order, at = rng.permutation(n), 0
@@ -380,26 +381,26 @@ def train(data, test, objective, mil, lr, n_steps, rng, stop, say=progress, labe
         if stats["live_text"] == 0 or stats["positive"] == 0:
             raise UsageError(f"{label}: every {'text-side ReLU unit' if stats['live_text'] == 0 else 'score'} died at "
                              f"step {i + 1}, so every gradient is now exactly 0 and nothing can learn: {fix}")
-        live.append(stats["live_text"])
-        if not warned and len(live) >= 200 and np.mean(live[-200:]) < 0.02:
-            say(f"  warning: at step {i + 1} only {np.mean(live[-200:]):.1%} of the text-side ReLU outputs are above "
-                f"0: its units are dying while the loss still falls; {fix}")
-            warned = True
-        for k in params:
-            velocity[k] = momentum * velocity[k] - rate * grads[k]
-            params[k] += velocity[k]
-        losses.append(cost)
         history["step"].append(i + 1)
         history["loss"].append(cost)
         for k in ("live_text", "live_image", "positive"):
             history[k].append(stats[k])
+        live = np.mean(history["live_text"][-200:])
+        if not warned and i >= 200 and live < 0.02:
+            say(f"  warning: at step {i + 1} only {live:.1%} of the text-side ReLU outputs are above 0: its units are "
+                f"dying while the loss still falls; {fix}")
+            warned = True
+        for k in params:
+            velocity[k] = momentum * velocity[k] - rate * grads[k]
+            params[k] += velocity[k]
         if (i + 1) % eval_every == 0 or i + 1 == n_steps:
             r = retrieval(scores(params, test, objective))
             history["eval_step"].append(i + 1)
             history["i2t_r10"].append(r["i2t_r10"])
             history["t2i_r10"].append(r["t2i_r10"])
-            say(f"  {label:24s} {i + 1:5d}/{n_steps}: loss {np.mean(losses[-eval_every:]):8.4f}   live units: text "
-                f"{stats['live_text']:4.0%} image {stats['live_image']:4.0%}   positive scores {stats['positive']:4.0%}"
+            last = {k: np.mean(history[k][-eval_every:]) for k in ("loss", "live_text", "live_image", "positive")}
+            say(f"  {label:31s} {i + 1:5d}/{n_steps}: loss {last['loss']:8.4f}   live units: text "
+                f"{last['live_text']:4.0%} image {last['live_image']:4.0%}   positive scores {last['positive']:4.0%}"
                 f"   R@10 {r['i2t_r10']:5.1f} / {r['t2i_r10']:5.1f}   ({time.perf_counter() - t0:.0f} s)")
         if stop.signal:
             break
@@ -571,7 +572,6 @@ def one_seed(words, glyphs, seed_, n_steps, lrs, stop, say=progress):
         say(f"\n{title} (lr {lrs[objective]}):")
         params, history = train(data, test, objective, mil, lrs[objective], n_steps,
                                 np.random.default_rng([seed_, 2]), stop, say, label=title)
-        params = {k: q for k, q in params.items()}
         rows[key] = retrieval(scores(params, test, objective))
         rows[key]["align"], _, best = alignment(params, test)
         runs[key] = dict(params=params, history=history, title=title, best_box=best, align=rows[key]["align"],
