@@ -148,16 +148,19 @@ def make_pairs(names, glyphs, rng):
     """The image-sentence pairs of a list of names, drawn once from rng. Boxes of all names one after another,
     fragments likewise; name k owns boxes[box_start[k]:box_start[k] + len(name)] and L + 1 fragments."""
     lengths = np.array([len(w) for w in names])
-    letters = np.array([LETTERS.index(c) for w in names for c in w])   # (Nb,) the letter in each box
+    letters = np.frombuffer("".join(names).encode("ascii"), np.uint8).astype(np.int64) - ord("a")  # (Nb,) each box's
     font = np.repeat(rng.integers(0, len(glyphs), len(names)), lengths)  # one font per name
     padded = np.pad(glyphs, ((0, 0), (0, 0), (jitter, jitter), (jitter, jitter)))
     windows = np.lib.stride_tricks.sliding_window_view(padded, (box, box), axis=(2, 3))  # (F, 26, 2j+1, 2j+1, b, b)
     dy, dx = rng.integers(0, 2 * jitter + 1, (2, len(letters)))
-    boxes = windows[font, letters, dy, dx].reshape(len(letters), box * box)
-    boxes = boxes - glyphs.mean() + noise * rng.standard_normal(boxes.shape, dtype=np.float32)  # (Nb, box*box)
-    # the mean ink subtracted: the page is slightly negative, ink near 1
-    chars = [[0] + [1 + LETTERS.index(c) for c in w] + [0] for w in names]  # '.' is 0, as in the lecture
-    frags = np.array([(a, b) for ch in chars for a, b in zip(ch, ch[1:])])  # (Nf, 2) the bigrams
+    boxes = rng.standard_normal((len(letters), box * box), dtype=np.float32)  # (Nb, box*box) the noise, then in
+    boxes *= noise                                           # place (200 MB: no copies) the letters, less the mean ink:
+    boxes += windows[font, letters, dy, dx].reshape(len(letters), box * box) - glyphs.mean()  # the page slightly < 0
+    chars = np.frombuffer("".join(f".{w}." for w in names).encode("ascii"), np.uint8).astype(np.int64) - ord("a") + 1
+    chars[chars < 0] = 0                                    # '.' is 0, as in the lecture; a letter 1 to 26
+    first = np.repeat(np.r_[0, np.cumsum(lengths + 2)[:-1]] - np.r_[0, np.cumsum(lengths + 1)[:-1]], lengths + 1)
+    first += np.arange((lengths + 1).sum())                 # each bigram's first character, never across two names
+    frags = np.stack([chars[first], chars[first + 1]], 1)   # (Nf, 2) the bigrams
     return dict(names=list(names), boxes=boxes, letters=letters, frags=frags, nbox=lengths, nfrag=lengths + 1,
                 box_start=np.r_[0, np.cumsum(lengths)[:-1]], frag_start=np.r_[0, np.cumsum(lengths + 1)[:-1]])
 

@@ -124,9 +124,10 @@ def main(argv=None):
     params = init_params(V, n_embd, n_hidden, block_size, np.random.default_rng(args.seed))
     batches = minibatches(Xtr, Ytr, 0, sgd_batch, args.seed)
     sgd_curve, spent, steps = [], 0.0, 0
-    while spent < lbfgs_seconds and not stop.signal:  # 15 points on the curve; the evaluations are not timed
+    points = min(15, len(curve))  # on the curve, as many as L-BFGS has (up to 15); the evaluations are not timed
+    while spent < lbfgs_seconds and not stop.signal:
         t0 = time.perf_counter()
-        while time.perf_counter() - t0 < lbfgs_seconds / 15:
+        while time.perf_counter() - t0 < lbfgs_seconds / points:
             for _ in range(100):
                 Xb, Yb = next(batches)
                 loss, cache = mlp_forward(params, Xb, Yb)
