@@ -582,8 +582,7 @@ def one_seed(words, glyphs, seed_, n_steps, lrs, stop, say=progress):
     rows = {"chance": dict({f"{w}_r{k}": 100 * k / n_test for w in ("i2t", "t2i") for k in (1, 5, 10)},
                            i2t_median=(n_test + 1) / 2, t2i_median=(n_test + 1) / 2),
             "untrained": retrieval(scores(before, test, "2014"))}
-    align_chance = alignment(before, test)[1]
-    rows["chance"]["align"], rows["untrained"]["align"] = align_chance, alignment(before, test)[0]
+    rows["untrained"]["align"], rows["chance"]["align"], _ = alignment(before, test)
     runs, switch = {}, int(mil_from * n_steps)
     shared = start(np.random.default_rng([seed_, 2]))
     for key, objective, mil, title in (("2014", "2014", True, "2014 objective"),
