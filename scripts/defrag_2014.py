@@ -184,6 +184,37 @@ def init_params(rng, n_in=box * box, n_hidden=n_hidden, d=d, n_embd=n_embd, V=27
                 W_s=rng.normal(0, np.sqrt(2 / (2 * n_embd)), (2 * n_embd, d)), b_s=np.full(d, 0.1))
 
 
+def towers_forward(params, X, F):
+    """The two towers: boxes X (Nb, P) to image fragments v (Nb, D), bigrams F (Nf, 2) to text fragments s (Nf, D).
+    Returns (v, s) and the cache towers_backward needs."""
+    p = params
+    # the image side
+    hb = X @ p["W_i1"] + p["b_i1"]                          # (Nb, H)
+    hi = np.maximum(hb, 0)                                  # (Nb, H) relu
+    v = hi @ p["W_i2"] + p["b_i2"]                          # (Nb, D) image fragments
+    # the text side
+    emb = p["E"][F].reshape(len(F), -1)                     # (Nf, 2 n_embd) the bigram's two characters
+    hs = emb @ p["W_s"] + p["b_s"]                          # (Nf, D)
+    s = np.maximum(hs, 0)                                   # (Nf, D) text fragments
+    return (v, s), dict(params=p, X=X, F=F, hb=hb, hi=hi, emb=emb, hs=hs)
+
+
+def towers_backward(dv, ds, cache):
+    """The gradients of the towers' parameters (a dict with params' keys) from dloss/dv (Nb, D) and dloss/ds (Nf, D),
+    in reverse: the text side, then the image side."""
+    p, F = cache["params"], cache["F"]
+    dhs = ds * (cache["hs"] > 0)                            # (Nf, D) relu
+    grads = dict(W_s=cache["emb"].T @ dhs, b_s=dhs.sum(0))
+    demb = dhs @ p["W_s"].T                                 # (Nf, 2 n_embd)
+    dE = np.zeros_like(p["E"])
+    np.add.at(dE, F, demb.reshape(len(F), 2, -1))           # a character used in several bigrams: +=
+    grads["E"] = dE
+    grads["W_i2"], grads["b_i2"] = cache["hi"].T @ dv, dv.sum(0)
+    dhb = (dv @ p["W_i2"].T) * (cache["hb"] > 0)            # (Nb, H) relu
+    grads["W_i1"], grads["b_i1"] = cache["X"].T @ dhb, dhb.sum(0)
+    return grads
+
+
 def fragment_labels(dots, same, mil):
     """y (Nb, Nf): +1 for a box and a fragment of the same image-sentence pair, -1 across pairs. With the
     multiple-instance step, inside a true pair the sign of the score decides, and a fragment left with no positive
@@ -240,14 +271,8 @@ def cost_function(params, batch, objective="2014", mil=False, stats=None):
     X, F, img, sent = batch["boxes"], batch["frags"], batch["img"], batch["sent"]
     B = len(batch["nbox"])
     bstart, fstart = batch["box_start"], batch["frag_start"]
-    # forward: the image side
-    hb = X @ p["W_i1"] + p["b_i1"]                          # (Nb, H)
-    hi = np.maximum(hb, 0)                                  # (Nb, H) relu
-    v = hi @ p["W_i2"] + p["b_i2"]                          # (Nb, D) image fragments
-    # forward: the text side
-    emb = p["E"][F].reshape(len(F), -1)                     # (Nf, 2 n_embd) the bigram's two characters
-    hs = emb @ p["W_s"] + p["b_s"]                          # (Nf, D)
-    s = np.maximum(hs, 0)                                   # (Nf, D) sentence fragments
+    # forward: the two towers, then every fragment score
+    (v, s), cache = towers_forward(p, X, F)                 # (Nb, D) image fragments, (Nf, D) text fragments
     dots = v @ s.T                                          # (Nb, Nf) every fragment score v_i . s_j
     if objective == "2014":
         # fragment alignment C_F
@@ -280,24 +305,16 @@ def cost_function(params, batch, objective="2014", mil=False, stats=None):
         dv = (du / batch["nbox"][:, None])[img]             # (Nb, D) the mean hands each fragment its share
         ds = (dw / batch["nfrag"][:, None])[sent]           # (Nf, D)
     # backward through the two towers
-    dhs = ds * (hs > 0)                                     # (Nf, D) relu
-    grads = dict(W_s=emb.T @ dhs, b_s=dhs.sum(0))
-    demb = dhs @ p["W_s"].T                                 # (Nf, 2 n_embd)
-    dE = np.zeros_like(p["E"])
-    np.add.at(dE, F, demb.reshape(len(F), 2, -1))           # a character used in several bigrams: +=
-    grads["E"] = dE
-    grads["W_i2"], grads["b_i2"] = hi.T @ dv, dv.sum(0)
-    dhb = (dv @ p["W_i2"].T) * (hb > 0)                     # (Nb, H) relu
-    grads["W_i1"], grads["b_i1"] = X.T @ dhb, dhb.sum(0)
+    grads = towers_backward(dv, ds, cache)
     # regularization, appended last: grad = grad + regC * theta
     cost += alpha / 2 * sum((q ** 2).sum() for q in p.values())
     for k in grads:
         grads[k] += alpha * p[k]
     if stats is not None:
-        stats.update(live_text=float((hs > 0).mean()), live_image=float((hb > 0).mean()),
+        stats.update(live_text=float((cache["hs"] > 0).mean()), live_image=float((cache["hb"] > 0).mean()),
                      positive=float((dots > 0).mean()))
     if stats is not None and "kink" in stats:  # what a kink is: a ReLU's input, a hinge's, a score's sign, a best box
-        kinks = [hb, hs]
+        kinks = [cache["hb"], cache["hs"]]
         if objective == "2014":
             own = np.sort(np.where(same, dots, -np.inf), 0)  # (Nb, Nf) each column's own boxes last, best at the end
             margins = (S - np.diag(S)[:, None] + margin, S - np.diag(S)[None, :] + margin)
@@ -310,12 +327,8 @@ def cost_function(params, batch, objective="2014", mil=False, stats=None):
 # retrieval: the 1,000 held-out names ranked against each other
 
 def embed(params, data):
-    """Every image fragment v (Nb, D) and text fragment s (Nf, D) of data, by the forward above."""
-    p = params
-    v = np.maximum(data["boxes"] @ p["W_i1"].astype(np.float32) + p["b_i1"].astype(np.float32), 0)
-    v = (v @ p["W_i2"] + p["b_i2"]).astype(np.float64)
-    s = np.maximum(p["E"][data["frags"]].reshape(len(data["frags"]), -1) @ p["W_s"] + p["b_s"], 0)
-    return v, s
+    """Every image fragment v (Nb, D) and text fragment s (Nf, D) of data, by the towers' forward."""
+    return towers_forward(params, data["boxes"], data["frags"])[0]
 
 
 def scores(params, data, objective, chunk=200):
@@ -578,13 +591,13 @@ def one_seed(words, glyphs, seed_, n_steps, lrs, stop, say=progress):
     data = make_pairs(words[n_test:], glyphs, rng)
     say(f"seed {seed_}: {len(data['nbox'])} training names ({len(data['boxes']):,} letter boxes), {n_test} held out "
         f"({len(test['boxes']):,} boxes), drawn in {time.perf_counter() - t0:.1f} s")
-    before = init_params(np.random.default_rng([seed_, 2]))  # every objective starts from these weights (below)
+    runs, switch = {}, int(mil_from * n_steps)
+    shared = start(np.random.default_rng([seed_, 2]))       # CLIP's run starts from the same weights (same seed)
+    before = copy.deepcopy(shared["params"])
     rows = {"chance": dict({f"{w}_r{k}": 100 * k / n_test for w in ("i2t", "t2i") for k in (1, 5, 10)},
                            i2t_median=(n_test + 1) / 2, t2i_median=(n_test + 1) / 2),
             "untrained": retrieval(scores(before, test, "2014"))}
     rows["untrained"]["align"], rows["chance"]["align"], _ = alignment(before, test)
-    runs, switch = {}, int(mil_from * n_steps)
-    shared = start(np.random.default_rng([seed_, 2]))
     for key, objective, mil, title in (("2014", "2014", True, "2014 objective"),
                                        ("2014_nomil", "2014", False, "2014, no multiple-instance step"),
                                        ("clip", "clip", False, "CLIP's loss")):
