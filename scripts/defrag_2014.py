@@ -58,12 +58,14 @@ import functools
 import os
 import sys
 import time
+import zipfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import lib  # before numpy: one BLAS thread unless you set one (lib/__init__.py)
 
 import numpy as np
 
+from lib import checkpoint
 from lib.cli import Parser, UsageError, positive, run, seed_arg, writable_dir, write_json
 from lib.data import BOUNDARY, PLOTS, ROOT, load_words
 from lib.gradcheck import check_params, report
@@ -100,7 +102,7 @@ FONTS = ["DejaVuSans", "DejaVuSans-Bold", "DejaVuSans-Oblique", "DejaVuSans-Bold
          "STIXGeneral", "STIXGeneralBol", "STIXGeneralItalic", "STIXGeneralBolIta",
          "cmr10", "cmss10", "cmtt10", "cmb10"]
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
-GLYPHS = os.path.join(ROOT, "data", f"glyphs_{box}.npy")  # the rendered alphabets: made once, then read
+GLYPHS = os.path.join(ROOT, "data", f"glyphs_{box}.npz")  # the rendered alphabets: made once, then read
 progress = functools.partial(print, flush=True)  # a line as soon as it is known, also through a pipe
 
 
@@ -110,10 +112,11 @@ def render_glyphs(path=GLYPHS):
     """(n_fonts, 26, box, box) ink in [0, 1]: every letter in every font, drawn by matplotlib's Agg canvas at 3x and
     averaged down. Read from path when it is there; written there (whole or not at all) when it can be."""
     try:
-        glyphs = np.load(path)
+        with np.load(path) as z:
+            glyphs = z["glyphs"]
         if glyphs.shape == (len(FONTS), 26, box, box) and 0 <= glyphs.min() and glyphs.max() <= 1:
             return glyphs
-    except (OSError, ValueError, EOFError):  # not there, or not whole: drawn again (and the file replaced)
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile):  # not there or not whole: drawn again
         pass
     from matplotlib import font_manager
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -132,15 +135,9 @@ def render_glyphs(path=GLYPHS):
         ink = 1.0 - rgba[..., 0].astype(np.float32) / 255.0
         glyphs[f] = ink.reshape(box, 3, 26, box, 3).mean((1, 4)).transpose(1, 0, 2)
     try:
-        tmp = f"{path}.{os.getpid()}.tmp"
-        with open(tmp, "wb") as fh:
-            np.save(fh, glyphs)
-        os.replace(tmp, path)
-    except OSError:  # a full disk or a read-only checkout: drawn again next time
-        try:
-            os.remove(tmp)
-        except OSError:
-            pass
+        checkpoint.save(path, dict(glyphs=glyphs))  # whole or not at all, as every array file here
+    except checkpoint.SaveError:  # a full disk or a read-only checkout: drawn again next time
+        pass
     return glyphs
 
 
@@ -158,20 +155,28 @@ def make_pairs(names, glyphs, rng):
     boxes += windows[font, letters, dy, dx].reshape(len(letters), box * box) - glyphs.mean()  # the page slightly < 0
     chars = np.frombuffer("".join(f".{w}." for w in names).encode("ascii"), np.uint8).astype(np.int64) - ord("a") + 1
     chars[chars < 0] = 0                                    # '.' is 0, as in the lecture; a letter 1 to 26
-    first = np.repeat(np.r_[0, np.cumsum(lengths + 2)[:-1]] - np.r_[0, np.cumsum(lengths + 1)[:-1]], lengths + 1)
-    first += np.arange((lengths + 1).sum())                 # each bigram's first character, never across two names
+    first = runs(starts(lengths + 2), lengths + 1)          # each bigram's first character, never across two names
     frags = np.stack([chars[first], chars[first + 1]], 1)   # (Nf, 2) the bigrams
     return dict(names=list(names), boxes=boxes, letters=letters, frags=frags, nbox=lengths, nfrag=lengths + 1,
-                box_start=np.r_[0, np.cumsum(lengths)[:-1]], frag_start=np.r_[0, np.cumsum(lengths + 1)[:-1]])
+                box_start=starts(lengths), frag_start=starts(lengths + 1))
+
+
+def starts(counts):
+    """Where each of consecutive runs of these lengths starts: 0, counts[0], counts[0] + counts[1], ..."""
+    return np.r_[0, np.cumsum(counts)[:-1]]
+
+
+def runs(first, counts):
+    """The indices first[k], first[k] + 1, ..., first[k] + counts[k] - 1 of every k, one run after another."""
+    return np.repeat(first - starts(counts), counts) + np.arange(counts.sum())
 
 
 def batch_of(data, ids):
     """The pairs ids of data as one minibatch: their boxes (float64) and fragments, and whose each one is."""
     nbox, nfrag = data["nbox"][ids], data["nfrag"][ids]
-    bi = np.repeat(data["box_start"][ids] - np.r_[0, np.cumsum(nbox)[:-1]], nbox) + np.arange(nbox.sum())
-    fi = np.repeat(data["frag_start"][ids] - np.r_[0, np.cumsum(nfrag)[:-1]], nfrag) + np.arange(nfrag.sum())
-    return dict(boxes=data["boxes"][bi].astype(np.float64), frags=data["frags"][fi], nbox=nbox, nfrag=nfrag,
-                box_start=np.r_[0, np.cumsum(nbox)[:-1]], frag_start=np.r_[0, np.cumsum(nfrag)[:-1]],
+    return dict(boxes=data["boxes"][runs(data["box_start"][ids], nbox)].astype(np.float64),
+                frags=data["frags"][runs(data["frag_start"][ids], nfrag)], nbox=nbox, nfrag=nfrag,
+                box_start=starts(nbox), frag_start=starts(nfrag),
                 img=np.repeat(np.arange(len(ids)), nbox), sent=np.repeat(np.arange(len(ids)), nfrag))
 
 

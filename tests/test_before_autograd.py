@@ -181,11 +181,16 @@ def test_a_dead_run_stops_in_one_line_naming_the_flag():
 
 
 def test_the_glyphs_render_offline_and_a_cache_that_cannot_be_written_costs_nothing(tmp_path):
-    glyphs = defrag_2014.render_glyphs(tmp_path / "missing" / "g.npy")
+    (tmp_path / "file").write_text("a file, where the cache's folder would be")
+    glyphs = defrag_2014.render_glyphs(tmp_path / "file" / "g.npz")
     assert glyphs.shape == (20, 26, 16, 16) and 0 <= glyphs.min() and glyphs.max() <= 1
     ink = glyphs.sum((2, 3)).mean(0)
     assert ink[defrag_2014.LETTERS.index("m")] > 1.5 * ink[defrag_2014.LETTERS.index("i")]
-    assert not (tmp_path / "missing").exists()
+    assert os.listdir(tmp_path) == ["file"]  # nothing written, no temporary file left
+    (tmp_path / "g.npz").write_bytes(b"PK half a zip")  # a cache cut short: drawn again, and written whole
+    assert np.array_equal(defrag_2014.render_glyphs(tmp_path / "g.npz"), glyphs)
+    with np.load(tmp_path / "g.npz") as z:
+        assert np.array_equal(z["glyphs"], glyphs)
 
 
 def test_a_short_run_beats_chance_without_the_network(call, names_txt, tmp_path, monkeypatch):
