@@ -22,6 +22,7 @@ def judge(exercise, run, at=line_at):
     ex = EXERCISES[exercise]
     answers = run.answers
     true_ctx, random_ctx = context(run.values, answers), context(run.values, run.noise)
+    second_ctx = context(*run.second) if run.second else None
     rows = [Row(name=at(e.line), status=Status.WRONG, why=e.why) for e in run.line_rows]
     failed_lines = {e.line: e for e in run.line_rows}
     status = {}
@@ -52,13 +53,7 @@ def judge(exercise, run, at=line_at):
                 row.status = Status.INHERITS
                 row.why = f"your line is right as far as can be told; it needs what {at(cause.line)} could not make"
             else:
-                # what the error names for certain, then the fix the search found (it outranks a guess from shapes)
-                hint = "; ".join(h for h in (raise_hint(err + "\n" + r.source, guesses=not r.repair),
-                                             r.repair and repair_words(r.repair, at)) if h)
-                if not hint and ("not aligned" in err or "matmul" in err):
-                    hint = (f"a gradient has its tensor's shape {shapes()[g[1:]]}: line the matmul up so the inner "
-                            f"sizes meet (a transpose?)")
-                row.status, row.why = Status.WRONG, f"{at(line)} raises {err}" + (f"; {hint}" if hint else "")
+                row.status, row.why = Status.WRONG, raised(g, r, line, err, at)
         elif x is None:
             row.status, row.why = Status.MISSING, f"{g} is still None"
         elif r.alias:
@@ -69,11 +64,15 @@ def judge(exercise, run, at=line_at):
         elif not close(x, a) and not broadcast_equal(x, a):
             got = np.asarray(x) if isinstance(x, (float, int)) else x
             row.status = Status.WRONG
-            row.why = diagnose(g, got, a, true_ctx, exercise, r.repair, at) + rebound_note(r, at)
+            checks = [(r.rnd, r.rnd_ref, {**random_ctx, **r.rnd_ctx})] if r.rnd_ref is not None else []
+            if r.second is not None and second_ctx is not None:
+                checks.append((r.second[0], r.second[1], second_ctx))
+            row.why = diagnose(g, got, a, true_ctx, exercise, r.repair, at, checks, r.search_note) + rebound_note(r, at)
         elif r.rnd is not None and r.rnd_ref is not None and not (
                 close(r.rnd, r.rnd_ref) or broadcast_equal(r.rnd, r.rnd_ref)):
             hidden = ", ".join(u for u in sorted(r.reads) if u in answers and np.abs(answers[u]).max() < 1e-9)
-            why = diagnose(g, np.asarray(r.rnd), r.rnd_ref, {**random_ctx, **r.rnd_ctx}, exercise, r.repair, at)
+            why = diagnose(g, np.asarray(r.rnd), r.rnd_ref, {**random_ctx, **r.rnd_ctx}, exercise, r.repair, at,
+                           note=r.search_note)
             why = re.sub(r"^largest difference at .*", "with other upstream gradients it gives other numbers than the "
                          "answer's: a term is missing, extra or routed to the wrong place", why)
             row.status = Status.WRONG
@@ -100,6 +99,18 @@ def judge(exercise, run, at=line_at):
         status[g] = row.status
         rows.append(row)
     return rows
+
+
+def raised(g, r, line, err, at):
+    """A line that raises: the edit that makes it run and be right names the cause, numpy's message follows; else
+    what the error names for certain (a torch spelling), a guess from its shapes, or the message alone."""
+    if r.repair:
+        return f"{repair_words(r.repair, at)} (as written, {at(line)} raises {err})"
+    hint = raise_hint(err + "\n" + r.source)
+    if not hint and ("not aligned" in err or "matmul" in err):
+        hint = (f"a gradient has its tensor's shape {shapes()[g[1:]]}: line the matmul up so the inner "
+                f"sizes meet (a transpose?)")
+    return f"{at(line)} raises {err}" + (f"; {hint}" if hint else "") + (f"; {r.search_note}" if r.search_note else "")
 
 
 def rebound_note(r, at):

@@ -344,32 +344,56 @@ def squeezed(shape):
     return [s for s in shape if s != 1]
 
 
-def diagnose(g, x, a, ctx, exercise="ex1", repair=None, at=None):
+STORIES = ("broadcast_blowup", "wrong_shape")  # shape stories with no check of their own: told after the repair
+
+
+def diagnose(g, x, a, ctx, exercise="ex1", repair=None, at=None, checks=(), note=""):
     """Why x (the learner's value, with right inputs) is not a (the answer): one line. A shape
-    that differs only by size-1 axes does not hide what is wrong with the numbers."""
+    that differs only by size-1 axes does not hide what is wrong with the numbers.
+
+    Every verdict holds three times: a detector's words are used only when it names the learner's value in the
+    true run and in every other setting of checks ([(value, answer, context)]: the random upstream gradients, the
+    second shape), as a repair must. Then the repair search's edit; then the shape stories, the shape, or the
+    largest difference. note: what the search said of itself (not run, stopped early)."""
     c = Case(g, x, a, ctx, exercise)
     why = not_an_array(c)
     if why:
         return why
-    note = ""
+    shape_note = ""
     if x.shape != a.shape and x.size == a.size and squeezed(x.shape) == squeezed(a.shape):
-        note = f" (and its shape {x.shape} drops a size-1 axis of {a.shape}: keepdims=True keeps it)"
+        shape_note = f" (and its shape {x.shape} drops a size-1 axis of {a.shape}: keepdims=True keeps it)"
         c.x = x = x.reshape(a.shape)
+    others = [other_case(g, *check, exercise) for check in checks]
     shaped = "shape" if x.shape != a.shape else "value"
     for detector in MISTAKES:
-        if detector.kind in ("type", shaped):
+        if detector.kind in ("type", shaped) and detector.__name__ not in STORIES:
             why = detector(c)
-            if why:
-                return why + note
+            if why and (detector.kind == "type" or all(o is not None and detector(o) for o in others)):
+                return why + shape_note
     if repair:
-        return repair_words(repair, at) + note
+        return repair_words(repair, at) + shape_note
     if x.shape != a.shape:
-        return f"shape {x.shape} where {c.due} is due" + note
+        for detector in MISTAKES:
+            if detector.__name__ in STORIES:
+                why = detector(c)
+                if why:
+                    return why + (f"; {note}" if note else "")
+        return f"shape {x.shape} where {c.due} is due" + (f"; {note}" if note else "")
     i = np.unravel_index(np.argmax(np.abs(x - a)), a.shape)
     where = f"[{', '.join(map(str, i))}]" if i else ""
     what = "the local derivative" if exercise == "ex1" else "your derivation on paper, one row at a time"
     return (f"largest difference at {g}{where}: yours {x[i]:.6g}, the answer {a[i]:.6g}; check {what} "
-            f"(practice.py hint {exercise} {g})" + note)
+            f"(practice.py hint {exercise} {g})" + shape_note + (f"; {note}" if note else ""))
+
+
+def other_case(g, x, a, ctx, exercise):
+    """The Case of another setting (random upstream, second shape), or None when the value there is not an array
+    of the answer's size (then no detector holds there)."""
+    if not (isinstance(x, np.ndarray) and np.issubdtype(x.dtype, np.number)):
+        return None
+    if x.shape != a.shape and x.size == a.size and squeezed(x.shape) == squeezed(a.shape):
+        x = x.reshape(a.shape)
+    return Case(g, x, a, ctx, exercise)
 
 
 def repair_words(repair, at=None):

@@ -53,6 +53,8 @@ class GradientRun:
     harm: str = None         # a gradient below that its numbers, right but in the wrong shape, spoil
     repair: Repair = None    # the one edit that makes its lines right, where the search found one
     near_miss: tuple = None  # (name, line, holds the right value) when it is not assigned but a name like it is
+    second: tuple = None     # (its value, the answer) at the second shape, its lines as written (a wrong row's)
+    search_note: str = ""    # why the repair search was not run, or stopped early
 
 
 @dataclass
@@ -66,6 +68,7 @@ class RunResult:
     values: dict             # the forward
     answers: dict            # the project's gradients
     noise: dict              # the random upstream gradients
+    second: tuple = None     # (values, answers) of the second batch, where a wrong row was checked there
 
 
 @dataclass

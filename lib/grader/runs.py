@@ -36,7 +36,8 @@ class Statement:
     """One top-level statement of the file: its code, what it writes and reads, and whether it is the
     practice file's own set-up or grading cell ('setup', never run by the grader) or the learner's ('code')."""
 
-    def __init__(self, node, path, lines):
+    def __init__(self, node, path, lines, index):
+        self.index = index  # its place in the file: statements on one line (a; b; c) are ordered by it
         self.line, self.end = node.lineno, node.end_lineno
         self.node = node
         self.code = compile(ast.Module(body=[node], type_ignores=[]), path, "exec")
@@ -82,7 +83,8 @@ class Child:
         self.base = names(self.values, job["exercise"], self.answers)
         self.cmp = self.base.pop("cmp")  # a function: shared, never copied
         lines = job["source"].splitlines()
-        self.stmts = [Statement(node, self.path, lines) for node in ast.parse(job["source"], self.path).body]
+        self.stmts = [Statement(node, self.path, lines, k)
+                      for k, node in enumerate(ast.parse(job["source"], self.path).body)]
         self.all_reads = {st: self.reads_through_calls(st) for st in self.stmts}
         self.soft = (set(STEPS) | {"bnmean"} | set(LETTERS)) - STRICT  # a learner may make these their own
         self.strict = STRICT | set(self.ex["given_grads"])
@@ -184,7 +186,7 @@ class Child:
                     exits.append(result[1:])
                     self.skip.add(st)
                 elif result:
-                    errors[st.line] = result[1:]
+                    errors[st] = result[1:]
                 self.guard(ns, originals, st, events)
                 for g in tracked:
                     cur = ns.get(g)
@@ -241,12 +243,12 @@ class Child:
         last = {}
         for g, sts in owners.items():
             if sts:
-                last.setdefault(max(sts, key=lambda s: s.line), []).append(g)
+                last.setdefault(max(sts, key=lambda s: s.index), []).append(g)
         values, errors = {}, {}
 
         def in_progress(g, st):  # g's next line after st adds to the value it has now (+=, d[...] =, d = d + ...)
-            nxt = next((o for o in owners.get(g, []) if o.line > st.line), None)
-            return nxt is not None and not fresh_assignment(nxt, g) and any(o.line < st.line for o in owners[g])
+            nxt = next((o for o in owners.get(g, []) if o.index > st.index), None)
+            return nxt is not None and not fresh_assignment(nxt, g) and any(o.index < st.index for o in owners[g])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             for st in self.runnable():
@@ -268,7 +270,7 @@ class Child:
         """The names a statement reads, with those read inside the file's functions it calls."""
         found, todo = set(st.reads), list(st.reads)
         defs = {d.node.name: d for d in self.stmts if isinstance(d.node, (ast.FunctionDef, ast.Lambda))
-                and d.line < st.line}
+                and d.index < st.index}
         while todo:
             name = todo.pop()
             if name in defs and defs[name] is not st:
@@ -280,7 +282,7 @@ class Child:
     def run(self):
         ns, events, errors, exits, caught, dynamic, aliases = self.plain()
         owners = {g: sorted({st for st in self.stmts if g in st.writes and st.kind != "setup"} |
-                            set(dynamic.get(g, [])), key=lambda s: s.line)
+                            set(dynamic.get(g, [])), key=lambda s: s.index)
                   for g in set(self.graded) | {g for st in self.stmts for g in st.writes if g in source.ALL_GRADIENTS}}
         line_rows, notes = [], []
         updates = ex4.updates(self, events, owners) if self.ex["trains"] else []
@@ -291,8 +293,8 @@ class Child:
             line_rows.append(LineRow(line=e["line"], why=self.event_why(e), writes=frozenset([e["name"]])))
         made_by_failed = set()
         for st in self.stmts:
-            if st in self.runnable() and st.line in errors and not any(st in sts for sts in owners.values()):
-                line, err = errors[st.line]
+            if st in self.runnable() and st in errors and not any(st in sts for sts in owners.values()):
+                line, err = errors[st]
                 missing = err.split("'")[1] if err.startswith("NameError") and "'" in err else None
                 if missing in made_by_failed or (st.reads & made_by_failed and not missing):
                     made_by_failed |= st.writes
@@ -322,13 +324,13 @@ class Child:
             r = GradientRun(lines=[st.line for st in own], plain=snapshot(ns.get(g)), iso=iso.get(g), rnd=rnd.get(g),
                             source="\n".join(st.text for st in own), reads=upstream,
                             needs=sorted({st.line for st in helpers if st.line in failed
-                                          or errors.get(st.line, (0,))[0] in failed}))
+                                          or errors.get(st, (0,))[0] in failed}))
             if g in iso_err:
                 line, err = iso_err[g]
                 missing = err.split("'")[1] if err.startswith("NameError") and "'" in err else None
                 needs = [row.line for row in line_rows if missing and missing in row.writes]
                 r.error = (line, err, needs)
-            plain_err = [errors[st.line] for st in own if st.line in errors]
+            plain_err = [errors[st] for st in own if st in errors]
             if plain_err:
                 r.plain_error = plain_err[0]
             if not own:
@@ -343,9 +345,13 @@ class Child:
                 grads[victim].victim_of = (culprit, line)
         self.random_references(grads)
         self.harm(grads, owners, iso, iso_err)
+        second = None
         for g, r in grads.items():
             if r.lines and not r.needs and not (r.error and r.error[2]) and self.wrong(g, r):
+                self.mark("searching")  # the learner's runs are done: what follows is the grader's own time
                 r.repair = repair.search(self, g, r, owners, final)
+                r.second = repair.at_second_shape(self, g, r, owners, final)
+                second = second or repair.second_batch(self.job["exercise"], self.job["seed"] + 1, self.job["data"])
         summary = {}
         for kind, message, line in caught:
             key = (kind, message)
@@ -353,7 +359,7 @@ class Child:
         warned = [f"warning: {kind} at line {line}: {message} ({count} time{'s' if count > 1 else ''})"
                   if line else f"warning: {kind}: {message}" for (kind, message), (count, line) in summary.items()]
         return RunResult(grads=grads, line_rows=line_rows, notes=notes + warned, figures=self.figures,
-                         training=None, values=self.values, answers=self.answers, noise=self.noise)
+                         training=None, values=self.values, answers=self.answers, noise=self.noise, second=second)
 
     def trains(self):
         """Does this job train after its runs (exercise 4, with steps)?"""
@@ -409,15 +415,15 @@ class Child:
             return set(), []
         own = self.current(own, g)
         wanted, seen, helpers = set().union(*(self.all_reads[st] for st in own)), set(), []
-        last = max(st.line for st in own)
+        last = max(st.index for st in own)
         while wanted - seen:
             name = (wanted - seen).pop()
             seen.add(name)
             for st in self.runnable():
-                if st.line < last and name in st.writes and name not in self.fillable and st not in helpers:
+                if st.index < last and name in st.writes and name not in self.fillable and st not in helpers:
                     wanted |= self.all_reads[st]
                     helpers.append(st)
-        return (wanted & self.fillable) - {g}, sorted(helpers, key=lambda s: s.line)
+        return (wanted & self.fillable) - {g}, sorted(helpers, key=lambda s: s.index)
 
     def random_references(self, grads):
         """For each gradient, the project's chain run with the random upstream gradients that its

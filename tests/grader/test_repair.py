@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from lib.grader import catalogue, face, mistakes, repair
+from lib.grader import catalogue, edits, face, mistakes
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -37,12 +37,12 @@ REPAIRS = [
      "`dbnbias` where `dbngain` belongs"),  # a gradient computed above for another: the line no longer reads it
     ("ex4_chunked.py", "dbnvar_inv = (bndiff * dbnraw).sum(axis=0, keepdims=True)",
      "dbnvar_inv = (bndiff * dbnraw).sum(axis=1, keepdims=True)", "dhprebn", "axis",
-     "line 16: `(bndiff * dbnraw).sum(axis=1, keepdims=True)` where `(bndiff * dbnraw).sum(axis=0, keepdims=True)`"),
+     "line 16: `(bndiff * dbnraw).sum(axis=1, keepdims=True)` reduces over axis 1 where it must reduce over the batch"),
     ("ex4_chunked.py", "dbnvar = -0.5 * (bnvar + 1e-5) ** -1.5 * dbnvar_inv",
      "dbnvar = -0.5 * (bnvar + 1e-5) ** -0.5 * dbnvar_inv", "dhprebn", "constant",
      "line 17: `-0.5` where `-1.5` belongs: bnvar_inv = (bnvar + eps) ** -0.5: d x^-1/2 = -1/2 x^-3/2"),
     ("ex2_onehot.py", "dlogits = (p - y) / batch_size", "dlogits = p - y / batch_size", "dlogits", "grouping",
-     "`p - y / batch_size` is read as `(p - (y / batch_size))`: the grouping `(p - y) / batch_size` belongs"),
+     "in `p - y / batch_size` the `/` applies to `y / batch_size`: parentheses around `p - y` belong"),
     ("ex3_lecture.py", "dhprebn = bngain*bnvar_inv/n", "dhprebn = bngain/n", "dhprebn", "term",
      "line 4: a factor `bnvar_inv` is missing from"),
     ("ex2_helper_chain.py", "smax = np.divide(np.exp(logits), np.sum(np.exp(logits), axis=1, keepdims=True))",
@@ -98,22 +98,22 @@ def test_the_corrected_line_is_kept_for_answer_and_not_in_the_words(names_txt):
 def mutations(statement):
     """One mutation of each kind that applies to an answer statement: (kind, mutated source)."""
     tree = ast.parse(statement).body[0]
-    nodes = [n for n, *_ in repair.walk(tree)]
+    nodes = [n for n, *_ in edits.walk(tree)]
     out = []
     ops = [n for n in nodes if isinstance(n, ast.BinOp) and isinstance(n.op, ast.Mult)]
     if ops:
         new = ast.BinOp(left=ops[0].left, op=ast.Add(), right=ops[0].right)
-        out.append(("operator", ast.unparse(repair.replaced(tree, ops[0], new))))
+        out.append(("operator", ast.unparse(edits.replaced(tree, ops[0], new))))
     sums = [n for n in nodes if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "sum"
             and n.args and isinstance(n.args[0], ast.Constant)]
     if sums:
         new = ast.parse(ast.unparse(sums[0]).replace(f".sum({sums[0].args[0].value}",
                                                      f".sum({1 - sums[0].args[0].value}", 1), mode="eval").body
-        out.append(("axis", ast.unparse(repair.replaced(tree, sums[0], new))))
+        out.append(("axis", ast.unparse(edits.replaced(tree, sums[0], new))))
     consts = [n for n in nodes if isinstance(n, ast.Constant) and type(n.value) in (int, float)
               and n.value not in (0, 1)]
     if consts:
-        out.append(("constant", ast.unparse(repair.replaced(tree, consts[0], ast.Constant(-consts[0].value)))))
+        out.append(("constant", ast.unparse(edits.replaced(tree, consts[0], ast.Constant(-consts[0].value)))))
     return out
 
 

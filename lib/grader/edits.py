@@ -1,0 +1,801 @@
+"""The edits the repair search tries: a grammar over the learner's own statements, one generator per kind.
+
+A kind is a function of a Site (the gradient's statements and what they may use) that yields Edits: the
+candidate statements after one small change, where it is, and the words for it (what changed, in the learner's
+own terms, and why, in the lecture's). KINDS lists them in the order the search tries them: cheap and common
+first. A new kind of edit is a function here, with `@kind`, and its place in KINDS (mutation testers keep their
+mutations the same way, one function per kind of node).
+
+The grammar covers every node class of Python's `ast` or passes over it for a reason (COVERED, PASSED_OVER; a test
+walks `ast` and fails on a class in neither). What is passed over is never edited: a comparison, a condition or a
+`while` decides what runs, and an edit of it could run what the learner guarded. Only arithmetic is edited: names,
+operators, calls of numpy's functions and methods, constants, axes, indices, the grouping of array expressions.
+
+A row names the edit, never the corrected line: the wrong piece and the piece that belongs ("`*` where `**`
+belongs, in `bndiff * 2`"); the corrected statement itself is in the Repair (`after`), for `hint --answer`.
+"""
+import ast
+import copy
+from dataclasses import dataclass
+
+import numpy as np
+
+from lib import source
+from lib.grader.catalogue import FUSED, KNOWLEDGE
+from lib.lecture import PARAMS, STEPS
+
+SIZES = ("n", "T", "E", "H", "V")  # the header's size letters, for a loop's range and a hard-coded number
+
+
+@dataclass
+class Edit:
+    """One candidate: every statement of the gradient's lines, one of them (or two, for an order) changed."""
+    trees: list        # the candidate statements
+    line: int          # the file's line of the change
+    what: str          # the change, in the learner's own terms: "`+` where `*` belongs"
+    why: str           # why, in the lecture's terms ('' when there is nothing to add)
+
+
+class Site:
+    """What every kind sees: the gradient g, its statements (lib/grader/runs.py's Statement: node, line, text,
+    writes, reads), the names of the true run (ns), the workspace tensors a line may use (nearest first), the
+    learner's own arrays, and the exercise."""
+
+    def __init__(self, g, stmts, ns, upstream, exercise):
+        self.g, self.stmts, self.ns, self.exercise = g, stmts, ns, exercise
+        tensors = [k for k, v in ns.items() if isinstance(v, np.ndarray) and v.ndim >= 1 and k != g
+                   and (k in STEPS or k in PARAMS or k in ("Xb", "Yb") or k in upstream)]
+        near = near_names(g)
+        self.tensors = sorted(tensors, key=lambda k: (k not in near, k))
+        written = set().union(*(st.writes for st in stmts))
+        self.own = sorted(k for k in written if isinstance(ns.get(k), np.ndarray) and k not in self.tensors
+                          and k != g)
+        self.order = sorted(range(len(stmts)), key=lambda k: (g not in stmts[k].writes, -k))
+
+    def statements(self):
+        """(index, statement) in the order edits are tried: g's own lines first, the last first."""
+        for k in self.order:
+            yield k, self.stmts[k]
+
+    def edit(self, k, new, what, why=""):
+        """The Edit that puts `new` in place of statement k, with the lecture's words for the line's gradient."""
+        trees = [st.node for st in self.stmts]
+        trees[k] = new
+        st = self.stmts[k]
+        words = "; ".join(w for w in (why, local(st, self.g, self.exercise)) if w)
+        return Edit(trees=trees, line=st.line, what=what, why=words)
+
+    def shape(self, node):
+        """The shape of a name in the true run, or None."""
+        v = self.ns.get(node.id) if isinstance(node, ast.Name) else None
+        return np.shape(v) if isinstance(v, np.ndarray) else None
+
+
+KINDS = []
+
+
+def kind(fn):
+    KINDS.append(fn)
+    return fn
+
+
+# the grammar: what is edited, and what is passed over, for every node class of ast
+
+COVERED = {
+    "Assign": "assignment", "AugAssign": "assignment", "AnnAssign": "assignment", "Expr": "assignment",
+    "Return": "its value, like any expression", "For": "loop (what it runs over), name (its variable), its body",
+    "If": "its body (the condition is passed over)", "With": "its body (the context is passed over)",
+    "FunctionDef": "its body's statements (a helper of the learner's)", "Lambda": "its body",
+    "NamedExpr": "its value", "BinOp": "operator, grouping, term, product", "UnaryOp": "operator (a minus)",
+    "IfExp": "its two values (the condition is passed over)", "Call": "call, axis, copy, term",
+    "Attribute": "axis (.T), call", "Subscript": "index", "Slice": "index, constant", "Name": "tensor, name",
+    "Constant": "constant (numbers)", "List": "its items", "Tuple": "its items", "Starred": "its value",
+    "keyword": "axis (axis=, keepdims=)", "comprehension": "what it runs over (its conditions are passed over)",
+    "ListComp": "its item", "GeneratorExp": "its item", "SetComp": "its item", "DictComp": "its items",
+    "Dict": "its values", "Set": "its items", "Module": "its statements",
+    "Add": "operator", "Sub": "operator", "Mult": "operator", "Div": "operator", "FloorDiv": "operator",
+    "Mod": "operator", "Pow": "operator", "MatMult": "operator", "LShift": "operator", "RShift": "operator",
+    "BitOr": "operator", "BitXor": "operator", "BitAnd": "operator", "UAdd": "operator", "USub": "operator",
+}
+CONDITION = "a condition decides what runs: an edit of it could run what the learner guarded"
+PASSED_OVER = {
+    "Compare": CONDITION, "BoolOp": CONDITION, "And": CONDITION, "Or": CONDITION, "Not": CONDITION,
+    "Eq": CONDITION, "NotEq": CONDITION, "Lt": CONDITION, "LtE": CONDITION, "Gt": CONDITION, "GtE": CONDITION,
+    "Is": CONDITION, "IsNot": CONDITION, "In": CONDITION, "NotIn": CONDITION, "Assert": CONDITION,
+    "While": "a loop whose end depends on its body: an edited one may never end",
+    "Invert": "bitwise not: no gradient's arithmetic",
+    "Try": "what it catches could hide a candidate's error", "TryStar": "as Try",
+    "ExceptHandler": "as Try", "Raise": "an error is the learner's to raise", "Match": CONDITION,
+    "match_case": CONDITION, "MatchValue": CONDITION, "MatchSingleton": CONDITION, "MatchSequence": CONDITION,
+    "MatchMapping": CONDITION, "MatchClass": CONDITION, "MatchStar": CONDITION, "MatchAs": CONDITION,
+    "MatchOr": CONDITION, "pattern": CONDITION,
+    "Delete": "removes a name: no arithmetic", "Import": "no arithmetic", "ImportFrom": "no arithmetic",
+    "alias": "no arithmetic", "Global": "no arithmetic", "Nonlocal": "no arithmetic", "Pass": "no arithmetic",
+    "Break": "ends a loop: a condition's business", "Continue": "a condition's business",
+    "ClassDef": "a class is not a gradient's arithmetic", "AsyncFunctionDef": "asynchronous code: not arithmetic",
+    "AsyncFor": "asynchronous code", "AsyncWith": "asynchronous code", "Await": "asynchronous code",
+    "Yield": "a generator's hand-over, not arithmetic", "YieldFrom": "as Yield",
+    "JoinedStr": "text, not arithmetic", "FormattedValue": "text, not arithmetic",
+    "arguments": "a function's parameters are its names, not arithmetic", "arg": "as arguments",
+    "withitem": "the context of a with", "Load": "a name's role", "Store": "a name's role", "Del": "a name's role",
+    "Interactive": "not a file's statements", "Expression": "not a file's statements",
+    "FunctionType": "not a file's statements", "TypeIgnore": "a comment", "type_ignore": "a comment",
+    "mod": "an abstract class", "stmt": "an abstract class", "expr": "an abstract class",
+    "expr_context": "an abstract class", "boolop": "an abstract class", "operator": "an abstract class",
+    "unaryop": "an abstract class", "cmpop": "an abstract class", "excepthandler": "an abstract class",
+    **dict.fromkeys(("Num", "Str", "Bytes", "NameConstant", "Ellipsis", "Index", "ExtSlice", "Suite", "Param",
+                     "AugLoad", "AugStore", "slice"), "an old name the parser no longer makes (a Constant, a Slice)"),
+}
+NOT_EDITED = (ast.Compare, ast.BoolOp, ast.While, ast.Try, ast.Raise, ast.Match, ast.Assert, ast.Delete,
+              ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal, ast.ClassDef, ast.AsyncFunctionDef,
+              ast.AsyncFor, ast.AsyncWith, ast.Await, ast.Yield, ast.YieldFrom, ast.JoinedStr, ast.arguments,
+              ast.withitem, ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop)
+CONDITIONS = {ast.If: ("test",), ast.IfExp: ("test",), ast.comprehension: ("ifs", "target"), ast.For: ("target",),
+              ast.With: ("items",), ast.FunctionDef: ("args", "decorator_list", "returns", "name"),
+              ast.Lambda: ("args",), ast.keyword: ("arg",), ast.NamedExpr: ("target",)}
+
+
+def walk(tree):
+    """Every node an edit may change, with its parent and field: (node, parent, field, index). Targets of an
+    assignment are not edited (an index in one is: dlogits[range(n), Yb]); nor anything PASSED_OVER, nor a node
+    that holds a condition (replacing it whole would drop the guard)."""
+    out, todo = [], [(tree, None, None, None)]
+    while todo:
+        node, parent, fieldname, index = todo.pop()
+        if isinstance(node, NOT_EDITED) or getattr(node, "ctx", None).__class__ in (ast.Store, ast.Del):
+            if isinstance(node, ast.Subscript) and not isinstance(node.value, NOT_EDITED):
+                todo.append((node.slice, node, "slice", None))  # dlogits[range(n), Yb] = ...: its index is edited
+            continue
+        if parent is not None and not guarded(node):
+            out.append((node, parent, fieldname, index))
+        skip = CONDITIONS.get(type(node), ())
+        for name, child in ast.iter_fields(node):
+            if name in skip:
+                continue
+            if isinstance(child, ast.AST):
+                todo.append((child, node, name, None))
+            elif isinstance(child, list):
+                for i, c in enumerate(child):
+                    if isinstance(c, ast.AST):
+                        todo.append((c, node, name, i))
+    return [item for item in out if not isinstance(item[0], ast.stmt)]
+
+
+def guarded(node):
+    """Does the node hold a condition (a comparison, and/or, a while, a conditional's test)?"""
+    return any(isinstance(n, (ast.Compare, ast.BoolOp, ast.While, ast.IfExp, ast.If)) or
+               isinstance(n, ast.comprehension) and n.ifs for n in ast.walk(node))
+
+
+def replaced(tree, target, new):
+    """A deep copy of the statement with the node `target` (found by identity) replaced by `new`."""
+    nodes = [n for n, *_ in walk(tree)]
+    i = next(k for k, n in enumerate(nodes) if n is target)
+    copy_tree = copy.deepcopy(tree)
+    _, parent, fieldname, index = walk(copy_tree)[i]
+    if index is None:
+        setattr(parent, fieldname, new)
+    else:
+        getattr(parent, fieldname)[index] = new
+    return copy_tree
+
+
+def replaced_all(tree, target, new):
+    """The statement with every occurrence of the subexpression `target` (the same text) replaced by `new`."""
+    text, out = src(target), tree
+    for _ in range(20):
+        same = [n for n, *_ in walk(out) if type(n) is type(target) and src(n) == text]
+        if not same:
+            break
+        out = replaced(out, same[0], copy.deepcopy(new))
+    return out
+
+
+def src(node):
+    return ast.unparse(node)
+
+
+def expr(text):
+    return ast.parse(text, mode="eval").body
+
+
+def number(node):
+    """The value of a number written as a constant, with its sign (-1.5 is a minus and 1.5), else None."""
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        inner = number(node.operand)
+        return None if inner is None else -inner
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+        return node.value
+    return None
+
+
+def binops(tree):
+    return [n for n, *_ in walk(tree) if isinstance(n, ast.BinOp)]
+
+
+def calls(tree):
+    return [n for n, *_ in walk(tree) if isinstance(n, ast.Call)]
+
+
+def method(node):
+    """'sum' for x.sum(...) and np.sum(...), else None."""
+    return node.func.attr if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) else None
+
+
+def on_numpy(node):
+    return isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name) and \
+        node.func.value.id == "np"
+
+
+# the words: each operator, and what one of a pair means where the other belongs
+
+SYMBOL = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%", ast.Pow: "**",
+          ast.MatMult: "@", ast.LShift: "<<", ast.RShift: ">>", ast.BitOr: "|", ast.BitXor: "^", ast.BitAnd: "&"}
+ARITHMETIC = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.MatMult, ast.FloorDiv, ast.Mod)
+MEANS = {
+    ast.Pow: "`**` is a power, `*` a product",
+    ast.FloorDiv: "`//` rounds down to a whole number, and a gradient's fractions are lost",
+    ast.Mod: "`%` is the remainder of a division, not a division",
+    ast.MatMult: "`@` is the matrix product; `*` multiplies element by element (the forward's `@` goes back as a "
+                 "`@` with a transpose)",
+    ast.BitXor: "`^` is bitwise exclusive or in Python, not a power (`**`)",
+    ast.BitAnd: "`&` is bitwise and", ast.BitOr: "`|` is bitwise or",
+    ast.LShift: "`<<` shifts bits", ast.RShift: "`>>` shifts bits",
+}
+
+
+def operator_why(old, new, node):
+    sides = (getattr(node, "left", None), getattr(node, "right", getattr(node, "value", None)))
+    if old is ast.Add and new is ast.Mult and all(number(side) is None for side in sides):
+        return "the chain rule multiplies the local derivative by the gradient arriving from above"
+    if {old, new} == {ast.Add, ast.Sub}:
+        return "the sign of one term is flipped"
+    if {old, new} == {ast.Mult, ast.Div}:
+        return "one factor is upside down"
+    return MEANS.get(old) or MEANS.get(new) or ""
+
+
+def neutral(op, left, right):
+    """Would `left op right` leave one side as it is (times or over 1, plus or minus 0, a power of 1)?"""
+    one = number(right) == 1 or (op is ast.Mult and number(left) == 1)
+    zero = number(right) == 0 or (op is ast.Add and number(left) == 0)
+    return one if op in (ast.Mult, ast.Div, ast.Pow, ast.FloorDiv) else zero if op in (ast.Add, ast.Sub) else False
+
+
+# the kinds, in the order the search tries them
+
+@kind
+def order(site):
+    """Two neighbouring statements, one reading or changing what the other writes, the other way round."""
+    stmts = site.stmts
+    for k in range(len(stmts) - 1):
+        a, b = stmts[k], stmts[k + 1]
+        if not (a.writes & b.reads or b.writes & a.reads or a.writes & b.writes):
+            continue
+        trees = [st.node for st in stmts]
+        trees[k], trees[k + 1] = trees[k + 1], trees[k]
+        why = f"`{src(b.node)}` must run first: written before it, `{src(a.node)}` changes what it then works on"
+        if isinstance(a.node, ast.AugAssign) and isinstance(a.node.op, (ast.Div, ast.Mult)):
+            why = (f"`{src(a.node)}` scales what is there when it runs, and the next line's change comes after it "
+                   f"unscaled: the change first, then `{src(a.node)}` scales it too")
+        where = f"lines {a.line} and {b.line}" if a.line != b.line else f"`{src(a.node)}` and `{src(b.node)}`"
+        yield Edit(trees=trees, line=a.line, what=f"{where} in the other order", why=why)
+
+
+@kind
+def assignment(site):
+    """`=`, `+=`, `-=`, `*=`, `/=` for one another, and a value that goes nowhere stored."""
+    for k, st in site.statements():
+        tree = st.node
+        if isinstance(tree, ast.AugAssign):
+            old = SYMBOL.get(type(tree.op), "?")
+            for op in (ast.Add, ast.Sub, ast.Mult, ast.Div):
+                if op is not type(tree.op):
+                    new = copy.deepcopy(tree)
+                    new.op = op()
+                    yield site.edit(k, new, f"`{old}=` where `{SYMBOL[op]}=` belongs", operator_why(type(tree.op),
+                                                                                                  op, tree))
+            new = ast.copy_location(ast.Assign(targets=[copy.deepcopy(tree.target)],
+                                               value=copy.deepcopy(tree.value)), tree)
+            yield site.edit(k, new, f"`{old}=` where `=` belongs", "the gradient starts fresh on this line")
+        elif isinstance(tree, ast.Assign) and len(tree.targets) == 1 and isinstance(tree.targets[0],
+                                                                                   (ast.Name, ast.Subscript)):
+            target = tree.targets[0]
+            name = target.id if isinstance(target, ast.Name) else None
+            if name is None or name in site.ns:
+                for op in (ast.Add, ast.Sub, ast.Mult, ast.Div):
+                    new = ast.copy_location(ast.AugAssign(target=copy.deepcopy(target), op=op(),
+                                                          value=copy.deepcopy(tree.value)), tree)
+                    why = ("a tensor used twice gets the gradient of both uses: the second adds to the first, and "
+                           "`=` throws the first away") if op is ast.Add else ""
+                    yield site.edit(k, new, f"`=` where `{SYMBOL[op]}=` belongs", why)
+        elif isinstance(tree, ast.Expr) and isinstance(tree.value, ast.BinOp) and isinstance(
+                tree.value.left, (ast.Name, ast.Subscript)) and isinstance(tree.value.op, (ast.Add, ast.Sub, ast.Mult,
+                                                                                         ast.Div)):
+            value = tree.value
+            target = copy.deepcopy(value.left)
+            for n in ast.walk(target):
+                if hasattr(n, "ctx") and n is target:
+                    n.ctx = ast.Store()
+            new = ast.copy_location(ast.AugAssign(target=target, op=copy.deepcopy(value.op),
+                                                  value=copy.deepcopy(value.right)), tree)
+            sym = SYMBOL[type(value.op)]
+            yield site.edit(k, new, f"`{src(value)}` computes a value and drops it: `{sym}=` where `{sym}` belongs",
+                            "a line whose result is not stored changes nothing")
+
+
+@kind
+def operator(site):
+    """Any arithmetic operator for any other, and a minus dropped or added."""
+    for k, st in site.statements():
+        for node in binops(st.node):
+            old = type(node.op)
+            for op in ARITHMETIC:
+                if op is old or neutral(op, node.left, node.right):  # `x * 1` for `x + 1` drops a term: term says so
+                    continue
+                new = ast.BinOp(left=copy.deepcopy(node.left), op=op(), right=copy.deepcopy(node.right))
+                yield site.edit(k, replaced(st.node, node, new),
+                                f"`{SYMBOL.get(old, '?')}` where `{SYMBOL[op]}` belongs, in `{src(node)}`",
+                                operator_why(old, op, node))
+        for node, *_ in walk(st.node):
+            if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+                yield site.edit(k, replaced(st.node, node, copy.deepcopy(node.operand)),
+                                f"the minus of `{src(node)}`", "the sign is flipped")
+
+
+# siblings: a function or method a learner writes where another of its family belongs, with what tells them apart
+FAMILIES = [
+    (("zeros_like", "ones_like", "empty_like", "full_like"),
+     "`np.zeros_like` starts from 0, `np.ones_like` from 1, `np.empty_like` from whatever memory held"),
+    (("zeros", "ones", "empty"),
+     "`np.zeros` starts from 0, `np.ones` from 1, `np.empty` from whatever memory held"),
+    (("max", "argmax", "maximum", "amax"),
+     "`max` gives the largest value, `argmax` its index, `np.maximum` the larger of two arrays, element by element"),
+    (("min", "argmin", "minimum", "amin"),
+     "`min` gives the smallest value, `argmin` its index, `np.minimum` the smaller of two arrays"),
+    (("outer", "dot", "matmul", "multiply"),
+     "`np.outer` makes a matrix of two vectors, `np.dot`/`np.matmul` is the matrix product (`@`), `np.multiply` "
+     "multiplies element by element (`*`)"),
+    (("exp", "log"), "`exp` and `log` undo each other: d log(x)/dx = 1/x, d exp(x)/dx = exp(x)"),
+    (("sum", "mean"), "a broadcast's gradient is the sum of its copies; a mean divides it by their number again"),
+    (("tanh", "arctanh"), "h = tanh(hpreact): d tanh(x)/dx = 1 - tanh(x)**2 = 1 - h**2"),
+    (("sqrt", "square"), "`np.sqrt` is the power 1/2, `np.square` the power 2"),
+    (("copy", "view"), "`.view()` shares the array's memory; `.copy()` makes a new one"),
+    (("reshape", "view", "flatten", "ravel"), "numpy's reshape is `.reshape(...)`"),
+    (("arange", "ones", "zeros"), "`np.arange(n)` counts 0 to n-1: one index per row"),
+    (("transpose", "swapaxes"), "a gradient has the shape of its tensor"),
+]
+TORCH = {"clone": "copy", "view": "reshape", "t": "transpose", "dim": "axis", "keepdim": "keepdims",
+         "transpose": "T"}
+
+
+@kind
+def call(site):
+    """One function or method for its sibling (np.zeros_like for np.ones_like, max for argmax, np.sum for Python's
+    sum), a torch spelling for numpy's, a keyword for its numpy spelling."""
+    for k, st in site.statements():
+        for node in calls(st.node):
+            name = method(node) or (node.func.id if isinstance(node.func, ast.Name) else None)
+            if name is None:
+                continue
+            for family, why in FAMILIES:
+                if name in family:
+                    for other in family:
+                        if other == name:
+                            continue
+                        new = copy.deepcopy(node)
+                        if isinstance(new.func, ast.Attribute):
+                            new.func.attr = other
+                        else:
+                            new.func = ast.Name(id=other, ctx=ast.Load())
+                        old_text = f"np.{name}" if on_numpy(node) else f".{name}(" if isinstance(
+                            node.func, ast.Attribute) else f"{name}("
+                        new_text = f"np.{other}" if on_numpy(node) else f".{other}(" if isinstance(
+                            node.func, ast.Attribute) else f"{other}("
+                        yield site.edit(k, replaced(st.node, node, new), f"`{old_text}` where `{new_text}` belongs",
+                                        why)
+            if isinstance(node.func, ast.Name) and name in ("sum", "max", "min", "abs") and node.args:
+                new = ast.Call(func=ast.Attribute(value=ast.Name(id="np", ctx=ast.Load()), attr=name,
+                                                  ctx=ast.Load()), args=copy.deepcopy(node.args),
+                               keywords=copy.deepcopy(node.keywords))
+                yield site.edit(k, replaced(st.node, node, new), f"Python's `{name}(` where `np.{name}(` belongs",
+                                f"Python's {name} runs over the first axis only, one row at a time; np.{name} "
+                                f"takes the whole array (and axis=, keepdims=)")
+            if isinstance(node.func, ast.Attribute) and node.func.attr in TORCH and not node.args:
+                spelled = TORCH[node.func.attr]
+                new = (ast.Attribute(value=copy.deepcopy(node.func.value), attr="T", ctx=ast.Load())
+                       if spelled in ("transpose", "T") else ast.Call(
+                           func=ast.Attribute(value=copy.deepcopy(node.func.value), attr=spelled, ctx=ast.Load()),
+                           args=[], keywords=[]))
+                yield site.edit(k, replaced(st.node, node, new), f"torch's `.{node.func.attr}()` where numpy's "
+                                f"`{'.T' if spelled in ('transpose', 'T') else '.' + spelled + '()'}` belongs", "")
+            for j, kw in enumerate(node.keywords):
+                if kw.arg in TORCH:
+                    new = copy.deepcopy(node)
+                    new.keywords[j].arg = TORCH[kw.arg]
+                    yield site.edit(k, replaced(st.node, node, new), f"torch's `{kw.arg}=` where numpy's "
+                                    f"`{TORCH[kw.arg]}=` belongs", "")
+
+
+@kind
+def tensor(site):
+    """One workspace tensor for another of as many axes (counts for probs)."""
+    for k, st in site.statements():
+        nodes = [n for n, *_ in walk(st.node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)]
+        for node in nodes:
+            if node.id not in site.tensors + [site.g]:
+                continue
+            ndim = len(site.shape(node) or ())
+            many = sum(n.id == node.id for n in nodes) > 1
+            for name in site.tensors:
+                if name == node.id or np.ndim(site.ns[name]) != ndim:
+                    continue
+                new = ast.Name(id=name, ctx=ast.Load())
+                yield site.edit(k, replaced(st.node, node, new), f"`{node.id}` where `{name}` belongs")
+                if many:
+                    yield site.edit(k, replaced_all(st.node, node, new), f"`{node.id}` where `{name}` belongs "
+                                    "(each time)")
+
+
+@kind
+def name(site):
+    """A name where another name of the same statement was meant (a loop's i for its j)."""
+    for k, st in site.statements():
+        nodes = [n for n, *_ in walk(st.node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)]
+        names = sorted({n.id for n in nodes if n.id != "np" and not callable(site.ns.get(n.id))
+                        and not isinstance(site.ns.get(n.id), np.ndarray)} | loop_names(st.node))
+        for node in nodes:
+            for other in names:
+                if other != node.id and node.id in names:
+                    yield site.edit(k, replaced(st.node, node, ast.Name(id=other, ctx=ast.Load())),
+                                    f"`{node.id}` where `{other}` belongs, in `{src(st.node).splitlines()[0]}`"[:160],
+                                    "")
+
+
+def loop_names(tree):
+    return {t.id for n in ast.walk(tree) if isinstance(n, (ast.For, ast.comprehension))
+            for t in ast.walk(n.target) if isinstance(t, ast.Name)}
+
+
+@kind
+def axis(site):
+    """An axis, keepdims, or a transpose: the reduction over the other axis, with or without its kept axis; a `.T`
+    dropped or added; a tensor broadcast in the forward summed."""
+    for k, st in site.statements():
+        for node, *_ in walk(st.node):
+            if isinstance(node, ast.Call) and method(node) in REDUCERS:
+                for new, what, why in axis_edits(node):
+                    yield site.edit(k, replaced(st.node, node, new), what, why)
+            if isinstance(node, ast.Attribute) and node.attr == "T":
+                yield site.edit(k, replaced(st.node, node, copy.deepcopy(node.value)),
+                                f"`{src(node)}` where `{src(node.value)}` belongs (no transpose)",
+                                "a gradient has the shape of its tensor")
+            shape = site.shape(node)
+            if shape is not None and len(shape) == 2 and isinstance(node.ctx, ast.Load):
+                t = ast.Attribute(value=ast.Name(id=node.id, ctx=ast.Load()), attr="T", ctx=ast.Load())
+                yield site.edit(k, replaced(st.node, node, t), f"`{node.id}` where `{node.id}.T` belongs",
+                                "a gradient has the shape of its tensor: line the matmul up so the shapes chain")
+                for ax, keep in ((0, True), (1, True), (0, False)):
+                    summed = expr(f"{node.id}.sum({ax}{', keepdims=True' if keep else ''})")
+                    yield site.edit(k, replaced(st.node, node, summed),
+                                    f"`{node.id}` where its sum `{src(summed)}` belongs",
+                                    "a tensor broadcast in the forward pass gets the sum of its copies' gradients")
+
+
+REDUCERS = {"sum", "mean", "max", "min", "argmax", "argmin", "amax", "amin"}
+
+
+def axis_edits(node):
+    """(new call, what, why) for the reduction `node`: another axis, keepdims added or dropped."""
+    pos = 1 if on_numpy(node) else 0
+    kw = {k.arg: k for k in node.keywords}
+    current = None
+    if len(node.args) > pos and isinstance(node.args[pos], ast.Constant):
+        current = ("pos", node.args[pos].value)
+    elif "axis" in kw and isinstance(kw["axis"].value, ast.Constant):
+        current = ("kw", kw["axis"].value.value)
+    for ax in (0, 1, None):
+        if current and ax == current[1] or (not current and ax is None):
+            continue
+        new = copy.deepcopy(node)
+        if current and current[0] == "pos":
+            if ax is None:
+                del new.args[pos]
+            else:
+                new.args[pos] = ast.Constant(value=ax)
+        elif current:
+            if ax is None:
+                new.keywords = [k for k in new.keywords if k.arg != "axis"]
+            else:
+                next(k for k in new.keywords if k.arg == "axis").value = ast.Constant(value=ax)
+        else:
+            new.args.insert(pos, ast.Constant(value=ax))
+        what = "the batch (axis 0)" if ax == 0 else "each row (axis 1)" if ax == 1 else "the whole array"
+        was = "the whole array" if not current or current[1] is None else f"axis {current[1]}"
+        yield new, f"`{src(node)}` reduces over {was} where it must reduce over {what}", ""
+    new = copy.deepcopy(node)
+    if "keepdims" in kw:
+        new.keywords = [k for k in new.keywords if k.arg != "keepdims"]
+        yield new, f"`keepdims=True` does not belong in `{src(node)}`", ""
+    else:
+        new.keywords = new.keywords + [ast.keyword(arg="keepdims", value=ast.Constant(value=True))]
+        yield new, f"`{src(node)}` drops the axis it reduces: keepdims=True belongs", \
+            "keepdims=True keeps the reduced axis, so the result broadcasts along it"
+
+
+@kind
+def index(site):
+    """An index's structure: [Yb] for [range(n), Yb], [:, Yb] for one entry per row, a missing [:, None], and a
+    `.T` on the wrong operand of a matrix product."""
+    for k, st in site.statements():
+        for node, *_ in walk(st.node):
+            if isinstance(node, ast.Subscript):
+                sl = node.slice
+                one = sl if not isinstance(sl, ast.Tuple) else None
+                if one is not None and not isinstance(one, ast.Slice):
+                    for rows in ("range(n)", "np.arange(n)"):
+                        new = copy.deepcopy(node)
+                        new.slice = ast.Tuple(elts=[expr(rows), copy.deepcopy(one)], ctx=ast.Load())
+                        yield site.edit(k, replaced(st.node, node, new),
+                                        f"`{src(node)}` picks whole rows, one per entry of `{src(one)}`: one entry "
+                                        f"per row is `[{rows}, {src(one)}]`", "")
+                if isinstance(sl, ast.Tuple) and len(sl.elts) == 2 and isinstance(sl.elts[0], ast.Slice) and \
+                        sl.elts[0].lower is None and sl.elts[0].upper is None and not isinstance(sl.elts[1],
+                                                                                                  (ast.Slice,
+                                                                                                   ast.Constant)):
+                    new = copy.deepcopy(node)
+                    new.slice.elts[0] = expr("range(n)")
+                    yield site.edit(k, replaced(st.node, node, new),
+                                    f"`[:, {src(sl.elts[1])}]` takes every row at every one of its columns (n x n "
+                                    f"entries): one entry per row is `[range(n), {src(sl.elts[1])}]`", "")
+                if isinstance(sl, ast.Tuple) and len(sl.elts) == 2 and isinstance(sl.elts[0], ast.Slice) and \
+                        isinstance(sl.elts[1], ast.Constant) and sl.elts[1].value is None:
+                    yield site.edit(k, replaced(st.node, node, copy.deepcopy(node.value)),
+                                    f"`[:, None]` does not belong on `{src(node.value)}`", "")
+        for node in binops(st.node):
+            if not isinstance(node.op, ast.MatMult):
+                for side in ("left", "right"):
+                    operand = getattr(node, side)
+                    if isinstance(operand, (ast.Name, ast.Call, ast.BinOp)) and is_vector(site, operand):
+                        col = ast.Subscript(value=copy.deepcopy(operand), ctx=ast.Load(),
+                                            slice=ast.Tuple(elts=[ast.Slice(), ast.Constant(value=None)],
+                                                            ctx=ast.Load()))
+                        new = copy.deepcopy(node)
+                        setattr(new, side, col)
+                        yield site.edit(k, replaced(st.node, node, new),
+                                        f"`{src(operand)}` is a row of n numbers where a column belongs (`[:, None]`)",
+                                        "an (n,) vector broadcasts along the rows as a row; one number per row is a "
+                                        "column, (n, 1)")
+                continue
+            left, right = node.left, node.right
+            for a, b, flip in ((left, right, False), (right, left, True)):
+                if isinstance(a, ast.Attribute) and a.attr == "T":
+                    moved_b = ast.Attribute(value=copy.deepcopy(b), attr="T", ctx=ast.Load())
+                    parts = (moved_b, copy.deepcopy(a.value)) if flip else (copy.deepcopy(a.value), moved_b)
+                    new = ast.BinOp(left=parts[0], op=ast.MatMult(), right=parts[1])
+                    yield site.edit(k, replaced(st.node, node, new),
+                                    f"`.T` on `{src(a.value)}` where it belongs on `{src(b)}`, in `{src(node)}`",
+                                    "a gradient has the shape of its tensor: line the matmul up so the shapes chain")
+            swapped = ast.BinOp(left=copy.deepcopy(right), op=ast.MatMult(), right=copy.deepcopy(left))
+            yield site.edit(k, replaced(st.node, node, swapped),
+                            f"`{src(left)}` and `{src(right)}` the other way round in `{src(node)}`",
+                            "a matrix product does not commute: line the shapes up")
+
+
+def is_vector(site, node):
+    """Is the expression (a name, or a small expression of names) a 1-D array of n numbers in the true run?"""
+    try:
+        with np.errstate(all="ignore"):
+            value = eval(compile(ast.Expression(body=copy.deepcopy(node)), "<index>", "eval"), dict(site.ns))
+    except Exception:
+        return False
+    return isinstance(value, np.ndarray) and value.ndim == 1 and len(value) == site.ns.get("n", -1)
+
+
+CONSTANTS = (1, -1, 2, 0.5, -0.5, 1.5, -1.5, 0)
+
+
+@kind
+def constant(site):
+    """A number or a sign: another of the classic constants, n for n - 1 (Bessel's correction) and back, a minus."""
+    for k, st in site.statements():
+        for node, parent, *_ in walk(st.node):
+            value = number(node)
+            if value is not None and number(parent) is None:
+                for c in CONSTANTS + (-value,):
+                    dropping = isinstance(parent, ast.BinOp) and (
+                        neutral(type(parent.op), parent.left, ast.Constant(c)) if node is parent.right else
+                        neutral(type(parent.op), ast.Constant(c), parent.right))
+                    if c != value and not dropping:  # a constant made neutral drops a term: the term kind says so
+                        yield site.edit(k, replaced(st.node, node, ast.Constant(value=c)),
+                                        f"`{src(node)}` where `{c}` belongs")
+            if isinstance(node, ast.Name) and node.id in ("n", "batch_size"):
+                yield site.edit(k, replaced(st.node, node, expr(f"({node.id} - 1)")),
+                                f"`{node.id}` where `{node.id} - 1` belongs",
+                                "Bessel's correction: the batch variance divides by n-1")
+            if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Sub) and isinstance(node.left, ast.Name) \
+                    and node.left.id in ("n", "batch_size") and isinstance(node.right, ast.Constant):
+                yield site.edit(k, replaced(st.node, node, ast.Name(id=node.left.id, ctx=ast.Load())),
+                                f"`{src(node)}` where `{node.left.id}` belongs",
+                                "only the variance has Bessel's n-1; the mean divides by n")
+        tree = st.node
+        if isinstance(tree, (ast.Assign, ast.AugAssign)) and not isinstance(tree.value, ast.UnaryOp):
+            new = copy.deepcopy(tree)
+            new.value = ast.UnaryOp(op=ast.USub(), operand=new.value)
+            yield site.edit(k, new, "the sign of the whole line", "the sign is flipped")
+
+
+@kind
+def grouping(site):
+    """A parenthesis moved inside the learner's own expression: `p - y / n` where `(p - y) / n` belongs, named as
+    the move."""
+    for k, st in site.statements():
+        for node in binops(st.node):
+            if isinstance(node.right, ast.BinOp):
+                r = node.right
+                inner = ast.BinOp(left=copy.deepcopy(node.left), op=copy.deepcopy(node.op), right=copy.deepcopy(r.left))
+                new = ast.BinOp(left=inner, op=copy.deepcopy(r.op), right=copy.deepcopy(r.right))
+                yield site.edit(k, replaced(st.node, node, new), moved(node, r, inner), "")
+            if isinstance(node.left, ast.BinOp):
+                left = node.left
+                inner = ast.BinOp(left=copy.deepcopy(left.right), op=copy.deepcopy(node.op),
+                                  right=copy.deepcopy(node.right))
+                new = ast.BinOp(left=copy.deepcopy(left.left), op=copy.deepcopy(left.op), right=inner)
+                yield site.edit(k, replaced(st.node, node, new), moved(node, left, inner), "")
+
+
+def moved(node, applied, inner):
+    """The words for a moved parenthesis: what the operator now applies to, and what it must apply to."""
+    sym = SYMBOL.get(type(applied.op), "?")
+    binding = " (`*`, `/` and `@` bind before `+` and `-`)" if type(applied.op) in (
+        ast.Mult, ast.Div, ast.MatMult) and type(node.op) in (ast.Add, ast.Sub) else ""
+    return (f"in `{src(node)}` the `{sym}` applies to `{src(applied)}`: parentheses around `{src(inner)}` "
+            f"belong{binding}")
+
+
+@kind
+def term(site):
+    """A factor or a term left out, or one that does not belong."""
+    for k, st in site.statements():
+        for node in binops(st.node):
+            for keep, drop in ((node.left, node.right), (node.right, node.left)):
+                part = "factor" if isinstance(node.op, (ast.Mult, ast.Div, ast.MatMult)) else "term"
+                yield site.edit(k, replaced(st.node, node, copy.deepcopy(keep)),
+                                f"the {part} `{src(drop)}` does not belong in `{src(node)}`", "")
+        for node, *_ in walk(st.node):
+            if isinstance(node, (ast.BinOp, ast.Call)) or (
+                    isinstance(node, ast.Name) and isinstance(site.ns.get(node.id), np.ndarray)):
+                for name in site.tensors:
+                    new = ast.BinOp(left=copy.deepcopy(node), op=ast.Mult(), right=ast.Name(id=name, ctx=ast.Load()))
+                    yield site.edit(k, replaced(st.node, node, new), f"a factor `{name}` is missing from `{src(node)}`",
+                                    "")
+
+
+@kind
+def product(site):
+    """A product of sums where the sum of products belongs: (a * b).sum(0), not a.sum(0) * b.sum(0)."""
+    for k, st in site.statements():
+        for node in binops(st.node):
+            if not isinstance(node.op, ast.Mult):
+                continue
+            sides = [node.left, node.right]
+            summed = [s for s in sides if method(s) in ("sum", "mean") and not on_numpy(s)]
+            if not summed:
+                continue
+            template = summed[0]
+            inner = [s.func.value if s in summed else s for s in sides]
+            new = copy.deepcopy(template)
+            new.func.value = ast.BinOp(left=copy.deepcopy(inner[0]), op=ast.Mult(), right=copy.deepcopy(inner[1]))
+            yield site.edit(k, replaced(st.node, node, new),
+                            f"`{src(node)}` multiplies sums where the sum of the products belongs: "
+                            f"multiply `{src(inner[0])}` and `{src(inner[1])}` first, then `.{method(template)}(...)`",
+                            "the chain rule multiplies row by row; the broadcast's sum adds the products up")
+
+
+@kind
+def copying(site):
+    """A view where a copy belongs: `a = b`, `a = b[:]`, np.asarray(b), then a changed in place."""
+    for k, st in site.statements():
+        tree = st.node
+        if not isinstance(tree, ast.Assign):
+            continue
+        value = tree.value
+        if isinstance(value, ast.Name) or (isinstance(value, ast.Subscript) and isinstance(value.slice, ast.Slice)) \
+                or (isinstance(value, ast.Call) and method(value) in ("asarray", "view", "reshape")):
+            base = value.args[0] if isinstance(value, ast.Call) and on_numpy(value) and value.args else value
+            new = copy.deepcopy(tree)
+            new.value = ast.Call(func=ast.Attribute(value=copy.deepcopy(base), attr="copy", ctx=ast.Load()),
+                                 args=[], keywords=[])
+            yield site.edit(k, new, f"`{src(value)}` shares its array where a copy belongs (`.copy()`)",
+                            "a later in-place change of the new name changes the old one too (numpy's .copy() is "
+                            "the lecture's .clone())")
+
+
+@kind
+def subexpression(site):
+    """A subexpression for the forward's tensor (`h @ W2` for logits, `dlogits.argmax(1)` for Yb): the smallest
+    first, the most specific edit."""
+    for k, st in site.statements():
+        nodes = sorted(walk(st.node), key=lambda item: len(src(item[0])))
+        for node, parent, *_ in nodes:
+            if isinstance(node, (ast.Call, ast.BinOp, ast.Subscript, ast.Attribute)) and not (
+                    isinstance(parent, ast.Call) and node is parent.func):
+                for tname in site.tensors:
+                    if tname != "Xb":
+                        yield site.edit(k, replaced_all(st.node, node, ast.Name(id=tname, ctx=ast.Load())),
+                                        f"`{src(node)}` where `{tname}` belongs", made_by(tname))
+
+
+@kind
+def own(site):
+    """The learner's own array where the forward's tensor belongs (tried after every edit of the learner's own lines
+    that make it: a fix there says more)."""
+    for k, st in site.statements():
+        nodes = [n for n, *_ in walk(st.node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)]
+        for node in nodes:
+            if node.id not in site.own:
+                continue
+            for name in site.tensors:
+                if np.shape(site.ns[name]) == site.shape(node):
+                    yield site.edit(k, replaced_all(st.node, node, ast.Name(id=name, ctx=ast.Load())),
+                                    f"your `{node.id}` where the forward's `{name}` belongs: they differ",
+                                    made_by(name))
+
+
+@kind
+def loop(site):
+    """What a loop runs over: range(T) for range(n) and the like."""
+    for k, st in site.statements():
+        for node in ast.walk(st.node):
+            if isinstance(node, ast.For) and isinstance(node.iter, ast.Call) and isinstance(node.iter.func, ast.Name) \
+                    and node.iter.func.id == "range" and len(node.iter.args) == 1:
+                for size in SIZES:
+                    if src(node.iter.args[0]) != size:
+                        new_iter = expr(f"range({size})")
+                        new = copy.deepcopy(st.node)
+                        target = next(n for n in ast.walk(new) if isinstance(n, ast.For) and src(n) == src(node))
+                        target.iter = new_iter
+                        yield site.edit(k, new, f"the loop runs over `{src(node.iter)}` where `range({size})` belongs",
+                                        SIZE_WORDS[size])
+
+
+SIZE_WORDS = {"n": "one step per example of the batch", "T": "one step per character of the context",
+              "E": "one step per number of an embedding", "H": "one step per hidden neuron",
+              "V": "one step per character of the vocabulary"}
+
+
+# words in the lecture's terms
+
+def local(st, g, exercise):
+    """What the lecture says of the edited line's gradient: its local derivative (the hint), never the answer."""
+    target = min(st.writes & set(KNOWLEDGE), default=g)
+    if exercise != "ex1" and target in FUSED:
+        return FUSED[target][0]
+    return KNOWLEDGE.get(target, {}).get("hint", "")
+
+
+def made_by(name):
+    """What a workspace tensor is, in the forward's own words."""
+    if name in source.ALL_GRADIENTS:
+        return f"{name} is the gradient of {name[1:]}"
+    if name == "Yb":
+        return "Yb holds each row's target, the index the one-hot's -1 goes to"
+    for line in source.forward_lines():
+        code = line.split("#")[0].strip()
+        if code.startswith(f"{name} ="):
+            return f"the forward made it: {code}"
+    return f"{name} is the forward's {source.shapes().get(name, 'tensor')}"
+
+
+def near_names(g):
+    """The names on the forward lines that make g's tensor or use it: the first candidates."""
+    t = g[1:]
+    found = set()
+    for line in source.forward_lines():
+        code = line.split("#")[0]
+        if f"{t} =" in code or f" {t}" in code or f"({t}" in code:
+            try:
+                found |= {n.id for n in ast.walk(ast.parse(code.strip())) if isinstance(n, ast.Name)}
+            except SyntaxError:
+                continue
+    return found - {"np", "n"}
