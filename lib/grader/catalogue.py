@@ -94,8 +94,8 @@ KNOWLEDGE = {
                 "exp(logits) where exp(norm_logits) belongs: counts came from the normalised "
                 "logits, so its derivative is counts itself"),
                ("dcounts",
-                "the local derivative is missing: d exp(x) = exp(x) = counts, so counts * "
-                "dcounts")]),
+                "the local derivative is missing: d exp(x) = exp(x), which the forward already "
+                "made (counts): multiply dcounts by it")]),
     "dlogit_maxes": dict(
         hint="norm_logits = logits - logit_maxes: logit_maxes (n, 1) was broadcast and "
              "subtracted, so minus the sum of dnorm_logits over axis 1. It should come out about "
@@ -194,15 +194,15 @@ KNOWLEDGE = {
     "dbnraw": dict(
         hint="hpreact = bngain * bnraw + bnbias: times bngain (broadcast over the batch)",
         wrong=[("dhpreact",
-                "bngain is left out: hpreact = bngain * bnraw + bnbias, so bngain * dhpreact"),
+                "bngain is left out: hpreact = bngain * bnraw + bnbias, so bnraw's local derivative is bngain"),
                ("bnbias * dhpreact",
                 "bnbias where bngain belongs: bnraw is multiplied by bngain")]),
     "dbnbias": dict(
         hint="hpreact = ... + bnbias: bnbias (1, H) was broadcast over the batch: sum dhpreact "
              "over axis 0",
         wrong=[("(bnraw * dhpreact).sum(0, keepdims=True)",
-                "that is dbngain: bnbias is added, so its local derivative is 1: "
-                "dhpreact.sum(0, keepdims=True)")]),
+                "that is dbngain: bnbias is added, so its local derivative is 1: dhpreact alone, "
+                "summed over the batch")]),
     "dbndiff": dict(
         hint="bndiff is used twice: bnraw = bndiff * bnvar_inv (the local derivative is the other factor, "
              "broadcast over the batch) and bndiff2 = bndiff ** 2 (d x^2 = 2x, times the gradient from above); "
@@ -210,18 +210,17 @@ KNOWLEDGE = {
         branches=[("bnraw = bndiff * bnvar_inv", "bnvar_inv * dbnraw"),
                   ("bndiff2 = bndiff ** 2", "2 * bndiff * dbndiff2")],
         wrong=[("bnvar_inv * dbnraw + 2 * bndiff2 * dbndiff2",
-                "bndiff2 where bndiff belongs: d(x^2) = 2x, and x is bndiff: 2 * bndiff * "
-                "dbndiff2"),
+                "bndiff2 where bndiff belongs: d(x^2) = 2x, and x is bndiff"),
                ("bnvar_inv * dbnraw + bndiff * dbndiff2",
-                "the 2 of d(x^2) = 2x is missing: 2 * bndiff * dbndiff2"),
+                "the 2 of d(x^2) = 2x is missing"),
                ("bnvar_inv * dbnraw + 2 * dbndiff2",
-                "d(x^2) = 2x: times bndiff, 2 * bndiff * dbndiff2")]),
+                "d(x^2) = 2x: times bndiff")]),
     "dbnvar_inv": dict(
         hint="bnraw = bndiff * bnvar_inv: bnvar_inv (1, H) was broadcast over the batch: sum "
              "bndiff * dbnraw over axis 0",
         wrong=[("(bndiff2 * dbnraw).sum(0, keepdims=True)",
-                "bndiff2 where bndiff belongs: bnraw = bndiff * bnvar_inv, so (bndiff * "
-                "dbnraw).sum(0, keepdims=True)"),
+                "bndiff2 where bndiff belongs: bnraw = bndiff * bnvar_inv, so bnvar_inv's local "
+                "derivative is bndiff"),
                ("(bnraw * dbnraw).sum(0, keepdims=True)",
                 "bnraw where bndiff belongs: the factor next to bnvar_inv in bnraw = bndiff * "
                 "bnvar_inv is bndiff")]),
@@ -331,7 +330,7 @@ KNOWLEDGE = {
                 "reshape back the same way"),
                ("dembcat.T.reshape(emb.shape)",
                 "transposed before the reshape: the numbers of one example are a row of "
-                "dembcat; dembcat.reshape(emb.shape)")]),
+                "dembcat: reshape it to emb's shape as it is")]),
     "dC": dict(
         hint="emb = C[Xb] copied row Xb[k, j] of C into place (k, j): every copy sends its "
              "gradient back to its row, and rows used many times add up all of them (a loop with "

@@ -71,6 +71,13 @@ class Site:
         return np.shape(v) if isinstance(v, np.ndarray) else None
 
 
+def fresh_assignment(st, g):
+    """Does the statement give g a new value, not built on its old one (g = ..., not reading g)?"""
+    return isinstance(st.node, ast.Assign) and g not in st.reads and any(
+        isinstance(t, ast.Name) and t.id == g or isinstance(t, ast.Tuple) and any(
+            isinstance(e, ast.Name) and e.id == g for e in t.elts) for t in st.node.targets)
+
+
 KINDS = []
 
 
@@ -138,46 +145,76 @@ CONDITIONS = {ast.If: ("test",), ast.IfExp: ("test",), ast.comprehension: ("ifs"
 def walk(tree):
     """Every node an edit may change, with its parent and field: (node, parent, field, index). Targets of an
     assignment are not edited (an index in one is: dlogits[range(n), Yb]); nor anything PASSED_OVER, nor a node
-    that holds a condition (replacing it whole would drop the guard)."""
-    out, todo = [], [(tree, None, None, None)]
+    that holds a condition (replacing it whole would drop the guard). Walked once per statement (cached)."""
+    return walked(tree)[0]
+
+
+WALKED = {}  # id(statement) -> (statement, its walk, each node's path from the statement): the search asks often
+
+
+def walked(tree):
+    hit = WALKED.get(id(tree))
+    if hit is not None and hit[0] is tree:
+        return hit[1], hit[2]
+    held = guards(tree)
+    out, paths, todo = [], {}, [(tree, None, None, None, ())]
     while todo:
-        node, parent, fieldname, index = todo.pop()
+        node, parent, fieldname, index, path = todo.pop()
         if isinstance(node, NOT_EDITED) or getattr(node, "ctx", None).__class__ in (ast.Store, ast.Del):
             if isinstance(node, ast.Subscript) and not isinstance(node.value, NOT_EDITED):
-                todo.append((node.slice, node, "slice", None))  # dlogits[range(n), Yb] = ...: its index is edited
+                todo.append((node.slice, node, "slice", None, path + (("slice", None),)))  # its index is edited
             continue
-        if parent is not None and not guarded(node):
+        if parent is not None and id(node) not in held and not isinstance(node, ast.stmt):
             out.append((node, parent, fieldname, index))
+            paths[id(node)] = path
         skip = CONDITIONS.get(type(node), ())
         for name, child in ast.iter_fields(node):
             if name in skip:
                 continue
             if isinstance(child, ast.AST):
-                todo.append((child, node, name, None))
+                todo.append((child, node, name, None, path + ((name, None),)))
             elif isinstance(child, list):
                 for i, c in enumerate(child):
                     if isinstance(c, ast.AST):
-                        todo.append((c, node, name, i))
-    return [item for item in out if not isinstance(item[0], ast.stmt)]
+                        todo.append((c, node, name, i, path + ((name, i),)))
+    if len(WALKED) > 512:
+        WALKED.clear()
+    WALKED[id(tree)] = (tree, out, paths)
+    return out, paths
 
 
-def guarded(node):
-    """Does the node hold a condition (a comparison, and/or, a while, a conditional's test)?"""
-    return any(isinstance(n, (ast.Compare, ast.BoolOp, ast.While, ast.IfExp, ast.If)) or
-               isinstance(n, ast.comprehension) and n.ifs for n in ast.walk(node))
+def guards(tree):
+    """The ids of the nodes that hold a condition (a comparison, and/or, a while, a conditional's test)."""
+    held = set()
+
+    def visit(node):
+        inside = isinstance(node, (ast.Compare, ast.BoolOp, ast.While, ast.IfExp, ast.If)) or (
+            isinstance(node, ast.comprehension) and bool(node.ifs))
+        for child in ast.iter_child_nodes(node):
+            inside = visit(child) or inside
+        if inside:
+            held.add(id(node))
+        return inside
+    visit(tree)
+    return held
 
 
 def replaced(tree, target, new):
-    """A deep copy of the statement with the node `target` (found by identity) replaced by `new`."""
-    nodes = [n for n, *_ in walk(tree)]
-    i = next(k for k, n in enumerate(nodes) if n is target)
-    copy_tree = copy.deepcopy(tree)
-    _, parent, fieldname, index = walk(copy_tree)[i]
-    if index is None:
-        setattr(parent, fieldname, new)
-    else:
-        getattr(parent, fieldname)[index] = new
-    return copy_tree
+    """The statement with the node `target` (found by identity) replaced by `new`: the nodes on the way down are
+    copied, the rest shared with the learner's statement (never changed: a candidate is compiled, not edited)."""
+    path = walked(tree)[1][id(target)]
+    root = node = copy.copy(tree)
+    for k, (fieldname, index) in enumerate(path):
+        last = k == len(path) - 1
+        if index is None:
+            child = new if last else copy.copy(getattr(node, fieldname))
+            setattr(node, fieldname, child)
+        else:
+            items = list(getattr(node, fieldname))
+            child = items[index] = new if last else copy.copy(items[index])
+            setattr(node, fieldname, items)
+        node = child
+    return root
 
 
 def replaced_all(tree, target, new):
@@ -231,7 +268,8 @@ def on_numpy(node):
 
 SYMBOL = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.FloorDiv: "//", ast.Mod: "%", ast.Pow: "**",
           ast.MatMult: "@", ast.LShift: "<<", ast.RShift: ">>", ast.BitOr: "|", ast.BitXor: "^", ast.BitAnd: "&"}
-ARITHMETIC = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.MatMult, ast.FloorDiv, ast.Mod)
+ARITHMETIC = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.MatMult)  # what an operator may become: `%` and
+# `//` are only ever edited away (p % 3 is p for probabilities: an edit to them would be right by accident)
 MEANS = {
     ast.Pow: "`**` is a power, `*` a product",
     ast.FloorDiv: "`//` rounds down to a whole number, and a gradient's fractions are lost",

@@ -57,9 +57,10 @@ def judge(exercise, run, at=line_at):
         elif x is None:
             row.status, row.why = Status.MISSING, f"{g} is still None"
         elif r.alias:
+            other, text = r.alias
             row.status = Status.WRONG
-            row.why = (f"{g} = {r.alias} makes no copy: both names are one array, so the later in-place change of "
-                       f"{g} changes {r.alias} too; write {g} = {r.alias}.copy() (numpy's spelling of the lecture's "
+            row.why = (f"`{text}` makes no copy: {g} and {other} share one array, so the later in-place change of "
+                       f"{g} changes {other} too; make {g} a copy ({other}.copy(), numpy's spelling of the lecture's "
                        f".clone())")
         elif not close(x, a) and not broadcast_equal(x, a):
             got = np.asarray(x) if isinstance(x, (float, int)) else x
@@ -119,8 +120,8 @@ def rebound_note(r, at):
 
 def inherits_why(g, r, value, a, upstream, at):
     if r.victim_of:
-        culprit, line = r.victim_of
-        return (f"your line is right, but `{culprit} = {g}` (no copy, {at(line)}) shares its array, and the in-place "
+        culprit, line, text = r.victim_of
+        return (f"your line is right, but `{text}` (no copy, {at(line)}) shares its array, and the in-place "
                 f"change of {culprit} changed {g} too")
     if upstream:
         why = f"your line is right; it inherits the error of {', '.join(upstream)}"

@@ -113,7 +113,7 @@ def searched(child, g, r, owners, final):
     started, seen = time.perf_counter(), set()
     for kind in edits.KINDS:
         for edit in candidates(kind, site):
-            key = tuple(map(ast.dump, edit.trees))
+            key = tuple(ast.dump(t) if t is not st.node else k for k, (t, st) in enumerate(zip(edit.trees, stmts)))
             if key in seen:
                 continue
             seen.add(key)
@@ -221,6 +221,8 @@ class Probe:
         self.original = [st.node for st in stmts]
         self.reads = set().union(*(child.all_reads[st] for st in stmts)) | {g}
         base = {k: v for k, v in final.items() if not k.startswith("__")}
+        if any(edits.fresh_assignment(st, g) for st in stmts):  # g's lines make it anew: no final value leaks in
+            base.pop(g, None)
         self.true = {**base, **{u: child.answers[u] for u in upstream}}
         self.random = {**base, **{u: child.noise[u] for u in upstream}} if rnd_ref is not None else None
         self.upstream = upstream

@@ -46,8 +46,8 @@ class GradientRun:
     error: tuple = None      # (line, message, failed lines it needs) when its lines raise in the isolated run
     plain_error: tuple = None  # (line, message) when they raise as the file runs
     rebound: list = field(default_factory=list)  # [(forward name, line)] the file rebinds and its lines read
-    alias: str = None        # `g = other` with no copy, then changed in place: the other name
-    victim_of: tuple = None  # (culprit, line): `culprit = g` with no copy changed g
+    alias: tuple = None      # (other, text): `g = other` (or a view: other[:]) with no copy, then changed in place
+    victim_of: tuple = None  # (culprit, line, text): `culprit = g` (or a view of g), changed in place, changed g
     rnd_ref: object = None   # what a right line gives with the random upstream gradients (None: no such probe)
     rnd_ctx: dict = field(default_factory=dict)  # the random run's gradients, for the diagnosis
     harm: str = None         # a gradient below that its numbers, right but in the wrong shape, spoil

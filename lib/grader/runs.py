@@ -20,6 +20,7 @@ import numpy as np
 from lib import source
 from lib.cli import UsageError
 from lib.grader import catalogue, ex4, mistakes, repair, sandbox
+from lib.grader.edits import fresh_assignment
 from lib.grader.result import Failure, GradientRun, LineRow, RunResult
 from lib.grader.workspace import names, prepare
 from lib.lecture import EPS, GRADIENTS, PARAMS, STEPS
@@ -49,6 +50,11 @@ class Statement:
         self.kind = "setup" if lib or calls & {"workspace", "grade"} else "code"
 
 
+def shared(x, y):
+    """Do two values share memory (one array, or a view of it: x[:], np.asarray(x), x.reshape(...))?"""
+    return x is y or (isinstance(x, np.ndarray) and isinstance(y, np.ndarray) and np.shares_memory(x, y))
+
+
 def snapshot(x):
     return x.copy() if isinstance(x, np.ndarray) else list(x) if isinstance(x, list) else x
 
@@ -61,13 +67,6 @@ def same(x, y):
         return bool(x == y) if not isinstance(x, np.ndarray) else False
     except Exception:
         return False
-
-
-def fresh_assignment(st, g):
-    """Does the statement give g a new value, not built on its old one (g = ..., not reading g)?"""
-    return isinstance(st.node, ast.Assign) and g not in st.reads and any(
-        isinstance(t, ast.Name) and t.id == g or isinstance(t, ast.Tuple) and any(
-            isinstance(e, ast.Name) and e.id == g for e in t.elts) for t in st.node.targets)
 
 
 class Child:
@@ -158,7 +157,7 @@ class Child:
                 kind = "rebinds"
             if events is not None:
                 events.append(dict(kind=kind, name=name, line=st.line,
-                                   alias=[h for h in st.writes if ns.get(h) is obj and h != name]))
+                                   alias=[h for h in st.writes if shared(ns.get(h), obj) and h != name]))
             ns[name] = snapshot(copy)
             originals[name] = (ns[name], copy)
             if name in PARAMS:
@@ -193,7 +192,7 @@ class Child:
                     obj, copy = prev[g]
                     changed = cur is not obj or (isinstance(cur, np.ndarray) and not np.array_equal(cur, copy))
                     if changed and g not in st.writes:
-                        culprit = [h for h in st.writes if h in tracked and ns.get(h) is cur]
+                        culprit = [h for h in st.writes if h in tracked and shared(ns.get(h), cur)]
                         if culprit and cur is obj:
                             aliases.append((culprit[0], g, self.assignment(culprit[0], g, st)))
                         else:
@@ -205,15 +204,16 @@ class Child:
         return ns, events, errors, exits, recorded, dynamic, aliases
 
     def assignment(self, culprit, victim, before):
-        """The line of the last `culprit = victim` (no copy) above the statement `before`."""
-        found = before.line
+        """(line, text) of the last assignment above the statement `before` that made culprit share victim's array:
+        `culprit = victim`, `= victim[:]`, `= np.asarray(victim)`, `= victim.view()`, `= victim.reshape(...)`."""
+        found = (before.line, f"{culprit} = {victim}")
         for st in self.stmts:
             if st is before:
                 break
             node = st.node
-            if (isinstance(node, ast.Assign) and isinstance(node.value, ast.Name) and node.value.id == victim
-                    and any(isinstance(t, ast.Name) and t.id == culprit for t in node.targets)):
-                found = st.line
+            if isinstance(node, ast.Assign) and victim in source.reads([node]) and \
+                    any(isinstance(t, ast.Name) and t.id == culprit for t in node.targets):
+                found = (st.line, f"{culprit} = {ast.unparse(node.value)}")
         return found
 
     def save_figures(self):
@@ -338,11 +338,11 @@ class Child:
             r.rebound = [(e["name"], e["line"]) for e in events if e["kind"] == "rebinds" and e["name"] in
                          self.soft and e["name"] in source.reads([st.node for st in own])]
             grads[g] = r
-        for culprit, victim, line in aliases:
+        for culprit, victim, (line, text) in aliases:
             if culprit in grads:
-                grads[culprit].alias = victim
+                grads[culprit].alias = (victim, text)
             if victim in grads:
-                grads[victim].victim_of = (culprit, line)
+                grads[victim].victim_of = (culprit, line, text)
         self.random_references(grads)
         self.harm(grads, owners, iso, iso_err)
         second = None

@@ -167,6 +167,16 @@ PLANTED = [
     ("ex4_lecture.py", "dlogits /= n", "dlogits /= n\ndlogits = dlogits.T", "dlogits", "transpose"),
     ("ex2_lecture.py", "dlogits = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)", "dlogits = probs",
      "line 5", "dlogits = probs made no copy"),
+    # a view is no copy either: the gradient it spoils inherits, the line that changes it in place is not blamed
+    ("ex1_lecture.py", "dhprebn = dbndiff.copy()", "dhprebn = dbndiff[:]", "dhprebn",
+     "`dhprebn = dbndiff[:]` makes no copy: dhprebn and dbndiff share one array"),
+    ("ex1_lecture.py", "dhprebn = dbndiff.copy()", "dhprebn = np.asarray(dbndiff)", "dhprebn",
+     "`dhprebn = np.asarray(dbndiff)` makes no copy"),
+    # a product of sums: about zero here (bnraw sums to zero over the batch), like 'the local derivative alone';
+    # the catalogue's form fails under random upstream gradients, and the search names the product
+    ("ex3_lecture.py", "dbngain = (bnraw * dhpreact).sum(0, keepdims=True)",
+     "dbngain = bnraw.sum(0, keepdims=True) * dhpreact.sum(0, keepdims=True)", "dbngain",
+     "multiplies sums where the sum of the products belongs"),
 ]
 
 

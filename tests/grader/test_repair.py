@@ -137,3 +137,51 @@ def test_a_sweep_of_edits_over_the_projects_own_answer_lines(names_txt, kind):
             if len(wrong) != 1 or "largest difference" in wrong[0].why:
                 misses.append((bad, [(r.name, r.why[:80]) for r in wrong]))
     assert planted >= 3 and len(misses) <= planted // 10, (planted, misses)
+
+
+def test_a_line_that_calls_outside_numpy_is_run_as_written_and_never_searched(names_txt, tmp_path):
+    """`x if 0 < 1 else shutil.rmtree(d)`: the search would edit the guard and delete the folder; a line that logs
+    would log once per candidate. Such lines are run by the three runs only, never edited or repeated."""
+    keep = tmp_path / "keep"
+    keep.mkdir()
+    log = tmp_path / "log.txt"
+    source = fixture("ex2_onehot.py").replace(
+        "dlogits = (p - y) / batch_size",
+        f"import shutil\nd = {str(keep)!r}\n"
+        f"def logged(x):\n    open({str(log)!r}, 'a').write('one\\n')\n    return x\n"
+        "dlogits = logged(p - y) if 0 < 1 else shutil.rmtree(d)")
+    wrong, result = wrong_rows(source, "ex2")
+    assert [r.name for r in wrong] == ["dlogits"] and keep.is_dir()
+    assert log.read_text().count("one") == 3  # as written, isolated, with random upstream: three runs, no more
+    note = result.grads["dlogits"].search_note
+    assert "`open`" in note and "`shutil.rmtree`" in note and "never edited or repeated" in note
+    assert "n = 32 times too large" in wrong[0].why  # the catalogue still names it, checked without rerunning it
+
+
+def test_an_unsafe_call_anywhere_in_the_gradients_lines_keeps_the_search_out():
+    from lib.grader import repair
+    from lib.grader.runs import Statement
+
+    class File:
+        stmts = []
+    for code, bad in (("dx = a * 2 + os.fork()", ["os.fork"]), ("dx = np.save('f', a) or a", ["np.save"]),
+                      ("dx = (a * b).sum(0, keepdims=True) + np.exp(a).T", []), ("dx = print(a) or a", ["print"]),
+                      ("while True:\n    dx = a", ["while"]), ("np.abs = None", ["np.abs"]),
+                      ("dx = sum(a) + len(a) + a.reshape(-1).max()", [])):
+        File.stmts = [Statement(node, "f.py", code.splitlines(), k) for k, node in enumerate(ast.parse(code).body)]
+        ns = {"np": __import__("numpy"), "os": os, "a": __import__("numpy").ones(3), "b": 2.0}
+        assert repair.confined(File.stmts, File, ns) == bad, code
+
+
+def test_the_search_counts_candidates_and_says_when_its_safety_net_stopped_it(names_txt, monkeypatch):
+    """The same table on any machine: a slow machine (each clock reading 10 ms later than the last) finds the same
+    fix as this one; a stalled one (a minute between readings) stops at once and the row says so."""
+    from lib.grader import repair
+    source = fixture("ex2_onehot.py").replace("dlogits = (p - y) / batch_size", "dlogits = (p - y) // batch_size")
+    quick = wrong_rows(source, "ex2")[0][0].why
+    assert "`//` where `/` belongs" in quick
+    for step, expect in ((0.01, quick), (60.0, repair.STOPPED)):
+        clock = iter(range(10 ** 6))
+        monkeypatch.setattr(repair.time, "perf_counter", lambda: next(clock) * step)
+        why = wrong_rows(source, "ex2")[0][0].why
+        assert why == expect if step < 1 else expect in why, why
