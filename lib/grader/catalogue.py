@@ -42,7 +42,9 @@ SKIPPED_BN = ("dhpreact where dhprebn belongs: the batchnorm layer sits between 
 # gradient), and the classic wrong answers (an expression in the forward's names, the upstream
 # gradients and V, H, T, E, onehot (the targets, (n, V)), maxhot (each row's max, (n, V)), and
 # add_at(index, values) (a fresh dC with np.add.at), each with what went wrong and the fix).
-# 'fused': the one-step form of exercises 2 to 4, its hint and its answer.
+# 'fused': the one-step form of exercises 2 to 4, its hint and its answer. 'shape': a shape a learner's value
+# may come out in ('one row': (1, X) where (n, X) is due; 'reversed': the last axes the other way round) and
+# what it means. 'scatter': (the index, the gradient) of an embedding lookup whose gradient is a scatter-add.
 # bnraw as a layer that recomputes the batch variance with np.var's default ddof=0 gets it (1/n)
 BIASED_BNRAW = "bndiff * ((n - 1) / n * bnvar + EPS) ** -0.5"
 BIASED_VAR = ("the batch variance is recomputed with 1/n (np.var's default, ddof=0) where the "
@@ -80,6 +82,8 @@ KNOWLEDGE = {
                ("counts_sum ** -2 * dcounts_sum_inv",
                 "the sign is flipped: d x^-1 = -x^-2, with a minus")]),
     "dcounts": dict(
+        shape=("one row", "the forward's sum over the batch is a broadcast in the backward: every row gets the "
+                          "gradient"),
         hint="counts is used twice: in probs = counts * counts_sum_inv (the local derivative is the other factor) "
              "and in counts_sum = counts.sum(1) (a sum sends its gradient to every element it added up: "
              "dcounts_sum, broadcast back over the row); add both",
@@ -246,6 +250,8 @@ KNOWLEDGE = {
                ("-1.5 * (bnvar + EPS) ** -1.5 * dbnvar_inv",
                 "-1.5 x^-1.5: the factor of d x^p = p x^(p-1) is p = -0.5, not the new power")]),
     "dbndiff2": dict(
+        shape=("one row", "the forward's sum over the batch is a broadcast in the backward: every row gets the "
+                          "gradient"),
         hint="bnvar = 1/(n-1) * bndiff2.sum(0): a sum broadcasts its gradient back to every row, "
              "times 1/(n-1) (Bessel's correction, not 1/n)"),
     "dbnmeani": dict(
@@ -255,6 +261,8 @@ KNOWLEDGE = {
                 "the mean over the batch where the sum belongs: bnmeani was "
                 "broadcast over the n rows, and a broadcast's gradient is their sum")]),
     "dhprebn": dict(
+        shape=("one row", "the forward's sum over the batch is a broadcast in the backward: every row gets the "
+                          "gradient"),
         hint="hprebn is used twice: bndiff = hprebn - bnmeani (passes dbndiff through) and "
              "bnmeani = 1/n * hprebn.sum(0) (sends 1/n * dbnmeani to every row); add both",
         branches=[("bndiff = hprebn - bnmeani", "dbndiff"),
@@ -320,6 +328,7 @@ KNOWLEDGE = {
                         "the n rows, and a broadcast's gradient is their sum"),
                        ("dhpreact.sum(0)", SKIPPED_BN)]),
     "demb": dict(
+        shape=("reversed", "emb is (n, T, E), T characters of E numbers each: reshape dembcat to emb's shape"),
         hint="embcat = emb.reshape(n, -1) only moved numbers around: reshape the gradient back to "
              "emb's shape",
         wrong=[("dembcat.reshape(n, E, T).transpose(0, 2, 1)",
@@ -332,6 +341,7 @@ KNOWLEDGE = {
                 "transposed before the reshape: the numbers of one example are a row of "
                 "dembcat: reshape it to emb's shape as it is")]),
     "dC": dict(
+        scatter=("Xb", "demb"),  # emb = C[Xb]: the index and the gradient a scatter-add sends into dC
         hint="emb = C[Xb] copied row Xb[k, j] of C into place (k, j): every copy sends its "
              "gradient back to its row, and rows used many times add up all of them (a loop with "
              "+=, or np.add.at; not dC[Xb] += demb)",

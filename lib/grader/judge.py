@@ -6,7 +6,7 @@ import numpy as np
 
 from lib.gradcheck import rel_error
 from lib.grader.catalogue import EXERCISES
-from lib.grader.mistakes import broadcast_equal, close, context, diagnose, raise_hint, repair_words
+from lib.grader.mistakes import broadcast_equal, context, diagnose, raise_hint, repair_words, right
 from lib.grader.result import Row, Status
 from lib.source import shapes
 
@@ -42,9 +42,9 @@ def judge(exercise, run, at=line_at):
         if not r.lines:
             row.status, row.why = Status.MISSING, f"not assigned yet: {g} = ...  {shapes()[g[1:]]}"
             if r.near_miss:
-                name, line, right = r.near_miss
+                name, line, holds = r.near_miss
                 row.status = Status.WRONG
-                row.why = (f"not assigned: you assigned {'its right value' if right else 'a value'} to `{name}` "
+                row.why = (f"not assigned: you assigned {'its right value' if holds else 'a value'} to `{name}` "
                            f"at {at(line)}: a typo of `{g}`?")
         elif r.error:
             line, err, needs = r.error
@@ -62,15 +62,14 @@ def judge(exercise, run, at=line_at):
             row.why = (f"`{text}` makes no copy: {g} and {other} share one array, so the later in-place change of "
                        f"{g} changes {other} too; make {g} a copy ({other}.copy(), numpy's spelling of the lecture's "
                        f".clone())")
-        elif not close(x, a) and not broadcast_equal(x, a):
+        elif not right(x, a):
             got = np.asarray(x) if isinstance(x, (float, int)) else x
             row.status = Status.WRONG
             checks = [(r.rnd, r.rnd_ref, {**random_ctx, **r.rnd_ctx})] if r.rnd_ref is not None else []
             if r.second is not None and second_ctx is not None:
                 checks.append((r.second[0], r.second[1], second_ctx))
             row.why = diagnose(g, got, a, true_ctx, exercise, r.repair, at, checks, r.search_note) + rebound_note(r, at)
-        elif r.rnd is not None and r.rnd_ref is not None and not (
-                close(r.rnd, r.rnd_ref) or broadcast_equal(r.rnd, r.rnd_ref)):
+        elif r.rnd is not None and r.rnd_ref is not None and not right(r.rnd, r.rnd_ref):
             hidden = ", ".join(u for u in sorted(r.reads) if u in answers and np.abs(answers[u]).max() < 1e-9)
             why = diagnose(g, np.asarray(r.rnd), r.rnd_ref, {**random_ctx, **r.rnd_ctx}, exercise, r.repair, at,
                            note=r.search_note)
@@ -89,7 +88,7 @@ def judge(exercise, run, at=line_at):
                 note = (f"shape {np.shape(x)} where {a.shape} = {shapes()[g[1:]]} is due; the numbers are right and "
                         f"broadcasting puts them where they belong, but keepdims=True (or np.ones_like) keeps the "
                         f"tensor's shape")
-            if close(value, a) or broadcast_equal(value, a):
+            if right(value, a):
                 row.status, row.why = Status.OK, note
             else:
                 row.status, row.why = Status.INHERITS, inherits_why(g, r, value, a, upstream, at)

@@ -92,6 +92,14 @@ def broadcast_equal(x, a):
         return False
 
 
+def right(x, a):
+    """Is the value x right for the answer a: the same numbers, in a.shape or in a shape that broadcasts to it
+    without changing a number? The one test of "is this value right" the grader uses everywhere."""
+    if isinstance(x, (int, float)) and not isinstance(x, bool):
+        x = np.asarray(x, dtype=np.float64)
+    return close(x, a) or broadcast_equal(x, a)
+
+
 class Case:
     """One gradient whose value is not the answer: what a diagnosis may look at."""
 
@@ -101,17 +109,21 @@ class Case:
         self.sym = shapes().get(g[1:], "")
         self.know = KNOWLEDGE.get(g, {})
         self.due = f"{a.shape} = {self.sym}" if self.sym else str(a.shape)
+        self.hollow = False  # a match of a form that is about zero (see same)
 
     def matches(self, expr):
         return self.same(evaluate(expr, self.ctx))
 
     def same(self, form):
-        """The learner's value is the form's, and the form says something: a form that is about zero where the
-        answer is not (bnraw.sum(0) is zero for any batch) matches any value that is about zero, by coincidence."""
+        """Is the learner's value the form's? A form about zero where the answer is not matches any value about
+        zero: such a match is hollow (self.hollow), and counts only beside a setting where it is not (dlogits
+        sums to zero over each row at every batch; bnraw.sum(0) is zero whatever the upstream gradient)."""
         if form is None or not close(self.x, form):
             return False
         scale = float(np.abs(self.a).max(initial=0))
-        return scale == 0 or float(np.abs(form).max(initial=0)) > 1e-6 * scale
+        if scale > 0 and float(np.abs(form).max(initial=0)) <= 1e-6 * scale:
+            self.hollow = True
+        return True
 
 
 @mistake("type")
@@ -211,12 +223,10 @@ def wrong_axis(c):
 def wrong_shape(c):
     if c.x.shape == c.a.shape:
         return None
-    if c.g == "demb" and c.x.shape == c.a.shape[:1] + c.a.shape[:0:-1]:
-        return (f"shape {c.x.shape} where {c.due} is due: emb is (n, T, E), T characters of E "
-                f"numbers each; dembcat.reshape(emb.shape)")
-    if c.g in ("dbndiff2", "dcounts", "dhprebn") and c.x.ndim == 2 and c.x.shape[0] == 1:
-        return (f"shape {c.x.shape} where {c.due} is due: the forward's sum over the batch is a "
-                f"broadcast in the backward: every row gets the gradient (np.ones_like(...) * ...)")
+    kind, why = c.know.get("shape", (None, ""))
+    reversed_axes = c.x.shape == c.a.shape[:1] + c.a.shape[:0:-1]
+    if kind == "reversed" and reversed_axes or kind == "one row" and c.x.ndim == 2 and c.x.shape[0] == 1:
+        return f"shape {c.x.shape} where {c.due} is due: {why}"
     return None
 
 
@@ -301,10 +311,11 @@ def constant_factor(c):
 
 @mistake("value")
 def scatter_overwrites(c):
-    if c.g != "dC":
+    if "scatter" not in c.know:
         return None
+    index, grad = c.know["scatter"]
     shortened = np.zeros_like(c.a)
-    shortened[c.ctx["Xb"]] += c.ctx["demb"]
+    shortened[c.ctx[index]] += c.ctx[grad]
     if close(c.x, shortened):
         short = int((~np.isclose(shortened, c.a).all(1)).sum())
         return (f"dC[Xb] += demb keeps one gradient per row when a character is used more than "
@@ -378,8 +389,12 @@ def diagnose(g, x, a, ctx, exercise="ex1", repair=None, at=None, checks=(), note
     shaped = "shape" if x.shape != a.shape else "value"
     for detector in MISTAKES:
         if detector.kind in ("type", shaped) and detector.__name__ not in STORIES:
+            for case in [c] + others:
+                if case is not None:
+                    case.hollow = False
             why = detector(c)
-            if why and (detector.kind == "type" or all(o is not None and detector(o) for o in others)):
+            if why and (detector.kind == "type" or all(o is not None and detector(o) for o in others)
+                        and not all(case.hollow for case in [c] + others)):
                 return why + shape_note
     if repair:
         return repair_words(repair, at) + shape_note

@@ -296,5 +296,4 @@ def second_batch(exercise, seed, data):
 
 
 def same(x, a):
-    return x is not None and (mistakes.close(np.asarray(x) if isinstance(x, (int, float)) else x, a)
-                              or mistakes.broadcast_equal(x, a))
+    return x is not None and mistakes.right(x, a)

@@ -373,7 +373,7 @@ class Child:
         if not found:
             return None
         x, a = ns.get(found[0]), self.answers[g]
-        return found[0], written[found[0]].line, bool(mistakes.close(x, a) or mistakes.broadcast_equal(x, a))
+        return found[0], written[found[0]].line, mistakes.right(x, a)
 
     def wrong(self, g, r):
         """Is g's own line wrong, on right inputs (it raises, or gives other numbers, in the true or the random
@@ -383,10 +383,9 @@ class Child:
         a = self.answers[g]
         if not isinstance(r.iso, np.ndarray) or r.alias or r.victim_of:
             return False
-        if not (mistakes.close(r.iso, a) or mistakes.broadcast_equal(r.iso, a)):
+        if not mistakes.right(r.iso, a):
             return True
-        return r.rnd_ref is not None and not (mistakes.close(r.rnd, r.rnd_ref)
-                                              or mistakes.broadcast_equal(r.rnd, r.rnd_ref))
+        return r.rnd_ref is not None and not mistakes.right(r.rnd, r.rnd_ref)
 
     def event_why(self, e):
         name, kind = e["name"], e["kind"]
@@ -460,7 +459,7 @@ class Child:
                 continue
             values, errors = self.isolated(self.answers, owners, keep={g: x})
             bad = [u for u in readers if (u in errors and u not in iso_err) or not (
-                   mistakes.close(values.get(u), iso.get(u)) or mistakes.broadcast_equal(values.get(u), iso.get(u)))]
+                   mistakes.right(values.get(u), iso.get(u)))]
             if bad:
                 r.harm = bad[0]
 
