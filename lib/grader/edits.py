@@ -566,30 +566,28 @@ def index(site):
     """An index's structure: [Yb] for [range(n), Yb], [:, Yb] for one entry per row, a missing [:, None], and a
     `.T` on the wrong operand of a matrix product."""
     for k, st in site.statements():
-        for node, *_ in walk(st.node):
-            if isinstance(node, ast.Subscript):
-                sl = node.slice
-                one = sl if not isinstance(sl, ast.Tuple) else None
-                if one is not None and not isinstance(one, ast.Slice):
-                    for rows in ("range(n)", "np.arange(n)"):
-                        new = copy.deepcopy(node)
-                        new.slice = ast.Tuple(elts=[expr(rows), copy.deepcopy(one)], ctx=ast.Load())
-                        yield site.edit(k, replaced(st.node, node, new),
-                                        f"`{src(node)}` picks whole rows, one per entry of `{src(one)}`: one entry "
-                                        f"per row is `[{rows}, {src(one)}]`", "")
-                if isinstance(sl, ast.Tuple) and len(sl.elts) == 2 and isinstance(sl.elts[0], ast.Slice) and \
-                        sl.elts[0].lower is None and sl.elts[0].upper is None and not isinstance(sl.elts[1],
-                                                                                                  (ast.Slice,
-                                                                                                   ast.Constant)):
-                    new = copy.deepcopy(node)
-                    new.slice.elts[0] = expr("range(n)")
-                    yield site.edit(k, replaced(st.node, node, new),
-                                    f"`[:, {src(sl.elts[1])}]` takes every row at every one of its columns (n x n "
-                                    f"entries): one entry per row is `[range(n), {src(sl.elts[1])}]`", "")
-                if isinstance(sl, ast.Tuple) and len(sl.elts) == 2 and isinstance(sl.elts[0], ast.Slice) and \
-                        isinstance(sl.elts[1], ast.Constant) and sl.elts[1].value is None:
-                    yield site.edit(k, replaced(st.node, node, copy.deepcopy(node.value)),
-                                    f"`[:, None]` does not belong on `{src(node.value)}`", "")
+        paths = walked(st.node)[1]
+        for node in ast.walk(st.node):  # the slices of targets too: dlogits[Yb] -= 1
+            if not isinstance(node, ast.Subscript) or id(node.slice) not in paths:
+                continue
+            sl, name = node.slice, src(node.value)
+            if not isinstance(sl, (ast.Tuple, ast.Slice)):
+                for rows in ("range(n)", "np.arange(n)"):
+                    new = ast.Tuple(elts=[expr(rows), copy.deepcopy(sl)], ctx=ast.Load())
+                    yield site.edit(k, replaced(st.node, sl, new),
+                                    f"`{name}[{src(sl)}]` picks whole rows, one per entry of `{src(sl)}`: one entry "
+                                    f"per row is `[{rows}, {src(sl)}]`")
+            if isinstance(sl, ast.Tuple) and len(sl.elts) == 2 and isinstance(sl.elts[0], ast.Slice) and \
+                    sl.elts[0].lower is None and sl.elts[0].upper is None and \
+                    not isinstance(sl.elts[1], (ast.Slice, ast.Constant)):
+                new = ast.Tuple(elts=[expr("range(n)"), copy.deepcopy(sl.elts[1])], ctx=ast.Load())
+                yield site.edit(k, replaced(st.node, sl, new),
+                                f"`{name}[:, {src(sl.elts[1])}]` takes every row at every one of its columns (n x n "
+                                f"entries): one entry per row is `[range(n), {src(sl.elts[1])}]`")
+            if isinstance(sl, ast.Tuple) and len(sl.elts) == 2 and isinstance(sl.elts[0], ast.Slice) and \
+                    isinstance(sl.elts[1], ast.Constant) and sl.elts[1].value is None and id(node) in paths:
+                yield site.edit(k, replaced(st.node, node, copy.deepcopy(node.value)),
+                                f"`[:, None]` does not belong on `{name}`")
         for node in binops(st.node):
             if not isinstance(node.op, ast.MatMult):
                 for side in ("left", "right"):

@@ -156,8 +156,9 @@ class Child:
             else:
                 kind = "rebinds"
             if events is not None:
-                events.append(dict(kind=kind, name=name, line=st.line,
-                                   alias=[h for h in st.writes if shared(ns.get(h), obj) and h != name]))
+                alias = [h for h in st.writes if shared(ns.get(h), obj) and h != name]
+                events.append(dict(kind=kind, name=name, line=st.line, alias=alias,
+                                   made=self.assignment(alias[0], name, st) if alias else None))
             ns[name] = snapshot(copy)
             originals[name] = (ns[name], copy)
             if name in PARAMS:
@@ -393,9 +394,10 @@ class Child:
                 "numpy" if name == "np" else "1e-5, added to the batch variance" if name == "EPS" else
                 "a parameter" if name in PARAMS else "the forward's tensor")
         if kind == "changes" and e["alias"]:
-            h = e["alias"][0]
-            return (f"changes {name} in place: {h} = {name} made no copy, so changing {h} changed {name} too; "
-                    f"write {h} = {name}.copy()")
+            h, (line, text) = e["alias"][0], e["made"]
+            where = f" (line {line})" if line != e["line"] else ""
+            return (f"changes {name} in place: `{text}`{where} made no copy, so changing {h} changed {name} too; "
+                    f"make {h} a copy ({name}.copy(), the lecture's .clone())")
         fix = {"deletes": "the lines after it need it", "rebinds": "give your own value another name",
                "changes": "work on a copy (.copy())"}[kind]
         return f"{kind} {name} ({what}): {fix}; the grader graded every other line against the untouched forward"
