@@ -63,7 +63,8 @@ class Site:
         trees[k] = new
         st = self.stmts[k]
         words = "; ".join(w for w in (why, local(st, self.g, self.exercise)) if w)
-        return Edit(trees=trees, line=st.line, what=what, why=words)
+        made, line = AT.pop(id(new), (None, None))
+        return Edit(trees=trees, line=line if made is new and line else st.line, what=what, why=words)
 
     def shape(self, node):
         """The shape of a name in the true run, or None."""
@@ -214,7 +215,13 @@ def replaced(tree, target, new):
             child = items[index] = new if last else copy.copy(items[index])
             setattr(node, fieldname, items)
         node = child
+    AT[id(root)] = (root, getattr(target, "lineno", None))  # the line of the change, in a statement of many lines
+    if len(AT) > 4096:
+        AT.clear()
     return root
+
+
+AT = {}  # id(edited statement) -> (it, the line of the node replaced): a loop's body, not its first line
 
 
 def replaced_all(tree, target, new):
@@ -372,9 +379,13 @@ def operator(site):
                 if op is old or neutral(op, node.left, node.right):  # `x * 1` for `x + 1` drops a term: term says so
                     continue
                 new = ast.BinOp(left=copy.deepcopy(node.left), op=op(), right=copy.deepcopy(node.right))
-                yield site.edit(k, replaced(st.node, node, new),
-                                f"`{SYMBOL.get(old, '?')}` where `{SYMBOL[op]}` belongs, in `{src(node)}`",
-                                operator_why(old, op, node))
+                what = f"`{SYMBOL.get(old, '?')}` where `{SYMBOL[op]}` belongs, in `{src(node)}`"
+                yield site.edit(k, replaced(st.node, node, new), what, operator_why(old, op, node))
+                if op is ast.Pow and isinstance(node.left, ast.UnaryOp) and isinstance(node.left.op, ast.USub):
+                    power = ast.BinOp(left=copy.deepcopy(node.left.operand), op=ast.Pow(), right=copy.deepcopy(
+                        node.right))  # -x ** p is -(x ** p): `**` binds before the minus
+                    yield site.edit(k, replaced(st.node, node, ast.UnaryOp(op=ast.USub(), operand=power)), what,
+                                    operator_why(old, op, node))
         for node, *_ in walk(st.node):
             if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
                 yield site.edit(k, replaced(st.node, node, copy.deepcopy(node.operand)),
@@ -403,6 +414,7 @@ FAMILIES = [
     (("arange", "ones", "zeros"), "`np.arange(n)` counts 0 to n-1: one index per row"),
     (("transpose", "swapaxes"), "a gradient has the shape of its tensor"),
 ]
+PRODUCTS = next(why for family, why in FAMILIES if "outer" in family)
 TORCH = {"clone": "copy", "view": "reshape", "t": "transpose", "dim": "axis", "keepdim": "keepdims",
          "transpose": "T"}
 
@@ -432,6 +444,11 @@ def call(site):
                             node.func, ast.Attribute) else f"{other}("
                         yield site.edit(k, replaced(st.node, node, new), f"`{old_text}` where `{new_text}` belongs",
                                         why)
+            if name in ("outer", "dot", "matmul", "multiply") and on_numpy(node) and len(node.args) == 2:
+                for op in (ast.MatMult, ast.Mult):
+                    new = ast.BinOp(left=copy.deepcopy(node.args[0]), op=op(), right=copy.deepcopy(node.args[1]))
+                    yield site.edit(k, replaced(st.node, node, new), f"`np.{name}` where `{SYMBOL[op]}` belongs, in "
+                                    f"`{src(node)}`", PRODUCTS)
             if isinstance(node.func, ast.Name) and name in ("sum", "max", "min", "abs") and node.args:
                 new = ast.Call(func=ast.Attribute(value=ast.Name(id="np", ctx=ast.Load()), attr=name,
                                                   ctx=ast.Load()), args=copy.deepcopy(node.args),
@@ -448,6 +465,10 @@ def call(site):
                 yield site.edit(k, replaced(st.node, node, new), f"torch's `.{node.func.attr}()` where numpy's "
                                 f"`{'.T' if spelled in ('transpose', 'T') else '.' + spelled + '()'}` belongs", "")
             for j, kw in enumerate(node.keywords):
+                new = copy.deepcopy(node)
+                del new.keywords[j]
+                yield site.edit(k, replaced(st.node, node, new), f"`{kw.arg}={src(kw.value)}` does not belong in "
+                                f"`{src(node)}`", "")
                 if kw.arg in TORCH:
                     new = copy.deepcopy(node)
                     new.keywords[j].arg = TORCH[kw.arg]
@@ -577,6 +598,13 @@ def index(site):
                     yield site.edit(k, replaced(st.node, sl, new),
                                     f"`{name}[{src(sl)}]` picks whole rows, one per entry of `{src(sl)}`: one entry "
                                     f"per row is `[{rows}, {src(sl)}]`")
+            if isinstance(sl, ast.Tuple) and len(sl.elts) >= 2:
+                for i in range(len(sl.elts)):
+                    for j in range(i + 1, len(sl.elts)):
+                        new = copy.deepcopy(sl)
+                        new.elts[i], new.elts[j] = new.elts[j], new.elts[i]
+                        yield site.edit(k, replaced(st.node, sl, new), f"the indices of `{name}[{items(sl)}]` the "
+                                        f"other way round: `[{items(new)}]`")
             if isinstance(sl, ast.Tuple) and len(sl.elts) == 2 and isinstance(sl.elts[0], ast.Slice) and \
                     sl.elts[0].lower is None and sl.elts[0].upper is None and \
                     not isinstance(sl.elts[1], (ast.Slice, ast.Constant)):
@@ -616,6 +644,10 @@ def index(site):
             yield site.edit(k, replaced(st.node, node, swapped),
                             f"`{src(left)}` and `{src(right)}` the other way round in `{src(node)}`",
                             "a matrix product does not commute: line the shapes up")
+
+
+def items(tup):
+    return ", ".join(src(e) for e in tup.elts)
 
 
 def is_vector(site, node):
