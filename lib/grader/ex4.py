@@ -8,6 +8,7 @@ import numpy as np
 
 from lib.cli import write_json
 from lib.grader import mistakes
+from lib.grader.result import Training
 from lib.grader.workspace import names
 from lib.lecture import PARAMS, forward
 
@@ -47,19 +48,19 @@ def updates_note(found, events, lr):
 
 def train(child):
     """Exercise 4's payoff, in the child: the learner's backward trains the lecture's MLP from the
-    project's parameters on the project's batches; {'losses': [...], 'stopped': why or ''}."""
+    project's parameters on the project's batches: its Training."""
     from lib.data import load_splits, minibatches
     from lib.model import init_params
     job = child.job
-    itos, _, ((Xtr, Ytr), _, _) = load_splits(3, job["data"])
-    H = job["n_hidden"] or child.ex["n_hidden"]
-    params = init_params(len(itos), 10, H, 3, np.random.default_rng(job["seed"]))
-    batches = minibatches(Xtr, Ytr, 0, job["batch_size"], job["seed"])
+    itos, _, ((Xtr, Ytr), _, _) = load_splits(3, job.data)
+    H = job.n_hidden or child.ex["n_hidden"]
+    params = init_params(len(itos), 10, H, 3, np.random.default_rng(job.seed))
+    batches = minibatches(Xtr, Ytr, 0, job.batch_size, job.seed)
     run = child.runnable()
     losses, stopped = [], ""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for i in range(job["steps"]):
+        for i in range(job.steps):
             child.mark(f"training step {i + 1}")
             Xb, Yb = next(batches)
             values = forward(**{k: v.copy() for k, v in params.items()}, Xb=Xb, Yb=Yb)
@@ -90,8 +91,8 @@ def train(child):
                 break
             losses.append(float(values["loss"]))
             for k in params:
-                params[k] -= job["lr"] * grads[k]
-    return dict(losses=losses, stopped=stopped)
+                params[k] -= job.lr * grads[k]
+    return Training(losses=losses, stopped=stopped)
 
 
 def report_training(training, batch_size, n_hidden, seed, data, steps, lr, out, rows, ok):
@@ -100,10 +101,10 @@ def report_training(training, batch_size, n_hidden, seed, data, steps, lr, out, 
     from lib.data import load_splits, minibatches
     from lib.model import init_params, mlp_backward, mlp_forward
     from lib.plotting import binned, plt, save
-    yours = training["losses"]
+    yours = training.losses
     print()
-    if training["stopped"]:
-        print(f"training with your backward stopped {training['stopped']}")
+    if training.stopped:
+        print(f"training with your backward stopped {training.stopped}")
     if not yours:
         print("no training run with your backward")
     itos, _, ((Xtr, Ytr), _, _) = load_splits(3, data)
@@ -136,4 +137,4 @@ def report_training(training, batch_size, n_hidden, seed, data, steps, lr, out, 
     ax.set_title("exercise 4: the same run, your backward and the project's (they coincide when yours is right)")
     ax.legend()
     print(f"plot: {save(fig, out, 'practice_ex4')}")
-    return not training["stopped"] and len(yours) == steps
+    return not training.stopped and len(yours) == steps

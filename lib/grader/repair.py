@@ -150,12 +150,12 @@ class Probe:
     def second_shape(self):
         if self.second is None:
             job = self.child.job
-            batch = second_batch(job["exercise"], job["seed"] + 1, job["data"])
+            batch = second_batch(job.exercise, job.seed + 1, job.data)
             if batch is None:  # a word list too short for it: the first two settings decide
                 self.second = (None, None)
                 return self.second
             values, answers = batch
-            ns = {**self.base, **names(values, job["exercise"], answers)}
+            ns = {**self.base, **names(values, job.exercise, answers)}
             ns.update({u: answers[u] for u in self.upstream})
             self.second = (ns, answers[self.g])
         return self.second
@@ -190,7 +190,7 @@ def edits(kind, stmts, g, probe):
     for k in order:
         st = stmts[k]
         for new, what, why in node_edits(kind, st.node, tensors, ns, g):
-            yield k, new, what, "; ".join(w for w in (why, local(st, g, probe.child.job["exercise"])) if w)
+            yield k, new, what, "; ".join(w for w in (why, local(st, g, probe.child.job.exercise)) if w)
 
 
 def order_repair(stmts, probe):
