@@ -1,8 +1,9 @@
 """The parent's side of the grader's child process (lib/grader/child.py): start it, wait within the learner's time
 limit, and on a time-out, a Ctrl-C or a death say where the learner's file was; end every process it left.
 
-The time limit is the learner's: it counts while the file's own runs go, and stops while the child's progress
-mark says the grader's own work runs (SEARCHING, the repair search), which has a safety net of its own."""
+The time limit is the learner's: it counts while the file's own runs go (the child's progress mark names a line or
+a training step), not while the child starts nor while the mark says the grader's own work runs (SEARCHING, the
+repair search): those have a safety net of their own."""
 import math
 import os
 import pickle
@@ -78,12 +79,13 @@ def descendants(pid):
     return found
 
 
-def end_tree(pid, include_root=True):
+def end_tree(pid, include_root=True, walk=True):
     """End pid's process tree: each process stopped where it is found (so none forks another meanwhile), then
-    killed; its process group too, where there are groups; on Windows the process alone."""
+    killed; its process group too, where there are groups; on Windows the process alone. walk=False: its group
+    alone (pid was reaped: another process may have its number)."""
     stop, kill = getattr(signal, "SIGSTOP", None), getattr(signal, "SIGKILL", signal.SIGTERM)
     seen = []
-    for _ in range(50):  # until a look finds no new process
+    for _ in range(50 if walk else 0):  # until a look finds no new process
         new = [p for p in descendants(pid) if p not in seen]
         if not new:
             break
@@ -99,7 +101,7 @@ def end_tree(pid, include_root=True):
             os.killpg(pid, kill)
         except OSError:  # no such group (not a session leader, or gone)
             pass
-    for p in ([pid] if include_root else []) + seen:
+    for p in ([pid] if include_root and walk else []) + seen:
         try:
             os.kill(p, kill)
         except OSError:
@@ -140,7 +142,10 @@ def run_child(job, job_path, printed, limit, at, longer="--timeout SECONDS"):
             what = {143: "terminated", 129: "hung up"}.get(code, "interrupted")
             raise Stopped(f"{what}: the grader was running your file, {where}", code)
         finally:
-            end_tree(child.pid)
+            if child.poll() is None:  # not yet reaped, so its pid is its own: its tree, then it
+                end_tree(child.pid)
+            else:  # reaped (it ended its own tree): its process group alone, whose id no other process takes
+                end_tree(child.pid, walk=False)
             child.wait()
     result = read_result(job)
     if result is None:
@@ -152,7 +157,8 @@ def run_child(job, job_path, printed, limit, at, longer="--timeout SECONDS"):
 
 def watch(child, job, limit):
     """Wait for the child: None when it ended; 'learner' when the file's own runs (and exercise 4's training) used
-    up the limit; 'grader' when the grader's own work (progress mark SEARCHING) ran past GRADER_SECONDS."""
+    up the limit; 'grader' when the grader's own work ran past GRADER_SECONDS: the child's start-up before its
+    first mark (its imports and the forward, however loaded the machine) and the search (mark SEARCHING)."""
     used = {"learner": 0.0, "grader": 0.0}
     last = time.monotonic()
     while True:
@@ -162,7 +168,8 @@ def watch(child, job, limit):
         except subprocess.TimeoutExpired:
             pass
         now = time.monotonic()
-        used["grader" if progress(job, None, raw=True) == SEARCHING else "learner"] += now - last
+        mark = progress(job, None, raw=True)
+        used["learner" if mark and mark != SEARCHING else "grader"] += now - last
         last = now
         if used["learner"] > limit:
             return "learner"

@@ -159,6 +159,8 @@ def test_the_limit_counts_the_learners_part_and_the_search_has_its_own_net(tmp_p
     assert sandbox.watch(child, job, 1.0) == "learner" and time.monotonic() - t < 10
     child.kill()
     child.wait()
+    job, child = progress_child(tmp_path, "", 2)  # starting (imports, the forward): not the file's time either
+    assert sandbox.watch(child, job, 0.3) is None and child.returncode == 0
     job, child = progress_child(tmp_path, SEARCHING, 2)
     assert sandbox.watch(child, job, 0.3) is None and child.returncode == 0  # the search's 2 s are not the file's
     monkeypatch.setattr(sandbox, "GRADER_SECONDS", 0.5)
