@@ -132,10 +132,13 @@ def run_child(job, job_path, printed, limit, at, longer="--timeout SECONDS"):
                     return result
                 return Failure(Ending.TIMEOUT, f"stopped: your file ran past the time limit of {limit:g} s, {where}. "
                                                f"A loop that never ends? ({longer} gives it longer)")
-            if over == "grader":
+            if over == "grader" and progress(job, at, raw=True) == SEARCHING:
                 return Failure(Ending.SLOW, f"stopped: your file's runs were done, but the grader's own search for "
                                             f"the fix ran past its {GRADER_SECONDS:g} s (not your time limit); "
                                             f"grade it again, or ask for a hint: python scripts/practice.py hint")
+            if over == "grader":
+                return Failure(Ending.SLOW, f"stopped: the grader's child did not start within {GRADER_SECONDS:g} s "
+                                            f"(a machine too busy?); grade it again")
         except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM (lib.cli.run raises Stopped, code 143)
             code = getattr(e, "code", 130)
             where = locate(child, job, at)
