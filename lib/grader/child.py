@@ -252,7 +252,7 @@ def main(job_path, parent):
             result = Failure(Ending.CRASH, "".join(traceback.format_exception(e)))
         write(job.result, result)
         if isinstance(result, RunResult) and child.trains():
-            write(job.training, ex4.train(child))
+            write(job.training, ex4.train(child, keep=lambda training: write(job.training, training)))
     for stream in (sys.stdout, sys.stderr, sys.__stdout__):
         with contextlib.suppress(Exception):
             stream.flush()

@@ -14,7 +14,7 @@ import time
 
 from lib.cli import Stopped, UsageError
 from lib.data import ROOT
-from lib.grader.result import SEARCHING, Ending, Failure, Training
+from lib.grader.result import SEARCHING, Ending, Failure
 
 TIME_LIMIT = 5.0         # seconds for a file to run three times at the lecture's shape (a right one needs about 0.6)
 STEP_SECONDS = 0.002     # ex4: a generous bound on one training step of a learner's backward at batch 32, H 200 (1 ms)
@@ -126,9 +126,9 @@ def run_child(job, job_path, printed, limit, at, longer="--timeout SECONDS"):
             if over == "learner":
                 where = locate(child, job, at)
                 result = read_result(job)
-                if result is not None:  # exercise 4: the runs are graded; its training ran out of time
-                    result.training = Training(losses=[], stopped=f"by the time limit of {limit:g} s, {where} "
-                                                                  f"({longer} gives it longer)")
+                if result is not None and result.training is not None:  # exercise 4: the runs are graded, and the
+                    result.training.stopped = (f"by the time limit of {limit:g} s, {where} ({longer} gives it "
+                                               f"longer)")  # steps its training kept are plotted
                     return result
                 return Failure(Ending.TIMEOUT, f"stopped: your file ran past the time limit of {limit:g} s, {where}. "
                                                f"A loop that never ends? ({longer} gives it longer)")

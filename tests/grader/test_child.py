@@ -306,3 +306,7 @@ def test_a_job_or_a_training_is_a_record_never_a_dict():
     constructed = [os.path.basename(p) for p in glob.glob(os.path.join(ROOT, "lib", "grader", "*.py"))
                    if re.search(r"\bJob\(", open(p).read())]
     assert constructed == ["face.py"]  # built in one place
+    constructed = [os.path.basename(p) for p in glob.glob(os.path.join(ROOT, "lib", "grader", "*.py"))
+                   if re.search(r"\bTraining\(", open(p).read())]
+    assert constructed == ["ex4.py"] and open(os.path.join(ROOT, "lib", "grader", "ex4.py")).read().count(
+        "Training(") == 1
