@@ -31,9 +31,9 @@ def planted(lines):
     return LECTURE.replace(AT, lines + "\n" + AT)
 
 
-def check(tmp_path, source, *flags, env=None):
-    (tmp_path / "ex1.py").write_text(source)
-    p = subprocess.run([sys.executable, PRACTICE, "check", "ex1.py", "--out", str(tmp_path), "--no-graph",
+def check(tmp_path, source, *flags, env=None, name="ex1.py"):
+    (tmp_path / name).write_text(source)
+    p = subprocess.run([sys.executable, PRACTICE, "check", name, "--out", str(tmp_path), "--no-graph",
                         *map(str, flags)], capture_output=True, text=True, cwd=tmp_path, timeout=180,
                        env=dict(os.environ, **(env or {})))
     return p.returncode, p.stdout, p.stderr
@@ -143,6 +143,15 @@ def test_the_time_limit_is_the_learners_not_the_searchs(names_txt, tmp_path):
                                                          "dhprebn)"))
     assert code == 1 and err == "" and "ran past" not in out
     assert re.search(r"^dW1 +\| wrong ", out, re.M) and "ex1: 25 of 26 ok; wrong: dW1" in out
+
+
+def test_a_time_out_in_training_keeps_the_steps_trained(names_txt, tmp_path):
+    code, out, err = check(tmp_path, open(os.path.join(HERE, "corpus", "ex4_solution.py")).read(), "--steps", 10 ** 6,
+                           "--timeout", 4, name="ex4.py")
+    assert code == 1 and err == "" and "ex4: 13 of 13 ok" in out
+    assert re.search(r"training with your backward stopped by the time limit of 4 s, training step \d+", out)
+    trained = int(re.search(r"trained (\d+) steps", out).group(1))
+    assert trained >= 100 and trained % 100 == 0 and (tmp_path / "practice_ex4.png").exists()
 
 
 def progress_child(tmp_path, mark, seconds):
