@@ -50,11 +50,12 @@ def run(main, argv=None):
             signal.signal(signal.SIGPIPE, signal.SIG_DFL)
         for stream in (sys.stdout, sys.stderr):
             stream.reconfigure(errors="backslashreplace")
-    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    hangup = [signal.SIGHUP] if hasattr(signal, "SIGHUP") else []  # Windows has no SIGHUP
+    handlers = {s: signal.getsignal(s) for s in [signal.SIGINT, signal.SIGTERM] + hangup}
     if argv is None:  # `kill PID` or a closed terminal as Ctrl-C: one line, not a silent end (train.py's Run does more)
         signal.signal(signal.SIGINT, signal.default_int_handler)  # lib/__init__.py's start-up handler is done
-        signal.signal(signal.SIGTERM, _terminated)
-        signal.signal(signal.SIGHUP, _terminated)
+        for s in [signal.SIGTERM] + hangup:
+            signal.signal(s, _terminated)
     numpy_errors = np.geterr()
     try:
         code = main(argv) or 0
@@ -86,7 +87,7 @@ def run(main, argv=None):
 
 
 def _terminated(signum, frame):
-    raise Stopped("hung up" if signum == signal.SIGHUP else "terminated", 128 + signum)
+    raise Stopped("hung up" if signum == getattr(signal, "SIGHUP", None) else "terminated", 128 + signum)
 
 
 def number(kind, minimum=None, strictly=False):

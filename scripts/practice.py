@@ -24,7 +24,7 @@ import shlex
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from lib.grader import catalogue, face, report
+from lib.grader import catalogue, face, notebook, report
 from lib.cli import Parser, UsageError, positive, run, seed_arg, writable_dir, write_text
 from lib.data import PLOTS, ROOT, read_text
 from lib.lecture import forward
@@ -103,7 +103,7 @@ def check_file(args):
     source = read_text(args.path, "a practice file", "write one with `practice.py new ex1`")
     at = None
     if args.path.endswith(".ipynb"):  # a notebook: its code cells, each line named by its cell
-        source, at = face.notebook_source(source, args.path)
+        source, at = notebook.notebook_source(source, args.path)
     out = writable_dir(args.out)
     return face.check(source, args.path, args.exercise, at=at, batch_size=args.batch_size, n_hidden=args.n_hidden,
                          seed=args.seed, data=args.data, steps=args.steps, lr=lr, out=out, timeout=args.timeout,

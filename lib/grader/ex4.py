@@ -8,6 +8,7 @@ import numpy as np
 
 from lib.cli import write_json
 from lib.grader import mistakes
+from lib.grader.result import Training
 from lib.grader.workspace import names
 from lib.lecture import PARAMS, forward
 
@@ -45,32 +46,37 @@ def updates_note(found, events, lr):
             f"parameters and updates them itself (lr {lr})")
 
 
-def train(child):
+def train(child, keep=None, every=100):
     """Exercise 4's payoff, in the child: the learner's backward trains the lecture's MLP from the
-    project's parameters on the project's batches; {'losses': [...], 'stopped': why or ''}."""
+    project's parameters on the project's batches: its Training, the one made, handed to keep (the child
+    writes it) before the first step and every `every` steps, so that a time-out keeps the steps trained."""
     from lib.data import load_splits, minibatches
     from lib.model import init_params
+    training = Training(losses=[], stopped="")
+    if keep:
+        keep(training)
     job = child.job
-    itos, _, ((Xtr, Ytr), _, _) = load_splits(3, job["data"])
-    H = job["n_hidden"] or child.ex["n_hidden"]
-    params = init_params(len(itos), 10, H, 3, np.random.default_rng(job["seed"]))
-    batches = minibatches(Xtr, Ytr, 0, job["batch_size"], job["seed"])
+    itos, _, ((Xtr, Ytr), _, _) = load_splits(3, job.data)
+    H = job.n_hidden or child.ex["n_hidden"]
+    params = init_params(len(itos), 10, H, 3, np.random.default_rng(job.seed))
+    batches = minibatches(Xtr, Ytr, 0, job.batch_size, job.seed)
     run = child.runnable()
-    losses, stopped = [], ""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for i in range(job["steps"]):
+        for i in range(job.steps):
             child.mark(f"training step {i + 1}")
+            if keep and i and i % every == 0:
+                keep(training)
             Xb, Yb = next(batches)
             values = forward(**{k: v.copy() for k, v in params.items()}, Xb=Xb, Yb=Yb)
             ns = names(values, "ex4", {})
             for st in run:
                 result = child.execute(st, ns, quiet=True)
                 if result:
-                    stopped = f"at training step {i + 1}, line {result[1]} " + (
+                    training.stopped = f"at training step {i + 1}, line {result[1]} " + (
                         f"raises {result[2]}" if result[0] == "error" else f"exits ({result[2]})")
                     break
-            if stopped:
+            if training.stopped:
                 break
             grads = {}
             for k, p in params.items():
@@ -79,19 +85,19 @@ def train(child):
                 if d is not None and d.shape != p.shape and mistakes.squeezed(d.shape) == mistakes.squeezed(p.shape):
                     d = d.reshape(p.shape)  # (H,) for (1, H): right is right
                 if d is None or d.shape != p.shape:
-                    stopped = (f"at training step {i + 1}: d{k} is {'missing' if d is None else d.shape}, where "
-                               f"{p.shape} is due")
+                    training.stopped = (f"at training step {i + 1}: d{k} is {'missing' if d is None else d.shape}, "
+                                        f"where {p.shape} is due")
                     break
                 grads[k] = d
-            if stopped:
+            if training.stopped:
                 break
             if not np.isfinite(values["loss"]):
-                stopped = f"at training step {i + 1}: the loss became {values['loss']}"
+                training.stopped = f"at training step {i + 1}: the loss became {values['loss']}"
                 break
-            losses.append(float(values["loss"]))
+            training.losses.append(float(values["loss"]))
             for k in params:
-                params[k] -= job["lr"] * grads[k]
-    return dict(losses=losses, stopped=stopped)
+                params[k] -= job.lr * grads[k]
+    return training
 
 
 def report_training(training, batch_size, n_hidden, seed, data, steps, lr, out, rows, ok):
@@ -100,10 +106,10 @@ def report_training(training, batch_size, n_hidden, seed, data, steps, lr, out, 
     from lib.data import load_splits, minibatches
     from lib.model import init_params, mlp_backward, mlp_forward
     from lib.plotting import binned, plt, save
-    yours = training["losses"]
+    yours = training.losses
     print()
-    if training["stopped"]:
-        print(f"training with your backward stopped {training['stopped']}")
+    if training.stopped:
+        print(f"training with your backward stopped {training.stopped}")
     if not yours:
         print("no training run with your backward")
     itos, _, ((Xtr, Ytr), _, _) = load_splits(3, data)
@@ -136,4 +142,4 @@ def report_training(training, batch_size, n_hidden, seed, data, steps, lr, out, 
     ax.set_title("exercise 4: the same run, your backward and the project's (they coincide when yours is right)")
     ax.legend()
     print(f"plot: {save(fig, out, 'practice_ex4')}")
-    return not training["stopped"] and len(yours) == steps
+    return not training.stopped and len(yours) == steps

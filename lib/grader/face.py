@@ -14,14 +14,19 @@ import re
 import shlex
 import sys
 import tempfile
+import warnings
+
+import numpy as np
 
 from lib.cli import UsageError
 from lib.data import ROOT
 from lib.grader import catalogue, judge, report
 from lib.grader.ex4 import report_training, train
-from lib.grader.result import Failure, Status
+from lib.grader.notebook import in_ipython, session_cells, show_inline
+from lib.grader.notebook import notebook  # noqa: F401  (practice.py new --notebook's)
+from lib.grader.result import Ending, Failure, Job, Status
 from lib.grader.runs import Child
-from lib.grader.sandbox import ENV, run_child, time_limit
+from lib.grader.sandbox import ENV, cpu_seconds, run_child, seconds, time_limit
 from lib.grader.workspace import cost_of, names, prepare
 from lib.source import targets
 
@@ -29,8 +34,7 @@ SESSION = "__practice_session__"  # the name under which the set-up cell leaves 
 
 
 def interactive():
-    ipython = sys.modules.get("IPython")
-    return bool(ipython and ipython.get_ipython() is not None) or bool(sys.flags.interactive)
+    return in_ipython() is not None or bool(sys.flags.interactive)
 
 
 def workspace(exercise, batch_size=32, n_hidden=None, seed=42):
@@ -48,8 +52,7 @@ def workspace(exercise, batch_size=32, n_hidden=None, seed=42):
                                              batch_size=batch_size, n_hidden=n_hidden, seed=seed,
                                              longer=f"{ENV}=SECONDS python {shlex.quote(os.path.relpath(path))}")))
     values, answers, _ = prepare(exercise, batch_size, n_hidden, seed)
-    ipython = sys.modules.get("IPython")
-    shell = ipython.get_ipython() if ipython else None
+    shell = in_ipython()
     session = {} if shell is None else {SESSION: dict(start=len(shell.user_ns.get("In", [])), exercise=exercise,
                                                       shape=dict(batch_size=batch_size, n_hidden=n_hidden, seed=seed))}
     return {**names(values, exercise, answers), **session}
@@ -58,18 +61,26 @@ def workspace(exercise, batch_size=32, n_hidden=None, seed=42):
 def grade(exercise, namespace, timeout=None):
     """The grading cell: the file (a script under a debugger, Spyder) or the cells run since the
     set-up cell (a notebook, VS Code's interactive window), graded as `practice.py check` grades.
-    timeout: seconds the file may run (default: what its shape needs, or $PRACTICE_TIMEOUT)."""
+    timeout: seconds the file may run (default: what its shape needs, or $PRACTICE_TIMEOUT). Bad input (a
+    timeout of -5) is one line, and exit code 2 outside a notebook."""
     path = namespace.get("__file__")
     session = namespace.get(SESSION, {})
     shape = session.get("shape", {}) if session.get("exercise") == exercise else {}
-    if path and os.path.isfile(path):
-        from lib.data import read_text
-        code = check(read_text(path, "a practice file", ""), path, exercise, show_output=False, timeout=timeout,
-                     longer=f"grade({exercise!r}, globals(), timeout=SECONDS)", **shape)
-    else:
-        source, at = session_cells(session.get("start", 1))
-        code = check(source, "<your cells>", exercise, show_output=False, at=at, timeout=timeout,
-                     longer=f"grade({exercise!r}, globals(), timeout=SECONDS)", **shape)
+    longer = f"grade({exercise!r}, globals(), timeout=SECONDS)"
+    try:
+        if timeout is not None:
+            timeout = seconds(timeout, f"grade(timeout={timeout!r})", f"pass the seconds your file may run: {longer}")
+        if path and os.path.isfile(path):
+            from lib.data import read_text
+            code = check(read_text(path, "a practice file", ""), path, exercise, show_output=False, timeout=timeout,
+                         longer=longer, **shape)
+        else:
+            source, at = session_cells(session.get("start", 1))
+            code = check(source, "<your cells>", exercise, show_output=False, at=at, timeout=timeout, longer=longer,
+                         **shape)
+    except UsageError as e:
+        print(f"error: {e}", file=sys.stderr)
+        code = 2
     if not interactive():
         raise SystemExit(code)
     return None
@@ -78,95 +89,7 @@ def grade(exercise, namespace, timeout=None):
 def seconds_from_env():
     """$PRACTICE_TIMEOUT, the time limit for a file run with python or graded from a notebook; None when unset."""
     text = os.environ.get(ENV, "").strip()
-    if not text:
-        return None
-    try:
-        seconds = float(text)
-    except ValueError:
-        seconds = -1.0
-    if not seconds > 0:
-        raise UsageError(f"{ENV}={text!r} is not a number of seconds above 0; set it like {ENV}=30")
-    return seconds
-
-
-def show_inline(path):
-    """In Jupyter or an editor's interactive window, the graph below the table."""
-    ipython = sys.modules.get("IPython")
-    if ipython is not None and ipython.get_ipython() is not None:
-        from IPython.display import Image, display
-        display(Image(filename=path))
-
-
-def session_cells(start):
-    """The cells run in this IPython session since the set-up cell (its place in the history: start), as
-    one source, and where each of its lines came from ('cell [5] line 2')."""
-    shell = sys.modules["IPython"].get_ipython()
-    history = shell.user_ns.get("In", [])
-    lines, origin = [], []
-    for k in range(1, min(start, len(history)) - 1):  # above the set-up cell: the learner's imports still count
-        try:
-            body = ast.parse(history[k]).body
-        except SyntaxError:
-            continue
-        cell = history[k].splitlines()
-        for node in body:
-            ours = (getattr(node, "module", "") or "").startswith("lib")  # the set-up's own import
-            if isinstance(node, (ast.Import, ast.ImportFrom)) and not ours:
-                for j in range(node.lineno, node.end_lineno + 1):
-                    lines.append(cell[j - 1])
-                    origin.append((k, j))
-    for k in range(start, len(history) - 1):  # the last one is this grading cell
-        for j, line in enumerate(history[k].splitlines(), 1):
-            lines.append("pass" if "get_ipython()" in line else line)  # a magic: not the learner's numpy
-            origin.append((k, j))
-    return joined(lines, origin, "cell [%d] line %d")
-
-
-def joined(lines, origin, where):
-    """Lines gathered from cells as one source, and at(line): where a line of it came from (where % (cell, line))."""
-    return "\n".join(lines) + "\n", lambda line: where % origin[line - 1] if 0 < line <= len(origin) else f"line {line}"
-
-
-def notebook_source(text, path):
-    """A notebook's code cells as one source (magics and shell lines as `pass`), and where each line came from
-    ('cell 5 line 2', counting code cells); a file that is not a notebook is one line (UsageError)."""
-    import json
-    try:
-        cells = json.loads(text)["cells"]
-        code = [c["source"] if isinstance(c["source"], str) else "".join(c["source"]) for c in cells
-                if c.get("cell_type") == "code"]
-    except (ValueError, KeyError, TypeError):
-        raise UsageError(f"{path} is not a Jupyter notebook (no code cells could be read); pass the .py file instead")
-    lines, origin = [], []
-    for k, cell in enumerate(code, 1):
-        for j, line in enumerate(cell.splitlines(), 1):
-            lines.append("pass" if line.lstrip().startswith(("%", "!")) else line)
-            origin.append((k, j))
-    return joined(lines, origin, "cell %d line %d")
-
-
-def notebook(text):
-    """A practice file's text as a Jupyter notebook (nbformat 4): the header as a markdown cell, one code cell per
-    `# %%` section. What `practice.py new exN --notebook` writes, so the Jupyter route needs no converter."""
-    import json
-    sections, current = [], []
-    for line in text.splitlines():
-        if line.startswith("# %%") and current:
-            sections.append(current)
-            current = []
-        current.append(line)
-    sections.append(current)
-    header, cells = sections[0], []
-    if header and all(ln.startswith("#") or not ln.strip() for ln in header):
-        prose = "\n".join(ln[2:] if ln.startswith("# ") else ln.lstrip("#") for ln in header).strip()
-        cells.append(dict(cell_type="markdown", id="header", metadata={}, source=prose))
-        sections = sections[1:]
-    for k, section in enumerate(sections, 1):
-        cells.append(dict(cell_type="code", id=f"cell-{k}", metadata={}, execution_count=None, outputs=[],
-                          source="\n".join(section).strip("\n")))
-    kernel = dict(display_name="Python 3", language="python", name="python3")
-    return json.dumps(dict(cells=cells, metadata=dict(kernelspec=kernel, language_info=dict(name="python")),
-                           nbformat=4, nbformat_minor=5), indent=1) + "\n"
+    return seconds(text, f"{ENV}={text!r}", f"set it like {ENV}=30") if text else None
 
 
 def guess_exercise(source):
@@ -193,13 +116,19 @@ def guess_exercise(source):
 def rows(source, exercise, path="practice.py", batch_size=32, n_hidden=None, seed=42, steps=0):
     """The graded rows of a source, run in this process (no protection from the file): for the
     tests and for tools that grade files they trust. ex4's training runs `steps` steps."""
-    job = dict(exercise=exercise, source=source, path=path, batch_size=batch_size, n_hidden=n_hidden, seed=seed,
-               data=None, steps=steps, lr=0.1, out=None)
-    child = Child(job)
+    child = Child(job(source, path, exercise, batch_size, n_hidden, seed, None, steps, 0.1, None))
     result = child.run()
     if child.trains():
         result.training = train(child)
     return judge.judge(exercise, result), result
+
+
+def job(source, path, exercise, batch_size, n_hidden, seed, data, steps, lr, out, folder=None, limit=None):
+    """The Job, built here alone: for a child with its temporary folder and time limit, or (folder None) for
+    this process."""
+    return Job(exercise=exercise, source=source, path=path, batch_size=batch_size, n_hidden=n_hidden, seed=seed,
+               data=os.path.abspath(data) if data else None, steps=steps, lr=lr, out=out, folder=folder,
+               cpu_seconds=cpu_seconds(limit) if limit else None)
 
 
 def check(source, path, exercise=None, batch_size=32, n_hidden=None, seed=42, data=None, steps=2000, lr=0.1,
@@ -220,22 +149,21 @@ def check(source, path, exercise=None, batch_size=32, n_hidden=None, seed=42, da
         return 1
     out = os.path.abspath(out or os.path.join(ROOT, "plots"))
     n_hidden = n_hidden or ex["n_hidden"]
+    if timeout is not None:
+        timeout = seconds(timeout, f"--timeout {timeout}", "pass the seconds your file may run, like --timeout 30")
     limit = timeout or seconds_from_env() or time_limit(exercise, batch_size, n_hidden, steps,
                                                           cost_of(batch_size, n_hidden))
     print(f"grading {path}: {ex['title'].lower()}; batch {batch_size}, n_hidden {n_hidden}, seed {seed}; "
           f"time limit {limit:.3g} s\n", flush=True)
     with tempfile.TemporaryDirectory(prefix="practice-") as tmp:
-        job = dict(exercise=exercise, source=source, path=path, batch_size=batch_size, n_hidden=n_hidden, seed=seed,
-                   data=os.path.abspath(data) if data else None, steps=steps, lr=lr, out=out,
-                   result=os.path.join(tmp, "result.pkl"), progress=os.path.join(tmp, "progress"),
-                   dump=os.path.join(tmp, "dump"))
+        work = job(source, path, exercise, batch_size, n_hidden, seed, data, steps, lr, out, tmp, limit)
         with open(os.path.join(tmp, "job.pkl"), "wb") as f:
-            pickle.dump(job, f)
+            pickle.dump(work, f)
         printed = os.path.join(tmp, "printed")
-        result = run_child(job, os.path.join(tmp, "job.pkl"), printed, limit, at, longer)
+        result = run_child(work, os.path.join(tmp, "job.pkl"), printed, limit, at, longer)
         with open(printed, encoding="utf-8", errors="backslashreplace") as f:
             output = f.read()
-    if isinstance(result, Failure) and result.kind == "usage":
+    if isinstance(result, Failure) and result.kind == Ending.USAGE:
         raise UsageError(result.message)
     if show_output and output.strip():
         print("your file printed:")
@@ -243,21 +171,23 @@ def check(source, path, exercise=None, batch_size=32, n_hidden=None, seed=42, da
         if output.count("\n") > 200:
             print(f"  | ... ({output.count(chr(10)) - 200} more lines)")
         print()
-    if isinstance(result, Failure) and result.kind == "crash":
+    if isinstance(result, Failure) and result.kind == Ending.CRASH:
         raise RuntimeError("the grader failed on this file:\n" + result.message)
     if isinstance(result, Failure):  # a time-out, or the file ended the child
         print(result.message)
         return 1
-    rows = judge.judge(exercise, result, at)
-    print("\n".join(report.table(rows)))
-    for note in result.notes:
-        print(note)
-    for fig in result.figures:
-        print(f"your figure: {fig}")
-    if graph:
-        path = report.graph(exercise, rows, result, out)
-        print(f"your graph: {path}")
-        show_inline(path)
+    with warnings.catch_warnings():  # a complex gradient: said once below, not warned by every comparison
+        warnings.simplefilter("ignore", np.exceptions.ComplexWarning)
+        rows = judge.judge(exercise, result, at)
+        print("\n".join(report.table(rows)))
+        for note in result.notes + complex_notes(result):
+            print(note)
+        for fig in result.figures:
+            print(f"your figure: {fig}")
+        if graph:
+            path = report.graph(exercise, rows, result, out)
+            print(f"your graph: {path}")
+            show_inline(path)
     passed, verdict = report.verdict(exercise, rows)
     print(f"\n{verdict}")
     if passed:
@@ -268,3 +198,9 @@ def check(source, path, exercise=None, batch_size=32, n_hidden=None, seed=42, da
         passed = report_training(result.training, batch_size, n_hidden, seed, data, steps, lr, out, len(graded),
                                  sum(r.status == Status.OK for r in graded)) and passed
     return 0 if passed else 1
+
+
+def complex_notes(result):
+    """A gradient the file made complex, among the table's warnings: the grader compares its real part."""
+    return [f"warning: ComplexWarning: {g} holds complex numbers; the grader compared their real parts (the imaginary "
+            f"part was discarded)" for g, r in result.grads.items() if np.iscomplexobj(r.plain)]

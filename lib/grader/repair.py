@@ -109,7 +109,7 @@ def searched(child, g, r, owners, final):
     probe = Probe(child, g, stmts, upstream | earlier, final, r.rnd_ref, upstream)
     if probe.right(probe.original, every=True):  # the replay is right: nothing here to repair
         return None
-    site = edits.Site(g, stmts, probe.true, upstream | earlier, child.job["exercise"])
+    site = edits.Site(g, stmts, probe.true, upstream | earlier, child.job.exercise)
     started, seen = time.perf_counter(), set()
     for kind in edits.KINDS:
         for edit in candidates(kind, site):
@@ -268,12 +268,12 @@ class Probe:
     def second_shape(self):
         if self.second is None:
             job = self.child.job
-            batch = second_batch(job["exercise"], job["seed"] + 1, job["data"])
+            batch = second_batch(job.exercise, job.seed + 1, job.data)
             if batch is None:  # a word list too short for it: the first two settings decide
                 self.second = (None, None)
                 return self.second
             values, answers = batch
-            ns = {**self.base, **names(values, job["exercise"], answers)}
+            ns = {**self.base, **names(values, job.exercise, answers)}
             ns.update({u: answers[u] for u in self.upstream})
             self.second = (ns, answers[self.g])
         return self.second

@@ -92,10 +92,17 @@ def template(exercise, values):
         f"# A hint:  python scripts/practice.py hint {exercise} {ex['graded'][0]}   (--answer: the project's line)",
         "",
         "# %% set-up: the lecture's forward pass on one batch (run this cell first)",
-        "import os, sys; sys.path[:0] = [p for p in (os.path.abspath('.'), os.path.abspath('..'))"
-        "  # lib/, from practice/ or the repository",
-        "                                if os.path.isfile(os.path.join(p, 'lib', 'grader', '__init__.py'))]",
-        "from lib.grader import grade, workspace  # before numpy: one BLAS thread, as every script here",
+        "import os, sys  # the repository's lib/: found from this file's folder (practice/), else from where it runs",
+        f"here = os.path.dirname(os.path.abspath(globals().get('__file__') or '{exercise}.py'))",
+        "sys.path[:0] = [p for p in (os.path.dirname(here), here) if os.path.isdir(os.path.join(p, 'lib', 'grader'))]"
+        "[:1]",
+        "try:",
+        "    from lib.grader import grade, workspace  # before numpy: one BLAS thread, as every script here",
+        "except ModuleNotFoundError as e:  # a file moved out of practice/, or a Python without the repository's "
+        "packages",
+        "    sys.exit(f'cannot import {e.name}: keep this file in the repository\\'s practice/ folder (or run it from "
+        "the '",
+        "             'repository), with the repository\\'s Python (.venv/bin/python, made by ./run_all.sh)')",
         "import numpy as np",
         f'globals().update(workspace("{exercise}"))  # the tensors of lib/lecture.py\'s forward, by name (below)',
         "",

@@ -1,8 +1,10 @@
-"""The grader's contract: what the child's runs of a learner's file hand the judge (RunResult, one
-GradientRun per graded gradient, a LineRow per line wrong on its own, a Repair where an edit makes a
-line right) and what the judge hands the report (a Row per line of the table, with its Status).
+"""The grader's contract: what the parent hands the child (a Job), what the child's runs of a learner's file
+hand the judge (RunResult, one GradientRun per graded gradient, a LineRow per line wrong on its own, a Repair
+where an edit makes a line right, exercise 4's Training) or a Failure instead, and what the judge hands the
+report (a Row per line of the table, with its Status).
 Records, not dicts: a field nobody filled is an error, not a default."""
 import enum
+import os
 from dataclasses import dataclass, field
 
 
@@ -11,6 +13,58 @@ class Status(enum.StrEnum):
     WRONG = "wrong"          # this line's own mistake
     MISSING = "missing"      # not assigned yet, or still None
     INHERITS = "inherits"    # the line is right; a gradient it reads is not
+
+
+@dataclass(frozen=True)
+class Job:
+    """One grading: the learner's file and the shape it is graded at; built by lib/grader/face.py's job() alone."""
+    exercise: str            # 'ex1' ... 'ex4'
+    source: str              # the file's text (a notebook's code cells as one source)
+    path: str                # its name, as its tracebacks and rows name it
+    batch_size: int
+    n_hidden: int            # None: the exercise's own
+    seed: int
+    data: str                # a word list instead of names.txt, or None
+    steps: int               # exercise 4: the training run's steps (0: none)
+    lr: float                # exercise 4: its learning rate
+    out: str                 # the folder for the file's figures (None: not kept)
+    folder: str              # the child's temporary folder (its result, progress mark, traceback dump); None when
+    #                          the job runs in this process (face.rows)
+    cpu_seconds: int         # the child's CPU-time limit (RLIMIT_CPU) where the platform has one; None: none
+
+    def _in(self, name):
+        return os.path.join(self.folder, name) if self.folder else None
+
+    @property
+    def result(self):
+        """Where the child writes its RunResult or Failure."""
+        return self._in("result.pkl")
+
+    @property
+    def training(self):
+        """Where the child writes exercise 4's Training, after the runs."""
+        return self._in("training.pkl")
+
+    @property
+    def progress(self):
+        """The child's progress mark: 'line 12' before each statement, 'searching' once the learner's runs are
+        done and the grader's own search runs, 'training step 7'."""
+        return self._in("progress")
+
+    @property
+    def dump(self):
+        """Where the child's traceback goes on SIGUSR1 (faulthandler), where the platform has it."""
+        return self._in("dump")
+
+
+SEARCHING = "searching"  # the progress mark of the grader's own work: the time limit is the learner's, not its
+
+
+@dataclass
+class Training:
+    """Exercise 4's training with the learner's backward."""
+    losses: list             # the loss of every step it trained
+    stopped: str             # why it stopped before its last step ('at training step 7, line 12 raises ...'), or ''
 
 
 @dataclass
@@ -64,17 +118,26 @@ class RunResult:
     line_rows: list          # [LineRow]
     notes: list              # lines printed under the table (warnings, exercise 4's update lines)
     figures: list            # the paths of the figures the file made
-    training: dict           # exercise 4: {'losses': [...], 'stopped': why or ''}, else None
+    training: Training       # exercise 4's training (written apart, after the runs), else None
     values: dict             # the forward
     answers: dict            # the project's gradients
     noise: dict              # the random upstream gradients
     second: tuple = None     # (values, answers) of the second batch, where a wrong row was checked there
 
 
+class Ending(enum.StrEnum):
+    """Why the child produced no result."""
+    USAGE = "usage"          # the batch cannot be made (a word list too short for it): the learner's input
+    CRASH = "crash"          # the grader failed: its traceback
+    TIMEOUT = "timeout"      # the learner's file ran past its time limit
+    SLOW = "slow"            # the grader's own work after the learner's runs ran past its safety net
+    DIED = "died"            # the learner's file ended the child's process
+
+
 @dataclass
 class Failure:
-    """The child produced no result: why, in one line (kind: 'usage', 'crash', 'timeout' or 'died')."""
-    kind: str
+    """The child produced no result: why (kind), in one line (message)."""
+    kind: Ending
     message: str
 
 

@@ -7,11 +7,8 @@ forward's tensors is named once and undone. lib/grader/judge.py judges what the 
 Only what the exercise grades or hands in is ever replaced: a learner's own helper gradient
 (exercise 2's dlogprobs, exercise 4's dbnvar) is the learner's, and is run as written."""
 import ast
-import contextlib
 import difflib
 import os
-import pickle
-import signal
 import sys
 import warnings
 
@@ -19,9 +16,9 @@ import numpy as np
 
 from lib import source
 from lib.cli import UsageError
-from lib.grader import catalogue, ex4, mistakes, repair, sandbox
+from lib.grader import catalogue, ex4, mistakes, repair
 from lib.grader.edits import fresh_assignment
-from lib.grader.result import Failure, GradientRun, LineRow, RunResult
+from lib.grader.result import SEARCHING, GradientRun, LineRow, RunResult
 from lib.grader.workspace import names, prepare
 from lib.lecture import EPS, GRADIENTS, PARAMS, STEPS
 
@@ -75,15 +72,15 @@ class Child:
 
     def __init__(self, job):
         self.job = job
-        self.ex = catalogue.EXERCISES[job["exercise"]]
-        self.path = job["path"]
-        self.values, self.answers, self.noise = prepare(job["exercise"], job["batch_size"], job["n_hidden"],
-                                                        job["seed"], job["data"])
-        self.base = names(self.values, job["exercise"], self.answers)
+        self.ex = catalogue.EXERCISES[job.exercise]
+        self.path = job.path
+        self.values, self.answers, self.noise = prepare(job.exercise, job.batch_size, job.n_hidden,
+                                                        job.seed, job.data)
+        self.base = names(self.values, job.exercise, self.answers)
         self.cmp = self.base.pop("cmp")  # a function: shared, never copied
-        lines = job["source"].splitlines()
+        lines = job.source.splitlines()
         self.stmts = [Statement(node, self.path, lines, k)
-                      for k, node in enumerate(ast.parse(job["source"], self.path).body)]
+                      for k, node in enumerate(ast.parse(job.source, self.path).body)]
         self.all_reads = {st: self.reads_through_calls(st) for st in self.stmts}
         self.soft = (set(STEPS) | {"bnmean"} | set(LETTERS)) - STRICT  # a learner may make these their own
         self.strict = STRICT | set(self.ex["given_grads"])
@@ -92,7 +89,7 @@ class Child:
         self.skip = set()
         self.stdout, self.stderr, self.cwd = sys.stdout, sys.stderr, os.getcwd()
         self.devnull = open(os.devnull, "w")
-        self.progress = os.open(job["progress"], os.O_WRONLY | os.O_CREAT, 0o644) if job.get("progress") else None
+        self.progress = os.open(job.progress, os.O_WRONLY | os.O_CREAT, 0o644) if job.progress else None
 
     def mark(self, text):
         if self.progress is not None:
@@ -219,11 +216,11 @@ class Child:
 
     def save_figures(self):
         plt = sys.modules.get("matplotlib.pyplot")
-        if plt is None or not self.job.get("out"):
+        if plt is None or not self.job.out:
             return []
         saved = []
         for k, num in enumerate(plt.get_fignums(), 1):
-            path = os.path.join(self.job["out"], f"practice_{self.job['exercise']}_figure{k}.png")
+            path = os.path.join(self.job.out, f"practice_{self.job.exercise}_figure{k}.png")
             try:
                 plt.figure(num).savefig(path, dpi=100)
                 saved.append(path)
@@ -304,7 +301,7 @@ class Child:
                 hint = mistakes.raise_hint(err + "\n" + st.text)
                 line_rows.append(LineRow(line=line, why=f"raises {err}" + (f"; {hint}" if hint else ""),
                                          writes=frozenset(st.writes)))
-        lines = self.job["source"].splitlines()
+        lines = self.job.source.splitlines()
         for line, what in exits:
             line_rows.append(LineRow(line=line, why=f"ends the run ({lines[line - 1].strip()}: {what}): a practice "
                                                     "file runs to its end, and the grader ran the rest of it; take it "
@@ -313,7 +310,7 @@ class Child:
         line_rows.sort(key=lambda r: r.line)
         line_rows = [r for k, r in enumerate(line_rows) if k == 0 or r.line != line_rows[k - 1].line]  # one row a line
         if updates:
-            notes.append(ex4.updates_note(updates, events, self.job["lr"]))
+            notes.append(ex4.updates_note(updates, events, self.job.lr))
         final = {}
         iso, iso_err = self.isolated(self.answers, owners, namespace=final)
         rnd, _ = self.isolated(self.noise, owners)
@@ -347,12 +344,12 @@ class Child:
         self.random_references(grads)
         self.harm(grads, owners, iso, iso_err)
         second = None
+        self.mark(SEARCHING)  # the learner's runs are done: the parent's time limit stops here (lib/grader/sandbox.py)
         for g, r in grads.items():
             if r.lines and not r.needs and not (r.error and r.error[2]) and self.wrong(g, r):
-                self.mark("searching")  # the learner's runs are done: what follows is the grader's own time
                 r.repair = repair.search(self, g, r, owners, final)
                 r.second = repair.at_second_shape(self, g, r, owners, final)
-                second = second or repair.second_batch(self.job["exercise"], self.job["seed"] + 1, self.job["data"])
+                second = second or repair.second_batch(self.job.exercise, self.job.seed + 1, self.job.data)
         summary = {}
         for kind, message, line in caught:
             key = (kind, message)
@@ -364,7 +361,7 @@ class Child:
 
     def trains(self):
         """Does this job train after its runs (exercise 4, with steps)?"""
-        return bool(self.ex["trains"] and self.job["steps"])
+        return bool(self.ex["trains"] and self.job.steps)
 
     def near_miss(self, g, ns):
         """A name the file assigns that is one typo away from g (dbhprebn for dhprebn): (name, line, right?)."""
@@ -464,62 +461,3 @@ class Child:
                    mistakes.right(values.get(u), iso.get(u)))]
             if bad:
                 r.harm = bad[0]
-
-
-@contextlib.contextmanager
-def learner_guarded(parent):
-    """While the learner's file runs: os._exit ends its own statement (Exit), not the child, so the table is still
-    printed; and the grader's process (parent) is not the file's to signal."""
-    real_exit, real_kill, real_killpg = os._exit, os.kill, os.killpg
-
-    def learner_exit(code=0):
-        raise Exit(code)
-
-    def kill(pid, sig):
-        if pid in (parent, -parent) or pid == 0 and os.getpgid(0) == os.getpgid(parent):
-            raise PermissionError(f"[Errno 1] the grader's process ({parent}) is not yours to signal")
-        return real_kill(pid, sig)
-
-    def killpg(pgid, sig):
-        if pgid == os.getpgid(parent):
-            raise PermissionError(f"[Errno 1] the grader's process group ({pgid}) is not yours to signal")
-        return real_killpg(pgid, sig)
-    os._exit, os.kill, os.killpg = learner_exit, kill, killpg
-    try:
-        yield real_exit
-    finally:
-        os._exit, os.kill, os.killpg = real_exit, real_kill, real_killpg
-
-
-def child_main(job_path, parent):
-    """The child process: die with the grader, run the job, write the result (a RunResult or a Failure), then for
-    exercise 4 train and write that apart (a time-out in training keeps the graded runs); leave at once (threads
-    the file left running do not hold it up)."""
-    parent = int(parent)
-    sandbox.child_limits(parent, os.path.dirname(os.path.abspath(job_path)))
-    with open(job_path, "rb") as f:
-        job = pickle.load(f)
-    import faulthandler
-    dump = open(job["dump"], "w")
-    faulthandler.register(signal.SIGUSR1, file=dump, all_threads=False)
-    with learner_guarded(parent) as exit_now:
-        child = None
-        try:
-            child = Child(job)
-            result = child.run()
-        except UsageError as e:  # the batch cannot be made (a word list too short for it): the parent says so
-            result = Failure("usage", str(e))
-        except BaseException as e:  # the grader's own failure: the parent says so
-            import traceback
-            result = Failure("crash", "".join(traceback.format_exception(e)))
-        write(job["result"], result)
-        if isinstance(result, RunResult) and child.trains():
-            write(job["result"] + ".training", ex4.train(child))
-        sys.stdout.flush()
-        exit_now(0)
-
-
-def write(path, obj):
-    with open(path + ".part", "wb") as f:
-        pickle.dump(obj, f)
-    os.replace(path + ".part", path)
