@@ -45,8 +45,8 @@ class Site:
         self.g, self.stmts, self.ns, self.exercise = g, stmts, ns, exercise
         tensors = [k for k, v in ns.items() if isinstance(v, np.ndarray) and v.ndim >= 1 and k != g
                    and (k in STEPS or k in PARAMS or k in ("Xb", "Yb") or k in upstream)]
-        near = near_names(g)
-        self.tensors = sorted(tensors, key=lambda k: (k not in near, k))
+        self.near = near_names(g)
+        self.tensors = sorted(tensors, key=lambda k: (k not in self.near, k))
         written = set().union(*(st.writes for st in stmts))
         self.own = sorted(k for k in written if isinstance(ns.get(k), np.ndarray) and k not in self.tensors
                           and k != g)
@@ -465,15 +465,16 @@ def call(site):
                 yield site.edit(k, replaced(st.node, node, new), f"torch's `.{node.func.attr}()` where numpy's "
                                 f"`{'.T' if spelled in ('transpose', 'T') else '.' + spelled + '()'}` belongs", "")
             for j, kw in enumerate(node.keywords):
-                new = copy.deepcopy(node)
-                del new.keywords[j]
-                yield site.edit(k, replaced(st.node, node, new), f"`{kw.arg}={src(kw.value)}` does not belong in "
-                                f"`{src(node)}`", "")
                 if kw.arg in TORCH:
                     new = copy.deepcopy(node)
                     new.keywords[j].arg = TORCH[kw.arg]
                     yield site.edit(k, replaced(st.node, node, new), f"torch's `{kw.arg}=` where numpy's "
                                     f"`{TORCH[kw.arg]}=` belongs", "")
+            for j, kw in enumerate(node.keywords):
+                new = copy.deepcopy(node)
+                del new.keywords[j]
+                yield site.edit(k, replaced(st.node, node, new), f"`{kw.arg}={src(kw.value)}` does not belong in "
+                                f"`{src(node)}`", "")
 
 
 @kind
@@ -487,7 +488,8 @@ def tensor(site):
             ndim = len(site.shape(node) or ())
             many = sum(n.id == node.id for n in nodes) > 1
             for name in site.tensors:
-                if name == node.id or np.ndim(site.ns[name]) != ndim:
+                if name == node.id or np.ndim(site.ns[name]) != ndim and not (
+                        name in site.near and node.id in site.near):  # emb for embcat: a neighbour of another shape
                     continue
                 new = ast.Name(id=name, ctx=ast.Load())
                 yield site.edit(k, replaced(st.node, node, new), f"`{node.id}` where `{name}` belongs")
@@ -747,13 +749,17 @@ def product(site):
             if not isinstance(node.op, ast.Mult):
                 continue
             sides = [node.left, node.right]
-            summed = [s for s in sides if method(s) in ("sum", "mean") and not on_numpy(s)]
+            summed = [s for s in sides if method(s) in ("sum", "mean") and (not on_numpy(s) or s.args)]
             if not summed:
                 continue
             template = summed[0]
-            inner = [s.func.value if s in summed else s for s in sides]
+            inner = [(s.args[0] if on_numpy(s) else s.func.value) if s in summed else s for s in sides]
             new = copy.deepcopy(template)
-            new.func.value = ast.BinOp(left=copy.deepcopy(inner[0]), op=ast.Mult(), right=copy.deepcopy(inner[1]))
+            both = ast.BinOp(left=copy.deepcopy(inner[0]), op=ast.Mult(), right=copy.deepcopy(inner[1]))
+            if on_numpy(template):
+                new.args[0] = both
+            else:
+                new.func.value = both
             yield site.edit(k, replaced(st.node, node, new),
                             f"`{src(node)}` multiplies sums where the sum of the products belongs: "
                             f"multiply `{src(inner[0])}` and `{src(inner[1])}` first, then `.{method(template)}(...)`",

@@ -366,7 +366,11 @@ def squeezed(shape):
     return [s for s in shape if s != 1]
 
 
-STORIES = ("broadcast_blowup", "wrong_shape")  # shape stories with no check of their own: told after the repair
+# the kinds of edit that swap one written thing for its like (an operator, a function, an index, a line's place):
+# the learner knew the math and wrote it wrong, and a story of the value ('the 1/n is missing', 'add the other
+# branch') would blame what is there. Other edits (a tensor, an axis, a constant, a term) come after the catalogue.
+WRITTEN = {"order", "assignment", "operator", "call", "index", "copying", "loop", "name"}
+STORIES = ("broadcast_blowup",)  # a shape story with no check of its own: never told (no edit fixed it)
 
 
 def diagnose(g, x, a, ctx, exercise="ex1", repair=None, at=None, checks=(), note=""):
@@ -387,6 +391,13 @@ def diagnose(g, x, a, ctx, exercise="ex1", repair=None, at=None, checks=(), note
         c.x = x = x.reshape(a.shape)
     others = [other_case(g, *check, exercise) for check in checks]
     shaped = "shape" if x.shape != a.shape else "value"
+    for detector in MISTAKES:  # what the value's type says for certain
+        if detector.kind == "type":
+            why = detector(c)
+            if why:
+                return why + shape_note
+    if repair and repair.kind in WRITTEN:  # a slip of the pen: the edit says it better than any story of the value
+        return repair_words(repair, at) + shape_note
     for detector in MISTAKES:
         if detector.kind in ("type", shaped) and detector.__name__ not in STORIES:
             for case in [c] + others:
@@ -398,12 +409,7 @@ def diagnose(g, x, a, ctx, exercise="ex1", repair=None, at=None, checks=(), note
                 return why + shape_note
     if repair:
         return repair_words(repair, at) + shape_note
-    if x.shape != a.shape:
-        for detector in MISTAKES:
-            if detector.__name__ in STORIES:
-                why = detector(c)
-                if why:
-                    return why + (f"; {note}" if note else "")
+    if x.shape != a.shape:  # no edit fixes the shape and the value: the shape alone, no story
         return f"shape {x.shape} where {c.due} is due" + (f"; {note}" if note else "")
     i = np.unravel_index(np.argmax(np.abs(x - a)), a.shape)
     where = f"[{', '.join(map(str, i))}]" if i else ""

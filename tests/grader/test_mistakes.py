@@ -63,7 +63,7 @@ def test_the_projects_own_answers_pass(names_txt):
 # (fixture, line in it, its replacement, exercise, the one wrong row, words of its diagnosis)
 PLANTED = [
     # exercise 2: the cross-entropy in one step
-    ("ex2_lecture.py", "dlogits[range(n), Yb] -= 1", "dlogits[:, Yb] -= 1", "dlogits", "one element per row"),
+    ("ex2_lecture.py", "dlogits[range(n), Yb] -= 1", "dlogits[:, Yb] -= 1", "dlogits", "one entry per row"),
     ("ex2_lecture.py", "dlogits /= n", "dlogits /= n * 27", "dlogits", "n*V"),
     ("ex2_lecture.py", "dlogits[range(n), Yb] -= 1", "", "dlogits", "-1 is left out"),
     ("ex2_onehot.py", "dlogits = (p - y) / batch_size", "dlogits = (logits - y) / batch_size", "dlogits",
