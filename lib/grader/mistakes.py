@@ -318,9 +318,9 @@ def scatter_overwrites(c):
     shortened[c.ctx[index]] += c.ctx[grad]
     if close(c.x, shortened):
         short = int((~np.isclose(shortened, c.a).all(1)).sum())
-        return (f"dC[Xb] += demb keeps one gradient per row when a character is used more than "
-                f"once: {short} rows of dC are short. Use np.add.at(dC, Xb, demb) or the "
-                f"lecture's double loop")
+        return (f"a character used more than once in the batch got the gradient of one use only: {short} rows "
+                f"of dC are short (an index assignment, or += through fancy indexing, keeps one value per row). "
+                f"Add every use: np.add.at, or a loop with +=")
     return None
 
 
