@@ -47,6 +47,8 @@ SKIPPED_BN = ("dhpreact where dhprebn belongs: the batchnorm layer sits between 
 # what it means. 'scatter': (the index, the gradient) of an embedding lookup whose gradient is a scatter-add.
 # bnraw as a layer that recomputes the batch variance with np.var's default ddof=0 gets it (1/n)
 BIASED_BNRAW = "bndiff * ((n - 1) / n * bnvar + EPS) ** -0.5"
+# exercise 3's answer on one line, as the lecture writes it; its wrong forms below are this line with one change
+DHPREBN = "bngain * bnvar_inv / n * (n * dhpreact - dhpreact.sum(0) - n / (n - 1) * bnraw * (dhpreact * bnraw).sum(0))"
 BIASED_VAR = ("the batch variance is recomputed with 1/n (np.var's default, ddof=0) where the "
               "forward divides by n-1: np.var(..., ddof=1), or reuse the forward's bnvar and bnraw")
 KNOWLEDGE = {
@@ -272,34 +274,34 @@ KNOWLEDGE = {
                 "the textbook formula for the biased variance (1/n), but the forward divides by "
                 "n-1 (Bessel): the variance path keeps a factor n/(n-1), ... - n/(n-1) * bnraw * "
                 "(dhpreact * bnraw).sum(0)"),
-               ("bngain * bnvar_inv / n * (n * dhpreact - dhpreact.sum(0) - (n - 1) / n * bnraw * (dhpreact * bnraw).sum(0))",  # noqa: E501  (a wrong form stays on one line, to grep for)
+               (DHPREBN.replace("n / (n - 1)", "(n - 1) / n"),
                 "Bessel's factor is inverted: (n-1)/n where n/(n-1) belongs, ... - n/(n-1) * "
                 "bnraw * (dhpreact * bnraw).sum(0)"),
                ("bnvar_inv / n * (n * dhpreact - dhpreact.sum(0) - n / (n - 1) * bnraw * (dhpreact * bnraw).sum(0))",
                 "bngain is left out: hpreact = bngain * bnraw + bnbias, so every path starts "
                 "with bngain * dhpreact: bngain * bnvar_inv / n * (...)"),
-               ("bngain * bnvar ** -0.5 / n * (n * dhpreact - dhpreact.sum(0) - n / (n - 1) * bnraw * (dhpreact * bnraw).sum(0))",  # noqa: E501  (a wrong form stays on one line, to grep for)
+               (DHPREBN.replace("bnvar_inv /", "bnvar ** -0.5 /"),
                 "EPS is left out of the variance: bnvar ** -0.5 where bnvar_inv = (bnvar + EPS) "
                 "** -0.5 belongs"),
-               ("bngain * (bnvar + EPS) ** -1.5 / n * (n * dhpreact - dhpreact.sum(0) - n / (n - 1) * bnraw * (dhpreact * bnraw).sum(0))",  # noqa: E501  (a wrong form stays on one line, to grep for)
+               (DHPREBN.replace("bnvar_inv /", "(bnvar + EPS) ** -1.5 /"),
                 "the variance to the power -1.5 where -0.5 belongs: the outer factor is "
                 "bnvar_inv = (bnvar + EPS) ** -0.5"),
-               ("bngain * (bnvar + EPS) ** 0.5 / n * (n * dhpreact - dhpreact.sum(0) - n / (n - 1) * bnraw * (dhpreact * bnraw).sum(0))",  # noqa: E501  (a wrong form stays on one line, to grep for)
+               (DHPREBN.replace("bnvar_inv /", "(bnvar + EPS) ** 0.5 /"),
                 "the variance to the power +0.5 where -0.5 belongs: the outer factor is "
                 "bnvar_inv = (bnvar + EPS) ** -0.5"),
-               ("bngain * (bnvar + EPS) ** -1 / n * (n * dhpreact - dhpreact.sum(0) - n / (n - 1) * bnraw * (dhpreact * bnraw).sum(0))",  # noqa: E501  (a wrong form stays on one line, to grep for)
+               (DHPREBN.replace("bnvar_inv /", "(bnvar + EPS) ** -1 /"),
                 "1/variance where 1/sqrt(variance + EPS) belongs: the outer factor is bnvar_inv "
                 "= (bnvar + EPS) ** -0.5"),
                ("bngain * bnvar_inv / n * (n * dhpreact - dhpreact.sum(0) - n / (n - 1) * bnraw * (dhpreact - bnraw))",
                 "(dhpreact - bnraw) where the batch sum of their product belongs (the lecture "
                 "transcript's typo): ... * bnraw * (dhpreact * bnraw).sum(0)"),
-               ("bngain * bnvar_inv / n * (n * dhpreact - dhpreact.sum(1, keepdims=True) - n / (n - 1) * bnraw * (dhpreact * bnraw).sum(1, keepdims=True))",  # noqa: E501  (a wrong form stays on one line, to grep for)
+               (DHPREBN.replace(".sum(0)", ".sum(1, keepdims=True)"),
                 "the sums run over axis 1 (the H neurons): batchnorm normalises each neuron over "
                 "the batch, so sum over axis 0"),
-               ("bngain * bnvar_inv / n * (n * dhpreact - dhpreact.sum(1, keepdims=True) - n / (n - 1) * bnraw * (dhpreact * bnraw).sum(0))",  # noqa: E501  (a wrong form stays on one line, to grep for)
+               (DHPREBN.replace("dhpreact.sum(0)", "dhpreact.sum(1, keepdims=True)"),
                 "dhpreact.sum(1) sums over axis 1 (the H neurons): the mean path sums over the "
                 "batch, dhpreact.sum(0)"),
-               ("bngain * bnvar_inv / n * (n * dhpreact - dhpreact.sum(0) - n / (n - 1) * bnraw * (dhpreact * bnraw).sum(1, keepdims=True))",  # noqa: E501  (a wrong form stays on one line, to grep for)
+               (DHPREBN.replace("bnraw).sum(0)", "bnraw).sum(1, keepdims=True)"),
                 "(dhpreact * bnraw).sum(1) sums over axis 1 (the H neurons): the variance path "
                 "sums over the batch, .sum(0)"),
                ("bngain * bnvar_inv / n * (n * dhpreact - n / (n - 1) * bnraw * (dhpreact * bnraw).sum(0))",
@@ -310,7 +312,7 @@ KNOWLEDGE = {
                ("bngain * bnvar_inv * dhpreact",
                 "only the direct path: hprebn also moves the batch mean and the batch variance, "
                 "and both send gradient back to every row"),
-               (f"bngain * ((n - 1) / n * bnvar + EPS) ** -0.5 / n * (n * dhpreact - dhpreact.sum(0) - n / (n - 1) * {BIASED_BNRAW} * (dhpreact * {BIASED_BNRAW}).sum(0))",  # noqa: E501
+               (DHPREBN.replace("bnraw", BIASED_BNRAW).replace("bnvar_inv /", "((n - 1) / n * bnvar + EPS) ** -0.5 /"),
                 BIASED_VAR)],
         fused=("hprebn reaches the loss three ways: directly through bnraw, through the batch "
                "mean and through the batch variance. Sum the three (scripts/ex3_batchnorm.py "
