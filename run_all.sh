@@ -13,9 +13,15 @@ case "${1:-}" in  # the arguments first: a typo must not cost a .venv build
     *) echo "error: unknown argument '$1'; use './run_all.sh' (everything) or './run_all.sh test'" >&2; exit 2 ;;
 esac
 
+PYTHON="${PYTHON:-python3}"  # the Python that builds .venv: the pinned numpy, scipy and matplotlib need 3.11 or newer
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+    found=$("$PYTHON" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])' 2>/dev/null || echo "none")
+    echo "error: Python 3.11 or newer is needed ($PYTHON is $found); install it, or run PYTHON=/path/to/python3.11 $0 ${1:-}" >&2
+    exit 2
+fi
 if [ ! -x .venv/bin/python ] || [ requirements.txt -nt .venv/.installed ]; then
     echo "== setting up .venv from requirements.txt"
-    python3 -m venv .venv
+    "$PYTHON" -m venv .venv
     .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
     touch .venv/.installed
 fi
