@@ -26,9 +26,9 @@ name of a strip among 1,000 held-out names (image -> text), and the strip of a n
 
     python scripts/defrag_2014.py [--steps 8000] [--full] [--lr-2014 0.004] [--lr-clip 0.3] [--seed 42] [--out plots/]
 
-It runs in the numbered parts of its sections below: 1 the data, 2 the gradient checks, 3 training (the 2014
-objective with and without the multiple-instance step, then CLIP's loss, from the same weights), 4 retrieval and
-alignment on the held-out names, 5 plots. One seed takes about a minute; --full runs three (seed, +1, +2).
+Its parts, numbered as main runs them and as the sections below: 1 the data, 2 the gradient checks, 3 training (the
+2014 objective with and without the multiple-instance step, then CLIP's loss, from the same weights), 4 retrieval
+and alignment on the held-out names, 5 plots. One seed takes about a minute; --full runs three (seed, +1, +2).
 
 What to expect, over 3 seeds (R@10: the true match among the top 10 of 1,000; chance 1%):
     image -> text, a tie: CLIP's loss 79.5, the 2014 objective 78.7 (seed ranges 79.3-79.6 and 77.3-80.5).
@@ -41,11 +41,10 @@ What to expect, over 3 seeds (R@10: the true match among the top 10 of 1,000; ch
     the multiple-instance step: +2.9 points text -> image, -0.9 image -> text, in every seed (the two 2014 runs are
       one run until it switches on, so the difference is the step's alone).
 What carried over to CLIP: two towers into one space, dot-product scores, the batch's own negatives, a loss both
-ways. What changed: the hinge became a softmax (a negative inside the margin weighs 1, any other 0; under the softmax
-each weighs its probability, the hardest most, none ever 0); the margin became a temperature; fragments and their
-alignment became one vector per side; 35 pairs a batch became 32,768. CLIP's loss here keeps a fixed temperature on
-mean vectors that are not normalised (CLIP learns it and normalises). How each objective was tuned, and what else
-was tried: the note "## tuning" at the end of this file.
+ways. What changed: the hinge became a softmax (under the hinge a negative inside the margin weighs 1 and any other
+0; under the softmax each weighs its probability, the hardest most: plots/defrag_2014_scores.png), the margin a
+temperature, fragments one vector per side, and 35 pairs a batch 32,768. Here CLIP's loss keeps a fixed temperature
+on mean vectors that are not normalised (CLIP learns it and normalises). What was tuned: "## tuning", at the end.
 """
 import copy
 import functools
@@ -197,7 +196,6 @@ def batch_of(data, ids):
                 img=np.repeat(np.arange(len(ids)), nbox), sent=np.repeat(np.arange(len(ids)), nfrag))
 
 
-
 # 2. the gradient checks: the cost function, in the 2014 habit (forward to the loss, then backward by hand,
 #    layer by layer in reverse), checked on a tiny model before any training
 
@@ -284,7 +282,6 @@ def symmetric_cross_entropy(logits):
     cost = -(np.log(prow[diag, diag]).mean() + np.log(pcol[diag, diag]).mean()) / 2
     dlogits = (prow + pcol - 2 * np.eye(B)) / (2 * B)       # (B, B)
     return cost, dlogits, prow
-
 
 
 def cost_function(params, batch, objective="2014", mil=False):
@@ -442,7 +439,6 @@ def alignment(params, data):
     return float(100 * np.concatenate(hit).mean()), float(100 * np.concatenate(chance).mean()), best
 
 
-
 def start(rng):
     """A run before its first step: the initial weights, zero velocity, an empty history, the data's order."""
     params = init_params(rng)
@@ -578,7 +574,6 @@ def print_table(tables):
                 f"{lo['align']:.1f} to {hi['align']:.1f}%")
 
 
-
 # 5. plots
 
 def plot_alignment(test, runs, out, picks=(0, 1, 2, 3, 4)):
@@ -683,7 +678,6 @@ def plot_training(runs, n_steps, out):
         if ax.get_legend_handles_labels()[0]:  # a run a signal stopped early leaves a panel empty
             ax.legend(fontsize=7)
     return save(fig, out, "defrag_2014_training")
-
 
 
 def main(argv=None):
