@@ -234,8 +234,8 @@ def main(argv=None):
 
             def missing(key):  # why an objective has no figures
                 most = max((n.get(key, 0) for n in trained), default=0)
-                return failed.get(key) or (f"unfinished: stopped by a signal after {most} of {steps} steps; run the "
-                                           "script again")
+                after = f" after {most} of {steps} steps" if most else ""
+                return failed.get(key) or f"an unfinished run (stopped by a signal{after}); run its script again"
 
             chance, nomil = mean("chance"), mean("2014_nomil")
             for key, what in (("2014", "the 2014 objective"), ("clip", "CLIP's loss, same model")):

@@ -250,3 +250,27 @@ def test_a_short_run_is_not_stopped_by_one_dead_step_and_beats_chance_offline(ca
         assert r["tables"][0][key]["align"] > r["tables"][0]["chance"]["align"] + 15
     for png in ("alignment", "scores", "training"):
         assert os.path.getsize(tmp_path / f"defrag_2014_{png}.png") > 20_000
+
+
+def test_results_counts_each_objective_over_the_seeds_where_it_finished(call, names_txt, tmp_path):
+    """--full stopped by a signal during the second seed's CLIP run: the 2014 figures of both seeds, CLIP's of one."""
+    def table(r10, align):
+        return {"i2t_r10": r10, "t2i_r10": r10 - 20, "align": align}
+    chance = {"i2t_r10": 1.0, "t2i_r10": 1.0, "align": 35.0}
+    tables = [dict(chance=chance, **{"2014": table(80, 97), "2014_nomil": table(78, 96), "clip": table(79, 90)}),
+              dict(chance=chance, **{"2014": table(70, 95), "2014_nomil": table(72, 94), "clip": table(10, 50)})]
+    trained = [{"2014": 800, "2014_nomil": 800, "clip": 800}, {"2014": 800, "2014_nomil": 800, "clip": 300}]
+    (tmp_path / "defrag_2014.json").write_text(json.dumps(dict(finished=False, checks_ok=True, steps=800, n_test=1000,
+                                                               tables=tables, trained=trained, failed={})))
+    code, out, err = call(results.main, "--out", tmp_path, "--results", tmp_path / "results.md")
+    assert code == 0 and err == "" and "unfinished run" not in out
+    assert "the 2014 objective (2 seeds, 800 steps) | ≥ 60 / ≥ 40 (chance 1 / 1) | 75.0 / 55.0; without the " \
+           "multiple-instance step 75.0 / 55.0 | ✓ |" in out
+    assert "CLIP's loss, same model (1 seed, 800 steps) | ≥ 60 / ≥ 40 (chance 1 / 1) | 79.0 / 59.0 | ✓ |" in out
+    assert "| above chance (35.0%) | 96.0% (CLIP's loss 90.0%) | ✓ |" in out
+    trained[0]["clip"] = 500  # no seed finished CLIP's run
+    (tmp_path / "defrag_2014.json").write_text(json.dumps(dict(finished=False, checks_ok=True, steps=800, n_test=1000,
+                                                               tables=tables, trained=trained, failed={})))
+    code, out, err = call(results.main, "--out", tmp_path, "--results", tmp_path / "results.md")
+    assert "CLIP's loss, same model | ≥ 60 / ≥ 40 (chance 1 / 1) | an unfinished run (stopped by a signal after 500 " \
+           "of 800 steps); run its script again | ✗ |" in out and out.count("| ✗ |") == 1
