@@ -31,8 +31,8 @@ import numpy as np
 from lib import checkpoint
 from lib.cli import OutputError, Stopped, UsageError, write_text
 
-NAME = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated"}  # a signal's status
-EXIT = {"done": 0, "diverged": 1, "interrupted": 130, "terminated": 143}  # a status's exit code
+NAME = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated", signal.SIGHUP: "hung up"}  # a signal's status
+EXIT = {"done": 0, "diverged": 1, "interrupted": 130, "terminated": 143, "hung up": 129}  # a status's exit code
 TRAINING_KEYS = ("config", "step", "lossi", "ud", "data")
 
 
@@ -195,14 +195,14 @@ class Run:
 
 
 class Interrupt:
-    """Ctrl-C and SIGTERM as a flag, for a script that keeps what it has: the part under way (an
+    """Ctrl-C, SIGTERM and SIGHUP as a flag, for a script that keeps what it has: the part under way (an
     epoch, an iteration, a step) finishes, the loop ends there, and the script writes its figures
-    so far and says so with done() (exit 130 or 143). A second signal stops at once. lib.cli.run
+    so far and says so with done() (exit 130, 143 or 129). A second signal stops at once. lib.cli.run
     gives the handlers back when main returns."""
 
     def __init__(self, part="the step under way"):
         self.signal, self.part = None, part
-        for s in (signal.SIGINT, signal.SIGTERM):
+        for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):  # a closed terminal too: what was done is kept
             signal.signal(s, self._flag)
 
     def _flag(self, signum, frame):

@@ -32,10 +32,13 @@ def main(argv=None):
     rows = []
 
     def row(what, lecture, ours, ok):
-        rows.append((what, lecture, ours, ok))
+        if not isinstance(ok, bool):  # a null (or a string) where the file's verdict belongs
+            raise TypeError(f"{json.dumps(ok)} where a verdict (true or false) belongs")
+        rows.append((what, lecture, ours, bool(ok)))
 
-    def load(name, say=True):
-        """A script's figures; None when it has not run, and (say) a row saying so when its file cannot be read."""
+    def load(name, say=True, partial=False):
+        """A script's figures; None when it has not run, and (say) a row saying so when its file cannot be read.
+        partial: an unfinished run's figures too, for a section that judges each part by itself."""
         path = os.path.join(args.out, name + ".json")
         if not os.path.exists(path):
             return None
@@ -43,17 +46,22 @@ def main(argv=None):
         def broken(expected, why):  # one ✗ row, when this section speaks for itself
             if say:
                 row(f"{name}.json", expected, why, False)
+        if not os.path.isfile(path):  # a FIFO would block the read for ever
+            broken("(written by its script)", "not a regular file (a pipe, a device or a folder); remove it and run "
+                   "its script again")
+            return None
         try:
             with open(path, encoding="utf-8-sig") as f:
                 data = json.load(f)
-        except (OSError, ValueError) as e:  # truncated, not UTF-8, not readable
-            reason = e.strerror if isinstance(e, OSError) else "truncated or not UTF-8 JSON"
+        except (OSError, ValueError, RecursionError) as e:  # truncated, not UTF-8, not readable, nested too deep
+            reason = (e.strerror if isinstance(e, OSError) else "nested too deep to be figures"
+                      if isinstance(e, RecursionError) else "truncated or not UTF-8 JSON")
             broken("(written by its script)", f"unreadable ({reason}); run its script again")
             return None
         if not isinstance(data, dict):  # null, a list: no figures at all
             broken("(written by its script)", f"holds {json.dumps(data)[:20]}, not its figures; run its script again")
             return None
-        if data.get("finished") is False:  # a run stopped by Ctrl-C or kill wrote what it had: not a result
+        if data.get("finished") is False and not partial:  # a run stopped by Ctrl-C or kill wrote what it had
             broken("(a finished run)", "an unfinished run (stopped by a signal); run its script again")
             return None
         return data
@@ -211,25 +219,45 @@ def main(argv=None):
                 f"beats the trigram ({lb['trigram_val']:.4f})",
                 f"{lb['lbfgs_val']:.4f}; SGD in the same {lb['seconds']:.0f} s: {lb['sgd_val']:.4f}",
                     lb["lbfgs_val"] < lb["trigram_val"])
-    df = load("defrag_2014")
+    df = load("defrag_2014", partial=True)  # each objective's figures count once it trained every step
     if df:
         with reading("defrag_2014"):
             row("2014: gradient checks of the fragment cost function and CLIP's loss (multiple-instance labels on "
                 "and off)", "all pass", "OK" if df["checks_ok"] else "FAILED", df["checks_ok"])
-            mean = {k: {m: sum(t[k][m] for t in df["tables"]) / len(df["tables"]) for m in df["tables"][0][k]}
-                    for k in ("chance", "2014", "2014_nomil", "clip")}
-            seeds = f"{len(df['tables'])} seed{'s' if len(df['tables']) > 1 else ''}, {df['steps']} steps"
+            tables, steps, failed = df["tables"], df["steps"], df.get("failed", {})
+            # the steps each objective trained at each seed (a file from before this was recorded: all, if finished)
+            trained = df.get("trained", [{k: steps for k in t} if df.get("finished", True) else {} for t in tables])
+
+            def mean(key):  # the figures over the seeds where the objective trained every step; None when none
+                done = [t[key] for t, n in zip(tables, trained) if key == "chance" or n.get(key) == steps]
+                return {m: sum(t[m] for t in done) / len(done) for m in done[0]} if done else None
+
+            def missing(key):  # why an objective has no figures
+                most = max((n.get(key, 0) for n in trained), default=0)
+                after = f" after {most} of {steps} steps" if most else ""
+                return failed.get(key) or f"an unfinished run (stopped by a signal{after}); run its script again"
+
+            chance, nomil = mean("chance"), mean("2014_nomil")
             for key, what in (("2014", "the 2014 objective"), ("clip", "CLIP's loss, same model")):
-                r = mean[key]
-                extra = (f"; without the multiple-instance step {mean['2014_nomil']['i2t_r10']:.1f} / "
-                         f"{mean['2014_nomil']['t2i_r10']:.1f}" if key == "2014" else "")
-                row(f"2014: R@10 among {df['n_test']} held-out names, image → text / text → image, {what} ({seeds})",
-                    "≥ 60 / ≥ 40 (chance 1 / 1)", f"{r['i2t_r10']:.1f} / {r['t2i_r10']:.1f}{extra}",
-                    r["i2t_r10"] >= 60 and r["t2i_r10"] >= 40)
-            row("2014: a bigram's best box holds one of its letters (alignment)",
-                f"above chance ({mean['chance']['align']:.1f}%)",
-                f"{mean['2014']['align']:.1f}% (CLIP's loss {mean['clip']['align']:.1f}%)",
-                mean["2014"]["align"] > mean["chance"]["align"] + 20)
+                r = mean(key)
+                name = f"2014: R@10 among {df['n_test']} held-out names, image → text / text → image, {what}"
+                if r is None:
+                    row(name, "≥ 60 / ≥ 40 (chance 1 / 1)", missing(key), False)
+                    continue
+                done = sum(n.get(key) == steps for n in trained)
+                extra = (f"; without the multiple-instance step {nomil['i2t_r10']:.1f} / {nomil['t2i_r10']:.1f}"
+                         if key == "2014" and nomil else "")
+                row(f"{name} ({done} seed{'s' if done > 1 else ''}, {steps} steps)", "≥ 60 / ≥ 40 (chance 1 / 1)",
+                    f"{r['i2t_r10']:.1f} / {r['t2i_r10']:.1f}{extra}", r["i2t_r10"] >= 60 and r["t2i_r10"] >= 40)
+            r, clip = mean("2014"), mean("clip")
+            if r is None:
+                row("2014: a bigram's best box holds one of its letters (alignment)", "above chance", missing("2014"),
+                    False)
+            else:
+                row("2014: a bigram's best box holds one of its letters (alignment)",
+                    f"above chance ({chance['align']:.1f}%)",
+                    f"{r['align']:.1f}%" + (f" (CLIP's loss {clip['align']:.1f}%)" if clip else ""),
+                    r["align"] > chance["align"] + 20)
     bm = load("benchmark")
     if bm:
         with reading("benchmark"):

@@ -1,18 +1,15 @@
-"""2006, 2010 and 2014, runnable: the RBM's exact conditional, CD against the exact gradient, the
-cost-and-gradient function handed to scipy, and the fragment embeddings' cost function beside CLIP's loss."""
+"""2006 and 2010, runnable: the RBM's exact conditional, CD against the exact gradient, the cost-and-gradient
+function handed to scipy (2014's fragment embeddings: tests/test_defrag_2014.py)."""
 import itertools
 import json
 import os
 
 import numpy as np
-import pytest
 from scipy.optimize import check_grad
 
-import defrag_2014
 import lbfgs_2010
 import rbm_cd
-from lib.cli import UsageError
-from lib.gradcheck import check_params, precise_gradient, rel_error
+from lib.gradcheck import precise_gradient, rel_error
 from lib.model import init_params
 
 
@@ -95,118 +92,3 @@ def test_lbfgs_script_on_a_short_run(call, names_txt, tmp_path):
     r = json.loads((tmp_path / "lbfgs_2010.json").read_text())
     assert r["checks_ok"] and r["iterations"] == 2 and r["lbfgs_val"] < np.log(27) and r["sgd_steps"] >= 100
     assert os.path.getsize(tmp_path / "lbfgs_2010.png") > 10_000
-
-
-# 2014: deep fragment embeddings, and CLIP's loss beside them
-
-def fake_pairs(names, seed=0):
-    """make_pairs on random 'glyphs': the shapes and bookkeeping of the real data, without rendering fonts."""
-    glyphs = np.random.default_rng(seed).random((3, 26, defrag_2014.box, defrag_2014.box)).astype(np.float32)
-    return defrag_2014.make_pairs(names, glyphs, np.random.default_rng(seed))
-
-
-SHORT = ["ab", "abc", "bca", "cab", "ba", "ac", "zed", "mo"]
-
-
-def test_both_objectives_pass_the_gradient_check_and_a_planted_bug_fails(capsys):
-    data = fake_pairs(SHORT)
-    assert defrag_2014.gradient_checks(data, seed=0)
-    out = capsys.readouterr().out
-    assert out.count("all 7 tensors OK") == 3 and "multiple-instance labels" in out and "CLIP's loss" in out
-    rng = np.random.default_rng(1)
-    params = defrag_2014.init_params(rng, n_in=32, n_hidden=6, d=5, n_embd=3)
-    batch = defrag_2014.batch_of(data, np.arange(4))
-    batch["boxes"] = batch["boxes"][:, ::8]
-    for objective in ("2014", "clip"):
-        cost, grads = defrag_2014.cost_function(params, batch, objective)
-        grads["E"][1, 0] *= 1.01  # one element of the embedding 1% off
-        rows = check_params(lambda q: defrag_2014.cost_function(q, batch, objective)[0], params, grads)
-        assert [r["name"] for r in rows if not r["ok"]] == ["dE"]
-
-
-def test_every_fragment_has_a_positive_box_in_its_own_image_and_none_elsewhere():
-    data = fake_pairs(SHORT)
-    batch = defrag_2014.batch_of(data, np.arange(len(SHORT)))
-    same = batch["img"][:, None] == batch["sent"][None, :]
-    rng = np.random.default_rng(2)
-    for scale in (1.0, -1.0):  # mixed scores, and every score negative: each fragment then gets its best box
-        dots = scale * np.abs(rng.standard_normal(same.shape)) if scale < 0 else rng.standard_normal(same.shape)
-        y = defrag_2014.fragment_labels(dots, same, mil=True)
-        assert ((y > 0) & same).sum(0).min() >= 1 and not ((y > 0) & ~same).any()
-        if scale < 0:
-            assert ((y > 0).sum(0) == 1).all()
-            best = np.where(same, dots, -np.inf).argmax(0)
-            assert (y[best, np.arange(y.shape[1])] == 1).all()
-        else:  # inside a pair, a positive score is a positive label
-            assert (y[same & (dots > 0)] == 1).all()
-    assert (defrag_2014.fragment_labels(dots, same, mil=False) == np.where(same, 1, -1)).all()
-
-
-def test_the_hinge_and_the_softmax_weigh_negatives_as_they_should():
-    rng = np.random.default_rng(3)
-    S = rng.standard_normal((6, 6))
-    S[0, 1] = min(S[0, 0], S[1, 1]) - defrag_2014.margin - 1.0  # a negative a margin below in both directions
-    cost, dS, w = defrag_2014.ranking_hinge(S)
-    numeric, _ = precise_gradient(lambda x: defrag_2014.ranking_hinge(x)[0], S.copy())
-    assert rel_error(dS, numeric) < 1e-8 and abs(dS.sum()) < 1e-12  # each active hinge: +1 and -1
-    assert set(np.unique(w)) <= {0.0, 1.0} and w[0, 1] == 0 and dS[0, 1] == 0  # the hinge stops pushing
-    assert np.allclose(np.diag(dS), -(w.sum(1) + ((S - np.diag(S)[None, :] + 1 > 0) * (1 - np.eye(6))).sum(0)) / 6)
-    cost, dlogits, p = defrag_2014.symmetric_cross_entropy(S)
-    numeric, _ = precise_gradient(lambda x: defrag_2014.symmetric_cross_entropy(x)[0], S.copy())
-    assert rel_error(dlogits, numeric) < 1e-8 and abs(dlogits.sum()) < 1e-12  # softmax minus one-hot
-    off = ~np.eye(6, dtype=bool)
-    assert (dlogits[off] > 0).all() and (p[off] > 0).all() and np.allclose(p.sum(1), 1)  # no negative weighs 0
-    assert abs(cost - np.log(6)) < 1e-12 if np.ptp(S) == 0 else cost > 0
-    assert abs(defrag_2014.symmetric_cross_entropy(np.zeros((35, 35)))[0] - np.log(35)) < 1e-12
-
-
-def test_ranks_count_ties_and_nan_against_the_model():
-    N = 5
-    assert (defrag_2014.ranks(np.eye(N)) == 1).all()
-    assert (defrag_2014.ranks(np.ones((N, N))) == N).all()          # all tied: last, not first
-    S = np.eye(N)
-    S[2, 2] = np.nan                                                # a NaN true score: last
-    S[3, 0] = np.nan                                                # a NaN rival: ahead of the true match
-    assert list(defrag_2014.ranks(S)) == [1, 1, N, 2, 1]
-    r = defrag_2014.retrieval(np.full((N, N), np.nan))
-    assert r["i2t_r1"] == r["t2i_r1"] == 0 and r["i2t_median"] == r["t2i_median"] == N
-
-
-def test_a_dead_run_stops_in_one_line_naming_the_flag():
-    data, test = fake_pairs(SHORT * 20), fake_pairs(SHORT, seed=1)
-    stop = type("NoSignal", (), {"signal": None})()
-    with pytest.raises(UsageError, match=r"(died|diverged) at step \d+.*pass a smaller --lr-2014 \(the default is "):
-        defrag_2014.train(defrag_2014.start(np.random.default_rng(0)), data, test, "2014", True, 1e4, 50, 50, stop,
-                          say=lambda s: None, label="2014")
-
-
-def test_the_glyphs_render_offline_and_a_cache_that_cannot_be_written_costs_nothing(tmp_path):
-    (tmp_path / "file").write_text("a file, where the cache's folder would be")
-    glyphs = defrag_2014.render_glyphs(tmp_path / "file" / "g.npz")
-    assert glyphs.shape == (20, 26, 16, 16) and 0 <= glyphs.min() and glyphs.max() <= 1
-    ink = glyphs.sum((2, 3)).mean(0)
-    assert ink[defrag_2014.LETTERS.index("m")] > 1.5 * ink[defrag_2014.LETTERS.index("i")]
-    assert os.listdir(tmp_path) == ["file"]  # nothing written, no temporary file left
-    (tmp_path / "g.npz").write_bytes(b"PK half a zip")  # a cache cut short: drawn again, and written whole
-    assert np.array_equal(defrag_2014.render_glyphs(tmp_path / "g.npz"), glyphs)
-    with np.load(tmp_path / "g.npz") as z:
-        assert np.array_equal(z["glyphs"], glyphs)
-
-
-def test_a_short_run_beats_chance_without_the_network(call, names_txt, tmp_path, monkeypatch):
-    import socket
-
-    def refuse(*a, **k):
-        raise AssertionError("defrag_2014.py tried to reach the network")
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    code, out, err = call(defrag_2014.main, "--steps", 300, "--out", tmp_path)
-    assert code == 0 and out.count("all 7 tensors OK") == 3 and "Traceback" not in err
-    expected = float(out.split("should be about: 2014 ")[1].split()[0])
-    first = [float(line.split()[-1]) for line in out.splitlines() if line.startswith("  the loss at step 1 was")]
-    assert len(first) == 2 and abs(first[0] - expected) < 2 and abs(first[1] - np.log(35)) < 0.05  # 2014, CLIP
-    r = json.loads((tmp_path / "defrag_2014.json").read_text())
-    assert r["finished"] and r["checks_ok"] and r["tables"][0]["chance"]["i2t_r10"] == 1.0
-    for key in ("2014", "2014_nomil", "clip"):
-        assert r["tables"][0][key]["i2t_r10"] > 10 and r["tables"][0][key]["t2i_r10"] > 5
-    for png in ("alignment", "scores", "training"):
-        assert os.path.getsize(tmp_path / f"defrag_2014_{png}.png") > 20_000

@@ -107,6 +107,22 @@ def test_results_reads_what_a_failed_or_broken_run_left_in_one_row(call, names_t
     assert words.split(": ")[1] in out and "practice_ex4.json" in out
 
 
+def test_results_reads_a_null_verdict_a_json_nested_too_deep_and_a_fifo_in_one_row_each(call, names_txt, tmp_path):
+    import threading
+    (tmp_path / "gradcheck.json").write_text('{"ok": null}')
+    (tmp_path / "ex1.json").write_text("[" * 100000 + "]" * 100000)
+    os.mkfifo(tmp_path / "rnn_bptt.json")
+    threading.Thread(target=lambda: open(tmp_path / "rnn_bptt.json", "wb").close(), daemon=True).start()  # no hang
+    code, out, err = call(results.main, "--out", tmp_path, "--results", tmp_path / "results.md")
+    assert code == 0 and err == "" and out.count("| ✗ |") == 3 and (tmp_path / "results.md").exists()
+    assert "| gradcheck.json | (written by its script) | incomplete (TypeError: null where a verdict (true or false) " \
+           "belongs); run its script again | ✗ |" in out
+    assert "| ex1.json | (written by its script) | unreadable (nested too deep to be figures); run its script " \
+           "again" in out
+    assert "| rnn_bptt.json | (written by its script) | not a regular file (a pipe, a device or a folder); remove it " \
+           "and run its script again | ✗ |" in out
+
+
 def test_results_reads_a_utf16_file_and_refuses_an_empty_path(call, names_txt, tmp_path):
     (tmp_path / "train.json").write_bytes(json.dumps(dict(train_loss=2.07)).encode("utf-16"))
     code, out, err = call(results.main, "--out", tmp_path, "--results", tmp_path / "results.md")
@@ -232,14 +248,14 @@ def test_rnn_bptt_saves_on_a_signal_and_resumes_to_the_same_bits(names_txt, tmp_
      "SIGTERM", "lstm_bptt.json"),
     ("rbm_cd", ("--epochs", 4, "--n-hidden", 20), "epoch  1:", "SIGINT", "rbm_cd.json"),
     ("lbfgs_2010", ("--maxiter", 40), "iteration    1:", "SIGTERM", "lbfgs_2010.json"),
-    ("defrag_2014", ("--steps", 3000), "2014 objective (lr", "SIGTERM", "defrag_2014.json"),
+    ("defrag_2014", ("--steps", 3000), "2014 objective (lr", "SIGHUP", "defrag_2014.json"),  # a closed terminal
 ])
 def test_a_signal_keeps_what_the_script_has(names_txt, tmp_path, script, args, after, signum, kept):
     import signal
     code, out, err = signalled([f"{ROOT}/scripts/{script}.py", *args, "--out", tmp_path], after,
                                getattr(signal, signum), tmp_path)
-    name = "interrupted" if signum == "SIGINT" else "terminated"
-    assert code == (130 if signum == "SIGINT" else 143) and f"{name} after" in err and "Traceback" not in err
+    name, exit_code = dict(SIGINT=("interrupted", 130), SIGTERM=("terminated", 143), SIGHUP=("hung up", 129))[signum]
+    assert code == exit_code and f"{name} after" in err and "Traceback" not in err
     assert (tmp_path / kept).exists() and any(f.endswith(".png") for f in os.listdir(tmp_path))
 
 
