@@ -15,7 +15,7 @@ as train.py's loop (tests/test_model.py pins them together bit for bit).
 4. BLAS threads: the step with one thread (every script's default) and with two, on an idle
    machine and beside one busy process.
 5. Side by side on one core, in the same run, at the lecture's size and across the sweep: train.py's step, the
-   fastest numpy step (fastest() below: 40 numpy calls to train.py's 75, counted by lib.bench.numpy_calls), and,
+   fastest numpy step (fastest() below: 41 numpy calls to train.py's 75, counted by lib.bench.numpy_calls), and,
    when installed (never a requirement; absent, their rows say "not installed"), JAX (jax.jit of value_and_grad
    of the lecture's forward and the update, one XLA thread: XLA_FLAGS) and PyTorch eager (autograd, and its hand
    backward in torch; one thread: torch.set_num_threads(1)), or on --torch-device cuda the PyTorch rows on the GPU
@@ -77,7 +77,7 @@ def ours(Xtr, Ytr, n_hidden, batch_size, dtype):
 
 
 def fastest(Xtr, Ytr, n_hidden, batch_size, dtype):
-    """train.py's step in as few numpy calls as I could write it (38 and the minibatch's two, against train.py's 73
+    """train.py's step in as few numpy calls as I could write it (39 and the minibatch's two, against train.py's 73
     and two): the same parameters, the same minibatches, the same update, to float precision
     (tests/test_benchmark.py). (a closure that runs one training step and returns its loss, the parameters as
     views.) What it does that train.py does not, each to save a call:
@@ -86,8 +86,8 @@ def fastest(Xtr, Ytr, n_hidden, batch_size, dtype):
         after embcat (and after h) makes the matmul add the bias, and the backward's one matmul give [dW1; db1]
         (and [dW2; db2]); the update is one BLAS axpy over the whole buffer, in place.
       - every array preallocated and written with out=, every view made once;
-      - batchnorm fused: the centring as a matmul (center = I - 1/n, before W1: b1 drops out, as the math says),
-        the variance and its eps in one product; dbngain and dbnbias as one product of a ones vector with
+      - batchnorm fused: embcat centred before W1 (a (n, T*E) subtraction, not (n, H); b1 drops out, as the
+        math says), the variance and its eps in one product; dbngain and dbnbias as one product of a ones vector with
         [bnraw * dhpreact | dhpreact]; the three paths of dhprebn in four calls;
       - softmax fused: n * counts_sum as one product, dlogits = counts / (n counts_sum) - onehot(Yb) / n,
         and the loss as one dot product of [log(n counts_sum); norm_logits] with [1/n; -onehot(Yb) / n];
@@ -112,7 +112,7 @@ def fastest(Xtr, Ytr, n_hidden, batch_size, dtype):
     axpy = blas.get_blas_funcs("axpy", (theta,))
     # constants
     eye = np.eye(V, dtype=dtype)
-    center = np.eye(n, dtype=dtype) - dtype(1.0 / n)          # (n, n) center @ x subtracts x's column means
+    mean_w = np.full(n, 1.0 / n, dtype)                       # (n,) mean_w @ x is x's column means
     var_w = np.full(n + 1, 1.0 / (n - 1), dtype)              # (n+1,) var_w @ [bndiff**2; eps (n-1)] = bnvar + eps
     ones_n = np.ones(n, dtype)
     n_V = np.full(V, n, dtype)                                # (V,) counts @ n_V = n * counts_sum
@@ -123,7 +123,8 @@ def fastest(Xtr, Ytr, n_hidden, batch_size, dtype):
     embcat1 = np.ones((n, T * E + 1), dtype)                  # (n, T*E+1) [embcat | 1]
     emb = embcat1[:, :-1].reshape(n, T, E)                    # (n, T, E) a view into it
     onehot = np.empty((n, T, V), dtype)                       # (n, T, V) onehot(Xb)
-    ecent = np.empty((n, T * E + 1), dtype)                   # (n, T*E+1) embcat1 less its column means
+    emean = np.empty(T * E + 1, dtype)                        # (T*E+1,) embcat1's column means
+    ecent = np.empty((n, T * E + 1), dtype)                   # (n, T*E+1) embcat1 less them
     bndiff = np.empty((n, H), dtype)
     sq = np.full((n + 1, H), EPS * (n - 1), dtype)            # (n+1, H) [bndiff**2; eps (n-1)]
     bnvar_inv = np.empty(H, dtype)
@@ -140,12 +141,12 @@ def fastest(Xtr, Ytr, n_hidden, batch_size, dtype):
     counts = np.empty((n, V), dtype)
     nsum = np.empty((n, 1), dtype)                            # (n, 1) n * counts_sum
     dlogits = np.empty((n, V), dtype)
-    dh = np.empty((n, H), dtype)
-    t = np.empty((n, H), dtype)
     S = np.empty((n, 2 * H), dtype)                           # (n, 2H) [bnraw * dhpreact | dhpreact]
     c = np.empty((2, H), dtype)                               # (2, H) [dbngain / (n-1); dbnbias / n]
-    dhprebn = np.empty((n, H), dtype)
     dembcat = np.empty((n, T * E), dtype)
+    # buffers used again once what they held is spent: fewer megabytes to stream through the caches at large sizes
+    dh = dhprebn = bndiff                                     # bndiff, then dh, then dhprebn
+    t = sq[:n]                                                # bndiff2, then a temporary of the backward
     # views made once: making one in the step is a numpy call too
     dhpreact, S_left, sq_top, nsum_col, c_gain, c_bias = S[:, H:], S[:, :H], sq[:n], nsum[:, 0], c[0], c[1]
     gbn_flat, onehot_T, dembcat_rows = gbn.reshape(-1), onehot.reshape(n * T, V).T, dembcat.reshape(n * T, E)
@@ -156,7 +157,8 @@ def fastest(Xtr, Ytr, n_hidden, batch_size, dtype):
         # forward
         np.take(C, Xb, axis=0, out=emb, mode="clip")          # (n, T, E) emb, inside embcat1
         np.take(eye, Xb, axis=0, out=onehot, mode="clip")     # (n, T, V) for dC
-        np.matmul(center, embcat1, out=ecent)                 # (n, T*E+1)
+        np.matmul(mean_w, embcat1, out=emean)                 # (T*E+1,)
+        np.subtract(embcat1, emean, out=ecent)                # (n, T*E+1) centred before W1: b1 drops out
         np.matmul(ecent, W1b1, out=bndiff)                    # (n, H) hprebn - bnmeani
         np.square(bndiff, out=sq_top)                         # (n, H) bndiff2
         np.matmul(var_w, sq, out=bnvar_inv)                   # (H,) bnvar + eps

@@ -57,7 +57,7 @@ def test_numpy_calls_counts_each_entry_into_numpy_once():
     _, _, ((Xtr, Ytr), _, _) = load_splits(3)
     readable, fastest = benchmark.count_calls(benchmark.ours, Xtr, Ytr), benchmark.count_calls(benchmark.fastest,
                                                                                                Xtr, Ytr)
-    assert fastest <= 40 and readable >= 70  # the fused step makes about half train.py's calls
+    assert fastest <= 41 and readable >= 70  # the fused step makes about half train.py's calls
 
 
 def test_the_jax_step_is_the_same_step(names_txt):
