@@ -27,9 +27,10 @@ as train.py's loop (tests/test_model.py pins them together bit for bit).
    core (186 us); captured as one CUDA graph it takes 134 us; eager, it wins from about 90 MFLOP a
    step (batch 256 x hidden 1024) on.
 
-Times are the CPU time of this process (time.process_time), not the wall clock: on a machine others share, a step's
-wall time also holds the waits for a core another process took. Two exceptions take the wall clock: the threads
-table (two threads, in child processes) and section 5 with --torch-device cuda (a GPU's time is not the CPU's).
+Sections 1 to 4 time the wall clock, as train.py times its loop. Section 5 times the CPU time of this process
+(time.process_time; the wall clock with --torch-device cuda, whose GPU time is not the CPU's): pinned to one core,
+that is its wall time less the waits for the core another process took, so that the rows stay comparable on a
+machine others share.
 
     python scripts/benchmark.py [--quick] [--torch-device cpu|cuda] [--out plots/]
 
@@ -299,9 +300,9 @@ def per_call_us(timing, jax_here, torch_here):
     """What one call costs on its own, on a one-element array: numpy's ufunc (with out=, as the fastest step
     calls them), numpy's matmul, one call of a jitted JAX function (dispatch and wait), one PyTorch op."""
     a, b = np.zeros(1, np.float32), np.zeros(1, np.float32)
-    m = np.zeros((1, 1), np.float32)
+    m, m2 = np.zeros((1, 1), np.float32), np.zeros((1, 1), np.float32)
     cost = {"numpy ufunc": time_us(lambda: np.add(a, a, out=b), **timing),
-            "numpy matmul": time_us(lambda: np.matmul(m, m, out=m), **timing)}
+            "numpy matmul": time_us(lambda: np.matmul(m, m, out=m2), **timing)}
     if jax_here:
         import jax
         f, x = jax.jit(lambda x: x + 1), jax.numpy.ones(1)
@@ -548,9 +549,7 @@ def main(argv=None):
     emit(f"matmul throughput (1024x1024 product): float32 {gflops['float32']:.0f} GFLOP/s, "
          f"float64 {gflops['float64']:.0f} GFLOP/s")
 
-    # CPU time of this process (time.process_time): one thread, so its wall time less the waits for a core that
-    # other processes took; a smoke test times briefly
-    timing = dict(clock=time.process_time, **(dict(repeat=3, min_seconds=0.01) if args.quick else {}))
+    timing = dict(repeat=3, min_seconds=0.01) if args.quick else {}  # a smoke test times briefly
 
     # 1. the lecture's config
     emit("\n### the lecture's config: batch 32, n_hidden 200\n")
@@ -600,7 +599,7 @@ def main(argv=None):
     for dt in ("float32", "float64"):
         cells = []
         for H in hiddens:
-            us = time_us(ours(Xtr, Ytr, H, 32, np.dtype(dt))[0], **(timing if args.quick else dict(timing, repeat=5)))
+            us = time_us(ours(Xtr, Ytr, H, 32, np.dtype(dt))[0], **(timing or dict(repeat=5)))
             sweep[dt]["n_hidden"][H] = us
             cells.append(f"{us:.0f} ({us / (step_flops(H, 32) / (gflops[dt] * 1e3)):.0f}x)")
         emit(f"| {dt} | " + " | ".join(cells) + " |")
@@ -609,7 +608,7 @@ def main(argv=None):
     for dt in ("float32", "float64"):
         cells = []
         for B in batches_:
-            us = time_us(ours(Xtr, Ytr, 200, B, np.dtype(dt))[0], **(timing if args.quick else dict(timing, repeat=5)))
+            us = time_us(ours(Xtr, Ytr, 200, B, np.dtype(dt))[0], **(timing or dict(repeat=5)))
             sweep[dt]["batch"][B] = us
             cells.append(f"{us:.0f} ({us / (step_flops(200, B) / (gflops[dt] * 1e3)):.0f}x)")
         emit(f"| {dt} | " + " | ".join(cells) + " |")
@@ -646,6 +645,9 @@ def main(argv=None):
         configs = [(200, 32), (1024, 256)]
     else:
         configs = ([(H, 32) for H in hiddens] + [(200, B) for B in batches_ if B != 32] + [(1024, 256), (1024, 1024)])
+    # CPU time of this process (time.process_time): on one core, its wall time less the waits for the core that
+    # other processes took. On a shared machine the rows stay comparable; train.py's own timing is the wall's
+    cpu = dict(timing, clock=time.process_time)
     cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
     if cores:
         os.sched_setaffinity(0, {min(cores)})  # this process, and the threads JAX and PyTorch start, on one core
@@ -665,13 +667,18 @@ def main(argv=None):
             if jax_here:
                 steps[rows[2]] = jax_step(Xtr, Ytr, H, B)[0]
             steps.update(torch_steps(Xtr, Ytr, H, B, args.torch_device) or {})
-            side[f"{H}, {B}"] = side_by_side(steps, rounds=1 if args.quick else 3,
-                                             **dict(timing, clock=time.perf_counter) if gpu else timing)
-        cost = per_call_us(timing, jax_here, torch_here)
+            side[f"{H}, {B}"] = side_by_side(steps, rounds=1 if args.quick else 3, **(timing if gpu else cpu))
+        cost = per_call_us(cpu, jax_here, torch_here)
     finally:
         if cores:
             os.sched_setaffinity(0, cores)
     rows = list(side["200, 32"])
+    torch_row = None  # PyTorch at the lecture's size, as results.py reads it
+    if torch_here:
+        lec = side["200, 32"]
+        torch_row = dict(versions["torch"], ours=lec[rows[0]], autograd=lec["PyTorch eager, loss.backward()"],
+                         hand=lec["PyTorch eager, the hand backward in torch"],
+                         cuda_graph=lec.get("PyTorch, the whole autograd step as one CUDA graph"))
     short = {rows[0]: "train.py", rows[1]: "fastest numpy", "JAX jit": "JAX jit",
              "PyTorch eager, loss.backward()": "PyTorch autograd",
              "PyTorch eager, the hand backward in torch": "PyTorch hand",
@@ -718,7 +725,7 @@ def main(argv=None):
     # plot: time per step against n_hidden
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for dt, style in (("float32", "o-"), ("float64", "s--")):
-        ax.plot(hiddens, [sweep[dt]["n_hidden"][H] for H in hiddens], style, label=f"ours, numpy {dt}")
+        ax.plot(hiddens, [sweep[dt]["n_hidden"][H] for H in hiddens], style, label=f"train.py, numpy {dt}")
     ax.plot(hiddens, [step_flops(H, 32) / (gflops["float32"] * 1e3) for H in hiddens], ":", color="k",
             label="floor: matmul FLOPs / throughput (float32)")
     at32 = [H for H in hiddens if f"{H}, 32" in side]
@@ -729,7 +736,16 @@ def main(argv=None):
     ax.set_xticks(hiddens, [str(h) for h in hiddens])
     ax.set_xlabel("n_hidden (batch 32)")
     ax.set_ylabel("microseconds per training step")
-    ax.set_title(f"one training step (forward, hand backward, update)\n{machine}", fontsize=9)
+    runs = []  # the winners along n_hidden at batch 32, as runs: [(winner, first H, last H)]
+    for H in at32:
+        w = short[winners[f"{H}, 32"]]
+        if runs and runs[-1][0] == w:
+            runs[-1][2] = H
+        else:
+            runs.append([w, H, H])
+    ax.set_title("one training step (forward, hand backward, update), one core; fastest at batch 32: " +
+                 ", ".join(f"{w} ({a}{'' if a == b else f' to {b}'})" for w, a, b in runs) + f"\n{machine}",
+                 fontsize=9)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3, which="both")
     save(fig, out, "benchmark_sweep")
@@ -738,7 +754,7 @@ def main(argv=None):
     write_json(os.path.join(out, "benchmark.json"), dict(machine=machine, gflops=gflops, lecture=lecture,
                                                          ablation=ablation, numpy_calls=calls, sweep=sweep,
                                                          threads=threads, versions=versions, side_by_side=side,
-                                                         winners=winners, per_call_us=cost))
+                                                         winners=winners, per_call_us=cost, torch=torch_row))
     plot_gpu(out)
     print(f"\nwrote {out}/benchmark.md, {out}/benchmark.json, {out}/benchmark_sweep.png, {out}/benchmark_gpu.png")
 

@@ -102,6 +102,7 @@ def test_quick_benchmark_writes_its_tables(call, names_txt, tmp_path):
     else:
         assert r["versions"]["torch"]["threads"] == 1 and lecture["PyTorch eager, loss.backward()"] > 0
     assert "where each wins" in md and r["per_call_us"]["numpy ufunc"] > 0
+    assert (r["torch"] is None) == (r["versions"]["torch"] is None)  # results.py's PyTorch row reads it
     code, _, err = call(benchmark.main, "--torch-device", "cuda", "--out", tmp_path / "g")
     torch_gpu = r["versions"]["torch"] is not None and "cuda" in r["versions"]["torch"]["version"]
     assert torch_gpu or (code == 2 and err.count("\n") == 1 and "--torch-device cuda" in err)
