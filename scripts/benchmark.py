@@ -272,10 +272,11 @@ def port(Xtr, Ytr, n_hidden, batch_size, dtype, upfront=False, onehot=False, fla
     return step, P
 
 
-def matmul_gflops(dtype, size=1024, quick=False):
+def matmul_gflops(dtype, size=1024, quick=False, clock=time.perf_counter):
     """Matrix-multiply throughput of this machine's BLAS, from a large product (briefly, quick)."""
     a = np.random.default_rng(0).standard_normal((size, size)).astype(dtype)
-    us = time_us(lambda: a @ a, **(dict(repeat=3, min_seconds=0.03) if quick else dict(repeat=5, min_seconds=0.2)))
+    us = time_us(lambda: a @ a, clock=clock,
+                 **(dict(repeat=3, min_seconds=0.03) if quick else dict(repeat=5, min_seconds=0.2)))
     return 2 * size ** 3 / us / 1e3
 
 
@@ -669,6 +670,7 @@ def main(argv=None):
             steps.update(torch_steps(Xtr, Ytr, H, B, args.torch_device) or {})
             side[f"{H}, {B}"] = side_by_side(steps, rounds=1 if args.quick else 3, **(timing if gpu else cpu))
         cost = per_call_us(cpu, jax_here, torch_here)
+        gflops_cpu = matmul_gflops("float32", quick=args.quick, clock=time.process_time)  # for the plot's floor
     finally:
         if cores:
             os.sched_setaffinity(0, cores)
@@ -722,15 +724,14 @@ def main(argv=None):
          (f"; JAX's step is one jitted call ({cost['JAX jitted call']:.0f} us for an empty one), its arithmetic "
           f"fused by XLA. The fastest numpy step / JAX jit: {lec[rows[1]] / lec['JAX jit']:.2f}x (the goal: within "
           f"1.2x)" if jax_here else ""))
-    # plot: time per step against n_hidden
+    # plot: time per step against n_hidden, every line from the side-by-side (one clock, one core)
     fig, ax = plt.subplots(figsize=(8, 4.5))
-    for dt, style in (("float32", "o-"), ("float64", "s--")):
-        ax.plot(hiddens, [sweep[dt]["n_hidden"][H] for H in hiddens], style, label=f"train.py, numpy {dt}")
-    ax.plot(hiddens, [step_flops(H, 32) / (gflops["float32"] * 1e3) for H in hiddens], ":", color="k",
-            label="floor: matmul FLOPs / throughput (float32)")
     at32 = [H for H in hiddens if f"{H}, 32" in side]
-    for row, style in zip(rows[1:], ("D-", "*-", "^-", "v-", "x-")):
-        ax.plot(at32, [side[f"{H}, 32"][row] for H in at32], style, label=f"{short[row]}, float32, side by side")
+    for row, style in zip(rows, ("o-", "D-", "*-", "^-", "v-", "x-")):
+        ax.plot(at32, [side[f"{H}, 32"][row] for H in at32], style, label=short[row] + (
+            " (numpy, lib/model.py)" if row == rows[0] else " (benchmark.py's fastest())" if row == rows[1] else ""))
+    ax.plot(at32, [step_flops(H, 32) / (gflops_cpu * 1e3) for H in at32], ":", color="k",
+            label="floor: matmul FLOPs / throughput")
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_xticks(hiddens, [str(h) for h in hiddens])
@@ -743,7 +744,7 @@ def main(argv=None):
             runs[-1][2] = H
         else:
             runs.append([w, H, H])
-    ax.set_title("one training step (forward, hand backward, update), one core; fastest at batch 32: " +
+    ax.set_title("one training step (forward, hand backward, update), float32, one core; fastest: " +
                  ", ".join(f"{w} ({a}{'' if a == b else f' to {b}'})" for w, a, b in runs) + f"\n{machine}",
                  fontsize=9)
     ax.legend(fontsize=8)
@@ -754,7 +755,8 @@ def main(argv=None):
     write_json(os.path.join(out, "benchmark.json"), dict(machine=machine, gflops=gflops, lecture=lecture,
                                                          ablation=ablation, numpy_calls=calls, sweep=sweep,
                                                          threads=threads, versions=versions, side_by_side=side,
-                                                         winners=winners, per_call_us=cost, torch=torch_row))
+                                                         winners=winners, per_call_us=cost, torch=torch_row,
+                                                         gflops_cpu=gflops_cpu))
     plot_gpu(out)
     print(f"\nwrote {out}/benchmark.md, {out}/benchmark.json, {out}/benchmark_sweep.png, {out}/benchmark_gpu.png")
 
