@@ -14,16 +14,23 @@ as train.py's loop (tests/test_model.py pins them together bit for bit).
 3. A sweep over n_hidden (64 to 1024) and batch size (32 to 1024).
 4. BLAS threads: the step with one thread (every script's default) and with two, on an idle
    machine and beside one busy process.
-5. When PyTorch happens to be installed (it is never a requirement), the lecture's own loop
-   in the same run, on --torch-device cpu or cuda (the same code; on a GPU every clock read
-   waits for it): loss.backward() (autograd), its hand backward written in torch, and on a GPU
-   the whole autograd step captured once in a CUDA graph. Earlier runs here measured PyTorch's
-   CPU step 4.3 to 5.1x slower than ours (autograd) and 3.7 to 4.3x (hand backward): per-call
-   overhead, which swings with the machine's pace more than numpy's.
+5. Side by side on one core, in the same run, at the lecture's size and across the sweep: train.py's step, the
+   fastest numpy step (fastest() below: 41 numpy calls to train.py's 75, counted by lib.bench.numpy_calls), and,
+   when installed (never a requirement; absent, their rows say "not installed"), JAX (jax.jit of value_and_grad
+   of the lecture's forward and the update, one XLA thread: XLA_FLAGS) and PyTorch eager (autograd, and its hand
+   backward in torch; one thread: torch.set_num_threads(1)), or on --torch-device cuda the PyTorch rows on the GPU
+   with the whole step captured once in a CUDA graph. The process is pinned to one core while they run, and each
+   row is timed in turn, three rounds. Then where each wins, and what one call costs on its own (numpy's, a jitted
+   JAX call's, a PyTorch op's): a compiled step pays for one call, the numpy step for each of its own.
 6. The step against a GPU, drawn from one measured run on an NVIDIA H200 (plots/readme/gpu_h200.json):
    at the lecture's size the GPU's eager step is launch-bound at about 1.4 ms and loses to one CPU
    core (186 us); captured as one CUDA graph it takes 134 us; eager, it wins from about 90 MFLOP a
    step (batch 256 x hidden 1024) on.
+
+Sections 1 to 4 time the wall clock, as train.py times its loop. Section 5 times the CPU time of this process
+(time.process_time; the wall clock with --torch-device cuda, whose GPU time is not the CPU's): pinned to one core,
+that is its wall time less the waits for the core another process took, so that the rows stay comparable on a
+machine others share.
 
     python scripts/benchmark.py [--quick] [--torch-device cpu|cuda] [--out plots/]
 
@@ -36,15 +43,18 @@ import os
 import platform
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import lib  # before numpy: one BLAS thread unless you set one (lib/__init__.py)
 
 import numpy as np
+from scipy.linalg import blas
 
-from lib.bench import time_us
+from lib.bench import counted, numpy_calls, side_by_side, time_us
 from lib.cli import Parser, UsageError, positive, run, writable_dir, write_json, write_text
 from lib.data import PLOTS, ROOT, load_splits, minibatches
+from lib.lecture import EPS
 from lib.model import init_params, mlp_backward, mlp_forward
 from lib.plotting import plt, save
 
@@ -63,6 +73,131 @@ def ours(Xtr, Ytr, n_hidden, batch_size, dtype):
         grads = mlp_backward(params, cache, Yb)
         for k in params:
             params[k] -= lr * grads[k]
+        return loss
+    return step, params
+
+
+def fastest(Xtr, Ytr, n_hidden, batch_size, dtype):
+    """train.py's step in as few numpy calls as I could write it (39 and the minibatch's two, against train.py's 73
+    and two): the same parameters, the same minibatches, the same update, to float precision
+    (tests/test_benchmark.py). (a closure that runs one training step and returns its loss, the parameters as
+    views.) What it does that train.py does not, each to save a call:
+      - one flat buffer for the parameters and one for their gradients, each bias stored right after its weights:
+        [W1; b1] is one (T*E+1, H) matrix, [W2; b2] one (H+1, V), [bngain; bnbias] one (2, H). A ones column
+        after embcat (and after h) makes the matmul add the bias, and the backward's one matmul give [dW1; db1]
+        (and [dW2; db2]); the update is one BLAS axpy over the whole buffer, in place.
+      - every array preallocated and written with out=, every view made once;
+      - batchnorm fused: embcat centred before W1 (a (n, T*E) subtraction, not (n, H); b1 drops out, as the
+        math says), the variance and its eps in one product; dbngain and dbnbias as one product of a ones vector with
+        [bnraw * dhpreact | dhpreact]; the three paths of dhprebn in four calls;
+      - softmax fused: n * counts_sum as one product, dlogits = counts / (n counts_sum) - onehot(Yb) / n,
+        and the loss as one dot product of [log(n counts_sum); norm_logits] with [1/n; -onehot(Yb) / n];
+      - the one-hot of Xb taken in the forward (for dC = onehot.T @ demb)."""
+    V, E, T, H, n = vocab_size, n_embd, block_size, n_hidden, batch_size
+    init = init_params(V, E, H, T, np.random.default_rng(0), dtype)
+    batches = minibatches(Xtr, Ytr, 0, batch_size, seed=0)
+    # the parameters in one flat buffer, their gradients in another
+    shapes = dict(C=(V, E), W1b1=(T * E + 1, H), W2b2=(H + 1, V), bn=(2, H))
+    theta = np.empty(sum(a * b for a, b in shapes.values()), dtype)
+    grad = np.empty_like(theta)
+    P, G, at = {}, {}, 0
+    for k, (a, b) in shapes.items():
+        P[k], G[k] = theta[at:at + a * b].reshape(a, b), grad[at:at + a * b].reshape(a, b)
+        at += a * b
+    C, W1b1, W2b2, bn = P["C"], P["W1b1"], P["W2b2"], P["bn"]
+    W1, W2, gain, bias = W1b1[:-1], W2b2[:-1], bn[0], bn[1]
+    params = dict(C=C, W1=W1, b1=W1b1[-1], bngain=bn[0:1], bnbias=bn[1:2], W2=W2, b2=W2b2[-1])
+    for k in params:
+        params[k][...] = init[k]
+    gC, gW1b1, gW2b2, gbn = G["C"], G["W1b1"], G["W2b2"], G["bn"]
+    axpy = blas.get_blas_funcs("axpy", (theta,))
+    # constants
+    eye = np.eye(V, dtype=dtype)
+    mean_w = np.full(n, 1.0 / n, dtype)                       # (n,) mean_w @ x is x's column means
+    var_w = np.full(n + 1, 1.0 / (n - 1), dtype)              # (n+1,) var_w @ [bndiff**2; eps (n-1)] = bnvar + eps
+    ones_n = np.ones(n, dtype)
+    n_V = np.full(V, n, dtype)                                # (V,) counts @ n_V = n * counts_sum
+    neg_eye_n = -eye / n
+    bn_coef = np.array([[1.0 / (n - 1)], [1.0 / n]], dtype)   # (2, 1)
+    log_n = float(np.log(n))
+    # activations, written in place every step
+    embcat1 = np.ones((n, T * E + 1), dtype)                  # (n, T*E+1) [embcat | 1]
+    emb = embcat1[:, :-1].reshape(n, T, E)                    # (n, T, E) a view into it
+    onehot = np.empty((n, T, V), dtype)                       # (n, T, V) onehot(Xb)
+    emean = np.empty(T * E + 1, dtype)                        # (T*E+1,) embcat1's column means
+    ecent = np.empty((n, T * E + 1), dtype)                   # (n, T*E+1) embcat1 less them
+    bndiff = np.empty((n, H), dtype)
+    sq = np.full((n + 1, H), EPS * (n - 1), dtype)            # (n+1, H) [bndiff**2; eps (n-1)]
+    bnvar_inv = np.empty(H, dtype)
+    bnraw = np.empty((n, H), dtype)
+    scale = np.empty(H, dtype)                                # (H,) bngain * bnvar_inv
+    h1 = np.ones((n, H + 1), dtype)                           # (n, H+1) [h | 1]
+    h = h1[:, :-1]                                            # (n, H) hpreact, then h, in place
+    logits = np.empty((n, V), dtype)
+    lmax = np.empty((n, 1), dtype)
+    lossv = np.empty(n + n * V, dtype)                        # [log(n counts_sum) (n); norm_logits (n*V)]
+    lossw = np.empty(n + n * V, dtype)                        # [1/n (n); -onehot(Yb)/n (n*V)]
+    lossw[:n] = 1.0 / n
+    log_nsum, norm_logits, neg_y = lossv[:n], lossv[n:].reshape(n, V), lossw[n:].reshape(n, V)
+    counts = np.empty((n, V), dtype)
+    nsum = np.empty((n, 1), dtype)                            # (n, 1) n * counts_sum
+    dlogits = np.empty((n, V), dtype)
+    S = np.empty((n, 2 * H), dtype)                           # (n, 2H) [bnraw * dhpreact | dhpreact]
+    c = np.empty((2, H), dtype)                               # (2, H) [dbngain / (n-1); dbnbias / n]
+    dembcat = np.empty((n, T * E), dtype)
+    # buffers used again once what they held is spent: fewer megabytes to stream through the caches at large sizes
+    dh = dhprebn = bndiff                                     # bndiff, then dh, then dhprebn
+    t = sq[:n]                                                # bndiff2, then a temporary of the backward
+    # views made once: making one in the step is a numpy call too
+    dhpreact, S_left, sq_top, nsum_col, c_gain, c_bias = S[:, H:], S[:, :H], sq[:n], nsum[:, 0], c[0], c[1]
+    gbn_flat, onehot_T, dembcat_rows = gbn.reshape(-1), onehot.reshape(n * T, V).T, dembcat.reshape(n * T, E)
+    h1_T, W2_T, W1_T, embcat1_T = h1.T, W2.T, W1.T, embcat1.T
+
+    def step():
+        Xb, Yb = next(batches)
+        # forward
+        np.take(C, Xb, axis=0, out=emb, mode="clip")          # (n, T, E) emb, inside embcat1
+        np.take(eye, Xb, axis=0, out=onehot, mode="clip")     # (n, T, V) for dC
+        np.matmul(mean_w, embcat1, out=emean)                 # (T*E+1,)
+        np.subtract(embcat1, emean, out=ecent)                # (n, T*E+1) centred before W1: b1 drops out
+        np.matmul(ecent, W1b1, out=bndiff)                    # (n, H) hprebn - bnmeani
+        np.square(bndiff, out=sq_top)                         # (n, H) bndiff2
+        np.matmul(var_w, sq, out=bnvar_inv)                   # (H,) bnvar + eps
+        np.power(bnvar_inv, -0.5, out=bnvar_inv)              # (H,)
+        np.multiply(bndiff, bnvar_inv, out=bnraw)             # (n, H)
+        np.multiply(gain, bnvar_inv, out=scale)               # (H,)
+        np.multiply(bnraw, gain, out=h)
+        np.add(h, bias, out=h)                                # (n, H) hpreact
+        np.tanh(h, out=h)                                     # (n, H) h
+        np.matmul(h1, W2b2, out=logits)                       # (n, V)
+        np.maximum.reduce(logits, axis=1, keepdims=True, out=lmax)  # (n, 1)
+        np.subtract(logits, lmax, out=norm_logits)            # (n, V)
+        np.exp(norm_logits, out=counts)                       # (n, V)
+        np.matmul(counts, n_V, out=nsum_col)                  # (n,) n * counts_sum
+        np.log(nsum_col, out=log_nsum)                        # (n,)
+        np.divide(counts, nsum, out=dlogits)                  # (n, V) probs / n
+        np.take(neg_eye_n, Yb, axis=0, out=neg_y, mode="clip")  # (n, V) -onehot(Yb) / n
+        loss = np.dot(lossv, lossw) - log_n                   # mean(log counts_sum - norm_logits[Yb])
+        # backward
+        np.add(dlogits, neg_y, out=dlogits)                   # (n, V) (probs - onehot(Yb)) / n
+        np.matmul(h1_T, dlogits, out=gW2b2)                   # (H+1, V) [dW2; db2]
+        np.matmul(dlogits, W2_T, out=dh)                      # (n, H)
+        np.square(h, out=t)
+        np.subtract(1.0, t, out=t)
+        np.multiply(t, dh, out=dhpreact)                      # (n, H) d tanh = 1 - tanh^2
+        np.multiply(bnraw, dhpreact, out=S_left)              # (n, H)
+        np.matmul(ones_n, S, out=gbn_flat)                    # (2H,) [dbngain; dbnbias]
+        np.multiply(gbn, bn_coef, out=c)                      # (2, H)
+        np.multiply(bnraw, c_gain, out=t)
+        np.subtract(dhpreact, t, out=t)
+        np.subtract(t, c_bias, out=t)
+        np.multiply(t, scale, out=dhprebn)                    # (n, H) the lecture's one line, in four calls
+        np.matmul(dhprebn, W1_T, out=dembcat)                 # (n, T*E)
+        np.matmul(embcat1_T, dhprebn, out=gW1b1)              # (T*E+1, H) [dW1; db1]
+        np.matmul(onehot_T, dembcat_rows, out=gC)             # (V, E) dC
+        # update
+        axpy(grad, theta, a=-lr)                              # theta -= lr * grad, in place
+        return loss
     return step, params
 
 
@@ -137,21 +272,58 @@ def port(Xtr, Ytr, n_hidden, batch_size, dtype, upfront=False, onehot=False, fla
     return step, P
 
 
-def matmul_gflops(dtype, size=1024, quick=False):
+def matmul_gflops(dtype, size=1024, quick=False, clock=time.perf_counter):
     """Matrix-multiply throughput of this machine's BLAS, from a large product (briefly, quick)."""
     a = np.random.default_rng(0).standard_normal((size, size)).astype(dtype)
-    us = time_us(lambda: a @ a, **(dict(repeat=3, min_seconds=0.03) if quick else dict(repeat=5, min_seconds=0.2)))
+    us = time_us(lambda: a @ a, clock=clock,
+                 **(dict(repeat=3, min_seconds=0.03) if quick else dict(repeat=5, min_seconds=0.2)))
     return 2 * size ** 3 / us / 1e3
+
+
+def count_calls(make, Xtr, Ytr, **flags):
+    """Numpy calls one step of make(...) (ours, port or fastest) makes at the lecture's size, its second step
+    counted (the first draws the minibatch block for 1000 steps)."""
+    step, _ = make(counted(Xtr), counted(Ytr), 200, 32, np.float32, **flags)
+    step()
+    return numpy_calls(step)
+
+
+def cpu_model():
+    """The processor's name, from /proc/cpuinfo where there is one."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or "unknown CPU"
+
+
+def per_call_us(timing, jax_here, torch_here):
+    """What one call costs on its own, on a one-element array: numpy's ufunc (with out=, as the fastest step
+    calls them), numpy's matmul, one call of a jitted JAX function (dispatch and wait), one PyTorch op."""
+    a, b = np.zeros(1, np.float32), np.zeros(1, np.float32)
+    m, m2 = np.zeros((1, 1), np.float32), np.zeros((1, 1), np.float32)
+    cost = {"numpy ufunc": time_us(lambda: np.add(a, a, out=b), **timing),
+            "numpy matmul": time_us(lambda: np.matmul(m, m, out=m2), **timing)}
+    if jax_here:
+        import jax
+        f, x = jax.jit(lambda x: x + 1), jax.numpy.ones(1)
+        cost["JAX jitted call"] = time_us(lambda: f(x).block_until_ready(), **timing)
+    if torch_here:
+        import torch
+        t, u = torch.zeros(1), torch.zeros(1)
+        cost["PyTorch op"] = time_us(lambda: torch.add(t, t, out=u), **timing)
+    return cost
 
 
 def step_flops(n_hidden, batch_size):
     return 6 * batch_size * n_hidden * (block_size * n_embd + vocab_size)
 
 
-def torch_loops(Xtr, Ytr, n_hidden, batch_size, device="cpu"):
-    """The lecture's loop in PyTorch, if installed, on a device ('cpu' or 'cuda'): autograd, its hand backward in
-    torch, and on a GPU the whole autograd step captured once in a CUDA graph and replayed. The same code for
-    both devices; on a GPU every clock read waits for the GPU (its calls return before the work is done)."""
+def torch_steps(Xtr, Ytr, n_hidden, batch_size, device="cpu"):
+    """The lecture's loop in PyTorch, if installed (else None), on a device ('cpu', one thread, or 'cuda'):
+    {row: (step, sync)} for autograd, its hand backward in torch, and on a GPU the whole autograd step captured
+    once in a CUDA graph and replayed. The same code for both devices; on a GPU every clock read waits for the GPU
+    (its calls return before the work is done)."""
     try:
         import torch
         import torch.nn.functional as F
@@ -159,6 +331,8 @@ def torch_loops(Xtr, Ytr, n_hidden, batch_size, device="cpu"):
         return None
     if device == "cuda" and not torch.cuda.is_available():
         raise UsageError("--torch-device cuda: PyTorch sees no CUDA GPU here; pass --torch-device cpu")
+    if device == "cpu":
+        torch.set_num_threads(1)  # one thread, as numpy's BLAS here (lib/__init__.py)
     dev = torch.device(device)
     sync = torch.cuda.synchronize if dev.type == "cuda" else None
     torch.manual_seed(0)
@@ -242,13 +416,62 @@ def torch_loops(Xtr, Ytr, n_hidden, batch_size, device="cpu"):
                 p.data += -lr * p.grad
         return graph.replay
 
-    for p in parameters:
-        p.requires_grad = False
-    hand = time_us(hand_step, sync=sync)
-    auto = time_us(autograd_step, sync=sync)
-    graphed = time_us(graphed_step(), sync=sync) if dev.type == "cuda" else None
-    return dict(version=torch.__version__, device=device, threads=torch.get_num_threads(), autograd=auto, hand=hand,
-                cuda_graph=graphed)
+    def hand_step_alone():  # parameters without requires_grad: no autograd bookkeeping for the hand backward
+        if C.requires_grad:
+            for p in parameters:
+                p.requires_grad = False
+        hand_step()
+
+    steps = {"PyTorch eager, loss.backward()": (autograd_step, sync),
+             "PyTorch eager, the hand backward in torch": (hand_step_alone, sync)}
+    if dev.type == "cuda":
+        steps["PyTorch, the whole autograd step as one CUDA graph"] = (graphed_step(), sync)
+    return steps
+
+
+def torch_about(device):
+    import torch
+    return dict(version=torch.__version__, device=device, threads=torch.get_num_threads())
+
+
+def jax_step(Xtr, Ytr, n_hidden, batch_size):
+    """The lecture's forward in JAX, if installed (else None): jax.jit of value_and_grad of the forward and the
+    SGD update, the parameters donated (updated in place), the same minibatches as ours. A step waits for its
+    loss, as train.py's loop has each loss before the next step. One XLA thread: XLA_FLAGS below, set before JAX
+    starts (unless you set XLA_FLAGS yourself), and the process pinned to one core while it is timed."""
+    os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+    try:
+        import jax
+        import jax.numpy as jnp
+    except ImportError:
+        return None
+    n = batch_size
+    batches = minibatches(Xtr.astype(np.int32), Ytr.astype(np.int32), 0, batch_size, seed=0)  # JAX's integers
+
+    def forward(p, Xb, Yb):
+        emb = p["C"][Xb]                                      # (n, T, E)
+        embcat = emb.reshape(n, -1)                           # (n, T*E)
+        hprebn = embcat @ p["W1"] + p["b1"]                   # (n, H)
+        bnmeani = hprebn.mean(0, keepdims=True)               # (1, H)
+        bnvar = hprebn.var(0, keepdims=True, ddof=1)          # (1, H)
+        bnraw = (hprebn - bnmeani) * (bnvar + EPS) ** -0.5    # (n, H)
+        h = jnp.tanh(p["bngain"] * bnraw + p["bnbias"])       # (n, H)
+        logits = h @ p["W2"] + p["b2"]                        # (n, V)
+        return -jax.nn.log_softmax(logits)[jnp.arange(n), Yb].mean()
+
+    def train_step(p, Xb, Yb):
+        loss, g = jax.value_and_grad(forward)(p, Xb, Yb)
+        return {k: p[k] - lr * g[k] for k in p}, loss
+
+    update = jax.jit(train_step, donate_argnums=0)
+    state = dict(params=jax.device_put(init_params(vocab_size, n_embd, n_hidden, block_size,
+                                                   np.random.default_rng(0), np.float32)))
+
+    def step():
+        Xb, Yb = next(batches)
+        state["params"], loss = update(state["params"], Xb, Yb)
+        return loss.block_until_ready()
+    return step, state
 
 
 GPU_RUN = os.path.join(ROOT, "plots", "readme", "gpu_h200.json")  # one measured run on an NVIDIA H200 (see 'what')
@@ -319,9 +542,9 @@ def main(argv=None):
         print(line)
         lines.append(line)
 
-    blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
-    machine = (f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-               f"numpy {np.__version__}, BLAS {blas.get('name')} {blas.get('version')}")
+    blas_info = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+    machine = (f"{cpu_model()}, {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+               f"numpy {np.__version__}, BLAS {blas_info.get('name')} {blas_info.get('version')}")
     emit(f"machine: {machine}")
     gflops = {dt: matmul_gflops(dt, quick=args.quick) for dt in ("float32", "float64")}
     emit(f"matmul throughput (1024x1024 product): float32 {gflops['float32']:.0f} GFLOP/s, "
@@ -342,20 +565,30 @@ def main(argv=None):
 
     # 2. what each choice bought
     emit("\n### what each choice bought (float32, lecture config)\n")
-    emit("| step written as | us/step |")
-    emit("|---|---:|")
+    emit("| step written as | us/step | numpy calls |")
+    emit("|---|---:|---:|")
     variants = [("a straightforward numpy port of the lecture's loop", {}),
                 ("+ minibatch indices drawn up front", dict(upfront=True)),
                 ("+ embedding backward as a one-hot matmul, not np.add.at", dict(upfront=True, onehot=True)),
                 ("+ one in-place update of a flat parameter buffer (an idiom train.py leaves out)",
                  dict(upfront=True, onehot=True, flat=True))]
-    ablation = {}
+    ablation, calls = {}, {}
     for label, flags in variants:
         ablation[label] = time_us(port(Xtr, Ytr, 200, 32, np.float32, **flags)[0], **timing)
-        emit(f"| {label} | {ablation[label]:.1f} |")
+        calls[label] = count_calls(port, Xtr, Ytr, **flags)
+        emit(f"| {label} | {ablation[label]:.1f} | {calls[label]} |")
     label = "train.py: up front, one-hot, the fused layers of lib/layers.py, seven updates"
-    ablation[label] = lecture["float32"]["us_per_step"]
-    emit(f"| {label} | {ablation[label]:.1f} |")
+    ablation[label], calls[label] = lecture["float32"]["us_per_step"], count_calls(ours, Xtr, Ytr)
+    emit(f"| {label} | {ablation[label]:.1f} | {calls[label]} |")
+    label = fastest_label = ("the fastest numpy step (benchmark.py's fastest(): fused, flat, preallocated; train.py "
+                             "stays readable)")
+    ablation[label], calls[label] = time_us(fastest(Xtr, Ytr, 200, 32, np.float32)[0], **timing), \
+        count_calls(fastest, Xtr, Ytr)
+    emit(f"| {label} | {ablation[label]:.1f} | {calls[label]} |")
+    emit("\nnumpy calls: how many times one step enters numpy, counted by lib.bench.numpy_calls (every array made a "
+         "counting view, a profile hook on numpy's C functions): each ufunc, operator or reduction, each index read "
+         "or write, each numpy function or array method (however many it makes inside) and the BLAS axpy; the "
+         "minibatch's two index reads included.")
 
     # 3. the sweep
     hiddens = [64, 200, 1024] if args.quick else [64, 128, 200, 256, 512, 1024]
@@ -406,52 +639,124 @@ def main(argv=None):
         emit(f"| {H}, {B} | " + " | ".join(f"{cells[k]:.0f}" for k in ("1 thread, idle", "2 threads, idle",
                                                                          "1 thread, busy", "2 threads, busy")) + " |")
 
-    # 5. PyTorch, when present
-    torch_sweep = {}
-    t = torch_loops(Xtr, Ytr, 200, 32, args.torch_device)
-    if t is None:
-        emit(f"\nPyTorch is not installed: no side-by-side on {args.torch_device} (pip install torch in the .venv to "
-             f"get one). One measured run on an NVIDIA H200: plots/readme/gpu_h200.json, benchmark_gpu.png.")
+    # 5. side by side on one core: train.py's step, the fastest numpy step, JAX and PyTorch, when installed
+    gpu = args.torch_device == "cuda"
+    on = "the CPU" if not gpu else "the CPU, PyTorch on the GPU"
+    if args.quick:
+        configs = [(200, 32), (1024, 256)]
     else:
-        # ours timed again right beside torch: both under the same conditions (threads, clocks)
-        ours_us = t["ours"] = time_us(ours(Xtr, Ytr, 200, 32, np.float32)[0])
-        emit(f"\n### side by side with PyTorch {t['version']} on {t['device']} ({t['threads']} threads), float32, "
-             f"lecture config\n")
-        emit("| training step | us/step | ours is faster by |")
-        emit("|---|---:|---:|")
-        emit(f"| lecture's loop, loss.backward() (autograd) | {t['autograd']:.1f} | {t['autograd'] / ours_us:.1f}x |")
-        emit(f"| lecture's loop, hand backward in torch | {t['hand']:.1f} | {t['hand'] / ours_us:.1f}x |")
-        if t["cuda_graph"] is not None:
-            emit(f"| the whole autograd step as one CUDA graph | {t['cuda_graph']:.1f} | "
-                 f"{t['cuda_graph'] / ours_us:.1f}x |")
-        emit(f"| ours: numpy, hand backward (train.py) | {ours_us:.1f} | 1.0x |")
-        for H in hiddens:
-            torch_sweep[H] = torch_loops(Xtr, Ytr, H, 32, args.torch_device)
-
-    # plot: time per step against n_hidden
+        configs = ([(H, 32) for H in hiddens] + [(200, B) for B in batches_ if B != 32] + [(1024, 256), (1024, 1024)])
+    # CPU time of this process (time.process_time): on one core, its wall time less the waits for the core that
+    # other processes took. On a shared machine the rows stay comparable; train.py's own timing is the wall's
+    cpu = dict(timing, clock=time.process_time)
+    cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    if cores:
+        os.sched_setaffinity(0, {min(cores)})  # this process, and the threads JAX and PyTorch start, on one core
+    try:
+        jax_here = jax_step(Xtr, Ytr, 16, 8) is not None
+        torch_here = torch_steps(Xtr, Ytr, 16, 8, args.torch_device) is not None
+        versions = dict(numpy=np.__version__, jax=None, torch=None, xla_flags=os.environ.get("XLA_FLAGS"))
+        if jax_here:
+            import jax
+            versions["jax"] = jax.__version__
+        if torch_here:
+            versions["torch"] = torch_about(args.torch_device)
+        side = {}
+        rows = ["train.py's step (numpy, lib/model.py)", "the fastest numpy step (fastest())", "JAX jit"]
+        for H, B in configs:
+            steps = {rows[0]: ours(Xtr, Ytr, H, B, np.float32)[0], rows[1]: fastest(Xtr, Ytr, H, B, np.float32)[0]}
+            if jax_here:
+                steps[rows[2]] = jax_step(Xtr, Ytr, H, B)[0]
+            steps.update(torch_steps(Xtr, Ytr, H, B, args.torch_device) or {})
+            side[f"{H}, {B}"] = side_by_side(steps, rounds=1 if args.quick else 3, **(timing if gpu else cpu))
+        cost = per_call_us(cpu, jax_here, torch_here)
+        gflops_cpu = matmul_gflops("float32", quick=args.quick, clock=time.process_time)  # for the plot's floor
+    finally:
+        if cores:
+            os.sched_setaffinity(0, cores)
+    rows = list(side["200, 32"])
+    torch_row = None  # PyTorch at the lecture's size, as results.py reads it
+    if torch_here:
+        lec = side["200, 32"]
+        torch_row = dict(versions["torch"], ours=lec[rows[0]], autograd=lec["PyTorch eager, loss.backward()"],
+                         hand=lec["PyTorch eager, the hand backward in torch"],
+                         cuda_graph=lec.get("PyTorch, the whole autograd step as one CUDA graph"))
+    short = {rows[0]: "train.py", rows[1]: "fastest numpy", "JAX jit": "JAX jit",
+             "PyTorch eager, loss.backward()": "PyTorch autograd",
+             "PyTorch eager, the hand backward in torch": "PyTorch hand",
+             "PyTorch, the whole autograd step as one CUDA graph": "PyTorch CUDA graph"}
+    emit(f"\n### side by side on one core: us/step, float32 ({on}; CPU time of this process, pinned to one core, "
+         f"every row timed in turn{'' if args.quick else ', the median of three rounds'})\n")
+    emit(f"numpy {np.__version__} (one BLAS thread); " +
+         (f"JAX {versions['jax']} (XLA_FLAGS={versions['xla_flags']})" if jax_here else
+          "JAX: not installed (pip install jax jaxlib in the .venv to time it)") + "; " +
+         (f"PyTorch {versions['torch']['version']} on {args.torch_device} ({versions['torch']['threads']} thread"
+          f"{'s' if versions['torch']['threads'] > 1 else ''})" if torch_here else
+          f"PyTorch: not installed, no side-by-side on {args.torch_device} (pip install torch in the .venv to time "
+          "it; one measured run on an NVIDIA H200: plots/readme/gpu_h200.json, benchmark_gpu.png)") + "\n")
+    lec = side["200, 32"]
+    emit("| training step, the lecture's size (batch 32, n_hidden 200) | us/step | numpy calls | vs train.py's |")
+    emit("|---|---:|---:|---:|")
+    n_calls = {rows[0]: calls["train.py: up front, one-hot, the fused layers of lib/layers.py, seven updates"],
+               rows[1]: calls[fastest_label]}
+    for row in rows:
+        emit(f"| {row} | {lec[row]:.1f} | {n_calls.get(row, '-')} | {lec[row] / lec[rows[0]]:.2f}x |")
+    if not jax_here:
+        emit("| JAX jit | not installed | - | - |")
+    if not torch_here:
+        emit("| PyTorch eager | not installed | - | - |")
+    emit("\n| n_hidden, batch | " + " | ".join(short[r] for r in rows) + " | fastest here |")
+    emit("|---|" + "---:|" * len(rows) + "---|")
+    winners = {}
+    for config, us in side.items():
+        winners[config] = min(us, key=us.get)
+        emit(f"| {config} | " + " | ".join(f"{us[r]:.0f}" for r in rows) + f" | {short[winners[config]]} |")
+    wins = {}
+    for config, w in winners.items():
+        wins.setdefault(short[w], []).append(f"({config})")
+    emit("\nwhere each wins (n_hidden, batch): " + "; ".join(f"{w}: {' '.join(c)}" for w, c in wins.items()))
+    emit("\nwhat one call costs on its own here (a one-element array): " +
+         ", ".join(f"{k} {v:.2f} us" for k, v in cost.items()))
+    per = cost["numpy ufunc"]
+    emit(f"\nper-call overhead at the lecture's size: train.py's {n_calls[rows[0]]} numpy calls x {per:.2f} us = "
+         f"{n_calls[rows[0]] * per:.0f} us of its {lec[rows[0]]:.0f} us; the fastest numpy step's {n_calls[rows[1]]} "
+         f"x {per:.2f} us = {n_calls[rows[1]] * per:.0f} us of its {lec[rows[1]]:.0f} us" +
+         (f"; JAX's step is one jitted call ({cost['JAX jitted call']:.0f} us for an empty one), its arithmetic "
+          f"fused by XLA. The fastest numpy step / JAX jit: {lec[rows[1]] / lec['JAX jit']:.2f}x (the goal: within "
+          f"1.2x)" if jax_here else ""))
+    # plot: time per step against n_hidden, every line from the side-by-side (one clock, one core)
     fig, ax = plt.subplots(figsize=(8, 4.5))
-    for dt, style in (("float32", "o-"), ("float64", "s--")):
-        ax.plot(hiddens, [sweep[dt]["n_hidden"][H] for H in hiddens], style, label=f"ours, numpy {dt}")
-    ax.plot(hiddens, [step_flops(H, 32) / (gflops["float32"] * 1e3) for H in hiddens], ":", color="k",
-            label="floor: matmul FLOPs / throughput (float32)")
-    if torch_sweep:
-        ax.plot(hiddens, [torch_sweep[H]["autograd"] for H in hiddens], "^-", label="PyTorch, autograd")
-        ax.plot(hiddens, [torch_sweep[H]["hand"] for H in hiddens], "v-", label="PyTorch, hand backward")
+    at32 = [H for H in hiddens if f"{H}, 32" in side]
+    for row, style in zip(rows, ("o-", "D-", "*-", "^-", "v-", "x-")):
+        ax.plot(at32, [side[f"{H}, 32"][row] for H in at32], style, label=short[row] + (
+            " (numpy, lib/model.py)" if row == rows[0] else " (benchmark.py's fastest())" if row == rows[1] else ""))
+    ax.plot(at32, [step_flops(H, 32) / (gflops_cpu * 1e3) for H in at32], ":", color="k",
+            label="floor: matmul FLOPs / throughput")
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_xticks(hiddens, [str(h) for h in hiddens])
     ax.set_xlabel("n_hidden (batch 32)")
     ax.set_ylabel("microseconds per training step")
-    ax.set_title(f"one training step (forward, hand backward, update)\n{machine}", fontsize=9)
+    runs = []  # the winners along n_hidden at batch 32, as runs: [(winner, first H, last H)]
+    for H in at32:
+        w = short[winners[f"{H}, 32"]]
+        if runs and runs[-1][0] == w:
+            runs[-1][2] = H
+        else:
+            runs.append([w, H, H])
+    ax.set_title("one training step (forward, hand backward, update), float32, one core; fastest: " +
+                 ", ".join(f"{w} ({a}{'' if a == b else f' to {b}'})" for w, a, b in runs) + f"\n{machine}",
+                 fontsize=9)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3, which="both")
     save(fig, out, "benchmark_sweep")
 
     write_text(os.path.join(out, "benchmark.md"), "\n".join(lines) + "\n")
     write_json(os.path.join(out, "benchmark.json"), dict(machine=machine, gflops=gflops, lecture=lecture,
-                                                         ablation=ablation,
-                                                          sweep=sweep, threads=threads, torch=t,
-                                                              torch_sweep=torch_sweep))
+                                                         ablation=ablation, numpy_calls=calls, sweep=sweep,
+                                                         threads=threads, versions=versions, side_by_side=side,
+                                                         winners=winners, per_call_us=cost, torch=torch_row,
+                                                         gflops_cpu=gflops_cpu))
     plot_gpu(out)
     print(f"\nwrote {out}/benchmark.md, {out}/benchmark.json, {out}/benchmark_sweep.png, {out}/benchmark_gpu.png")
 
