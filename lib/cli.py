@@ -149,17 +149,22 @@ def write_text(path, text, exclusive=False, fix="free some space or pass another
     """Write a text file whole or not at all: into a temporary file beside it, then renamed over it, so that a full
     disk leaves the previous file (or none), never an empty or half one; that is one line naming the file
     (OutputError). exclusive: refuse to replace a file that is there (FileExistsError)."""
+    return write_bytes(path, text.encode("utf-8"), exclusive, fix)
+
+
+def write_bytes(path, data, exclusive=False, fix="free some space or pass another --out"):
+    """write_text's whole-or-nothing write, for bytes (a PNG)."""
     if os.path.exists(path) and not os.path.isfile(path):  # a device or a pipe (/dev/stdout): written in place
         try:
-            with open(path, "w", encoding="utf-8") as f:
-                f.write(text)
+            with open(path, "wb") as f:
+                f.write(data)
             return path
         except OSError as e:
             raise OutputError(f"cannot write {path} ({e.strerror or e}); {fix}")
     tmp = f"{path}.{os.getpid()}.tmp"
     try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
+        with open(tmp, "wb") as f:
+            f.write(data)
         if exclusive:
             os.link(tmp, path)  # fails if path exists, and never half-writes it
             os.remove(tmp)
