@@ -57,6 +57,7 @@ from lib.cli import STOPS, OutputError, Stopped, UsageError, at_exit, write_text
 NAME = STOPS  # a signal's status: 'interrupted' (Ctrl-C), 'terminated' (kill), 'hung up', ...
 EXIT = dict({"done": 0, "diverged": 1}, **{word: 128 + s for s, word in STOPS.items()})  # a status's exit code
 TRAINING_KEYS = ("config", "step", "lossi", "ud", "data")
+WINDOWS = os.name == "nt"
 
 
 class Interrupt:
@@ -317,7 +318,7 @@ class Run(Keep):
 def alive(pid):
     """Whether a process with this pid runs. Not os.kill(pid, 0) on Windows: there it is no probe (signal 0 is
     CTRL_C_EVENT, sent to the process group pid)."""
-    if os.name == "nt":
+    if WINDOWS:
         import ctypes
         kernel32 = ctypes.windll.kernel32
         handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION

@@ -112,7 +112,7 @@ def test_a_lock_is_probed_without_os_kill_on_windows(monkeypatch):
     import ctypes
     monkeypatch.setattr(ctypes, "windll", type("windll", (), {"kernel32": Kernel32()})(), raising=False)
     monkeypatch.setattr(ctypes, "get_last_error", lambda: 87, raising=False)  # ERROR_INVALID_PARAMETER: no such pid
-    monkeypatch.setattr(training.os, "name", "nt")
+    monkeypatch.setattr(training, "WINDOWS", True)
     monkeypatch.setattr(training.os, "kill", lambda *a: pytest.fail("os.kill is no probe on Windows"))
     assert training.alive(1234) and not training.alive(4321)
     assert calls == [("open", 1234), ("close", 7), ("open", 4321)]
