@@ -45,6 +45,7 @@ import json
 import os
 import shlex
 import signal
+import subprocess
 import sys
 import time
 import zipfile
@@ -168,7 +169,7 @@ class Keep:
 
     def resume_line(self, steps):
         """The command that goes on from the model saved so far."""
-        return shlex.join(self.hint + ["--checkpoint", os.path.abspath(self.path), "--resume", "--steps", str(steps)])
+        return pasted(self.hint + ["--checkpoint", os.path.abspath(self.path), "--resume", "--steps", str(steps)])
 
     def kept(self):
         """What the closing line says of the model: where it is, and that an earlier one was not touched."""
@@ -272,7 +273,7 @@ class Run(Keep):
         written = f"{', '.join(self.written)} written, the rest" if self.written else "the final check and outputs"
         raise Stopped(f"{NAME[signum]} after the last step: {self.path} holds the trained model (step "
                       f"{self.done}); {written} not (sample from it with "
-                      f"{shlex.join(['python', 'scripts/sample.py', '--checkpoint', self.path])})", EXIT[NAME[signum]])
+                      f"{pasted(['python', 'scripts/sample.py', '--checkpoint', self.path])})", EXIT[NAME[signum]])
 
     # the way out
     def arrays(self, extras):
@@ -313,6 +314,12 @@ class Run(Keep):
     @property
     def exit_code(self):
         return EXIT[self.status] or (1 if self.save_failed else 0)
+
+
+def pasted(words):
+    """A command line to paste into this platform's shell: POSIX quoting ('a b'), or on Windows the quoting of
+    cmd.exe and PowerShell alike ("a b")."""
+    return subprocess.list2cmdline(words) if WINDOWS else shlex.join(words)
 
 
 def alive(pid):

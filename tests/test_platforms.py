@@ -116,3 +116,12 @@ def test_a_lock_is_probed_without_os_kill_on_windows(monkeypatch):
     monkeypatch.setattr(training.os, "kill", lambda *a: pytest.fail("os.kill is no probe on Windows"))
     assert training.alive(1234) and not training.alive(4321)
     assert calls == [("open", 1234), ("close", 7), ("open", 4321)]
+
+
+def test_the_resume_line_is_quoted_for_the_platforms_shell(monkeypatch, tmp_path):
+    from lib import training
+    keep = training.Keep(str(tmp_path / "a folder" / "m.npz"), hint=["python", "scripts/train.py"])
+    keep.release()
+    assert f"--checkpoint '{tmp_path}/a folder/m.npz' --resume" in keep.resume_line(10)
+    monkeypatch.setattr(training, "WINDOWS", True)  # cmd.exe knows no single quotes; PowerShell takes these too
+    assert f'--checkpoint "{tmp_path}/a folder/m.npz" --resume --steps 10' in keep.resume_line(10)
