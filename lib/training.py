@@ -175,8 +175,11 @@ class Keep:
         """What the closing line says of the model: where it is, and that an earlier one was not touched."""
         if self.save_failed or not self.saved:
             return "no model (" + ("it could NOT be saved)" if self.save_failed else "no step was done)")
-        earlier = f" ({self.target}, the earlier model, is untouched)" if self.path != self.target else ""
-        return f"the {'trained model' if self.finished else 'model so far'} in {self.path}{earlier}"
+        return f"the {'trained model' if self.finished else 'model so far'} in {self.path}{self.untouched()}"
+
+    def untouched(self):
+        """What a closing line adds when this run saved beside an earlier model: that it did not touch it."""
+        return f" ({self.target}, the earlier model, is untouched)" if self.path != self.target else ""
 
     def closing(self, where, kept, steps=None):
         """After a signal: the closing line, with the --resume line when the run can go on (steps: its --steps);
@@ -305,9 +308,8 @@ class Run(Keep):
         self.release()
         if self.status != "done":
             kept = f"saved {self.path}" if not self.save_failed else "could NOT save the checkpoint"
-            earlier = f" ({self.target}, the earlier model, is untouched)" if self.path != self.target else ""
             go_on = f"; continue with: {self.resume_line(self.max_steps)}" if not self.save_failed else ""
-            print(f"\n{self.status} at step {self.done}: {kept}{earlier} and the plots so far{go_on}",
+            print(f"\n{self.status} at step {self.done}: {kept}{self.untouched()} and the plots so far{go_on}",
                   file=sys.stderr)
         return self.status
 
