@@ -10,10 +10,14 @@ import sys
 import numpy as np
 import pytest
 
+import rnn_bptt
+import train
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 SMALL = ["--n-hidden", "16", "--n-embd", "4"]
 RNN = ["--n-hidden", "8"]
+MAIN = {"train": train.main, "rnn_bptt": rnn_bptt.main}  # in-process where no signal is sent: no start-up to pay
 KEYS = {"train": ("C", "W1", "b1", "W2", "b2", "bngain", "bnbias", "bnmean", "bnvar", "lossi", "step"),
         "rnn_bptt": ("C", "Wxh", "Whh", "bh", "Why", "by", "lossi", "norms")}
 
@@ -56,10 +60,9 @@ def new_files(folder):
     ("train", SMALL + ["--log-every", "100"], "steps/s"),
     ("rnn_bptt", RNN, "      0/"),
 ])
-def test_a_stopped_run_beside_a_model_resumes_into_it(names_txt, tmp_path, script, args, after):
+def test_a_stopped_run_beside_a_model_resumes_into_it(call, names_txt, tmp_path, script, args, after):
     model, out = tmp_path / "m.npz", ["--out", tmp_path]
-    subprocess.run(command(script, *args, "--steps", 100, *out, "--checkpoint", model), check=True,
-                   capture_output=True)
+    assert call(MAIN[script], *args, "--steps", 100, *out, "--checkpoint", model)[0] == 0
     p = start(script, *args, "--steps", 100000, *out, "--checkpoint", model)
     assert first_line(p).startswith(f"{model} holds an earlier model")
     err = stop(p, after)
@@ -71,30 +74,25 @@ def test_a_stopped_run_beside_a_model_resumes_into_it(names_txt, tmp_path, scrip
     assert q.stdout.startswith(f"{tmp_path / 'm.new.npz'} is a run of {model}: finished, it replaces {model}")
     assert new_files(tmp_path) == []  # the run's file went into the model
     whole = tmp_path / "whole.npz"
-    subprocess.run(command(script, *args, "--steps", finished, "--out", tmp_path / "w", "--checkpoint", whole),
-                   check=True, capture_output=True)
+    assert call(MAIN[script], *args, "--steps", finished, "--out", tmp_path / "w", "--checkpoint", whole)[0] == 0
     a, b = np.load(model), np.load(whole)
     assert all(np.array_equal(a[k], b[k]) for k in KEYS[script])  # the model file holds the resumed run, bit for bit
-    if script == "train":
-        s = subprocess.run(command("sample", "--checkpoint", model, "-n", 3), capture_output=True, text=True)
-        w = subprocess.run(command("sample", "--checkpoint", whole, "-n", 3), capture_output=True, text=True)
-        assert s.returncode == 0 and s.stdout == w.stdout
 
 
-def test_no_new_files_pile_up(names_txt, tmp_path):
+def test_no_new_files_pile_up(call, names_txt, tmp_path):
     """A run stopped beside a model leaves one file; the next new run takes it over (it says so first), and once a
     run finishes there is none."""
     model, args = tmp_path / "m.npz", SMALL + ["--log-every", "100", "--out", tmp_path, "--checkpoint", tmp_path
                                                / "m.npz"]
-    subprocess.run(command("train", *args, "--steps", 100), check=True, capture_output=True)
+    assert call(train.main, *args, "--steps", 100)[0] == 0
     for k in range(2):
         p = start("train", *args, "--steps", 100000)
         line = first_line(p)
         assert ("an unfinished run of it that no run is writing, is replaced" in line) == (k == 1), line
         assert stop(p, "steps/s") and p.returncode == 130
         assert new_files(tmp_path) == ["m.new.npz"]
-    q = subprocess.run(command("train", *args, "--steps", 100), capture_output=True, text=True)
-    assert q.returncode == 0 and "is replaced" in q.stdout and new_files(tmp_path) == []
+    code, out, _ = call(train.main, *args, "--steps", 100)
+    assert code == 0 and "is replaced" in out and new_files(tmp_path) == []
     assert int(np.load(model)["step"]) == 100 and not [f for f in os.listdir(tmp_path) if f.endswith(".lock")]
 
 
@@ -102,12 +100,11 @@ def test_no_new_files_pile_up(names_txt, tmp_path):
     ("train", SMALL + ["--log-every", "100"], "steps/s"),
     ("rnn_bptt", RNN, "      0/"),
 ])
-def test_two_new_runs_on_one_model_never_share_a_file(names_txt, tmp_path, script, args, after):
+def test_two_new_runs_on_one_model_never_share_a_file(call, names_txt, tmp_path, script, args, after):
     """The second run starts while the first runs: it saves to a file of its own, so that the first one's resume
     line still names its own model, whatever the second does (here it finishes first)."""
     model, out = tmp_path / "m.npz", ["--out", tmp_path]
-    subprocess.run(command(script, *args, "--steps", 100, *out, "--checkpoint", model), check=True,
-                   capture_output=True)
+    assert call(MAIN[script], *args, "--steps", 100, *out, "--checkpoint", model)[0] == 0
     first = start(script, *args, "--steps", 100000, *out, "--checkpoint", model)
     assert f"saves go to {tmp_path / 'm.new.npz'}" in first_line(first)
     second = start(script, *args, "--steps", 60, "--out", tmp_path / "b", "--checkpoint", model)
@@ -117,8 +114,9 @@ def test_two_new_runs_on_one_model_never_share_a_file(names_txt, tmp_path, scrip
     err = stop(first, after)
     assert first.returncode == 130 and str(tmp_path / "m.new.npz") in err.split("continue with: ")[1]
     stopped = len(np.load(tmp_path / "m.new.npz")["lossi"])
-    q = pasted(err, stopped + 20)
-    assert q.returncode == 0, q.stderr
+    hint = shlex.split(err.split("continue with: ")[1])
+    hint[hint.index("--steps") + 1] = str(stopped + 20)
+    assert call(MAIN[script], *hint[2:])[0] == 0  # the line, in-process
     assert len(np.load(model)["lossi"]) == stopped + 20 and new_files(tmp_path) == []
 
 
