@@ -1,6 +1,5 @@
 """Checkpoints: one .npz of named float arrays, written atomically, read with a clear error."""
 import os
-import sys
 import tempfile
 import zipfile
 
@@ -35,16 +34,6 @@ def save(path, arrays):
             os.remove(tmp)
         raise SaveError(f"could not save {path} ({e.strerror or e})")
     return path
-
-
-def save_or_say(path, arrays):
-    """save(), for a script with more to write after it: a failure (a full disk) is one line on
-    stderr and None, and the script goes on to write its figures."""
-    try:
-        return save(path, arrays)
-    except SaveError as e:
-        print(f"error: {e}; the plots and the JSON are still written", file=sys.stderr)
-        return None
 
 
 def load(path, keys=MODEL_KEYS, writer="scripts/train.py"):

@@ -15,6 +15,17 @@ import sys
 import numpy as np
 
 
+# the signals that stop a script, as this platform has them (Windows has no SIGHUP; only Windows has SIGBREAK),
+# each with the word its closing line says; the exit code is 128 + the signal's number
+STOPS = {getattr(signal, name): word for name, word in (
+    ("SIGINT", "interrupted"),                  # Ctrl-C
+    ("SIGTERM", "terminated"),                  # kill PID (POSIX: on Windows, taskkill ends a process at once)
+    ("SIGHUP", "hung up"),                      # POSIX: the terminal closed
+    ("SIGBREAK", "stopped by Ctrl-Break"),      # Windows: Ctrl-Break, or the console window closing
+) if hasattr(signal, name)}
+_at_exit = []  # what run() calls however main ends (lib/training.py's locks)
+
+
 class UsageError(Exception):
     """Bad input: the message names the problem and the fix, on one line."""
 
@@ -50,12 +61,11 @@ def run(main, argv=None):
             signal.signal(signal.SIGPIPE, signal.SIG_DFL)
         for stream in (sys.stdout, sys.stderr):
             stream.reconfigure(errors="backslashreplace")
-    hangup = [signal.SIGHUP] if hasattr(signal, "SIGHUP") else []  # Windows has no SIGHUP
-    handlers = {s: signal.getsignal(s) for s in [signal.SIGINT, signal.SIGTERM] + hangup}
-    if argv is None:  # `kill PID` or a closed terminal as Ctrl-C: one line, not a silent end (train.py's Run does more)
-        signal.signal(signal.SIGINT, signal.default_int_handler)  # lib/__init__.py's start-up handler is done
-        for s in [signal.SIGTERM] + hangup:
+    handlers = {s: signal.getsignal(s) for s in STOPS}
+    if argv is None:  # `kill PID` or a closed terminal as Ctrl-C: one line, not a silent end (lib/training: more)
+        for s in STOPS:
             signal.signal(s, _terminated)
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # lib/__init__.py's start-up handler is done
     numpy_errors = np.geterr()
     try:
         code = main(argv) or 0
@@ -81,13 +91,20 @@ def run(main, argv=None):
         print("interrupted", file=sys.stderr)
         return 130
     finally:  # a script may have taken over the signals (lib/training.py) or numpy's errors: give them back
+        while _at_exit:
+            _at_exit.pop()()
         for s, handler in handlers.items():
             signal.signal(s, handler)
         np.seterr(**numpy_errors)
 
 
 def _terminated(signum, frame):
-    raise Stopped("hung up" if signum == getattr(signal, "SIGHUP", None) else "terminated", 128 + signum)
+    raise Stopped(STOPS[signum], 128 + signum)
+
+
+def at_exit(release):
+    """Have run() call release() when main ends, however it ends (a one-line error, a signal, a bug)."""
+    _at_exit.append(release)
 
 
 def number(kind, minimum=None, strictly=False):
@@ -132,17 +149,22 @@ def write_text(path, text, exclusive=False, fix="free some space or pass another
     """Write a text file whole or not at all: into a temporary file beside it, then renamed over it, so that a full
     disk leaves the previous file (or none), never an empty or half one; that is one line naming the file
     (OutputError). exclusive: refuse to replace a file that is there (FileExistsError)."""
+    return write_bytes(path, text.encode("utf-8"), exclusive, fix)
+
+
+def write_bytes(path, data, exclusive=False, fix="free some space or pass another --out"):
+    """write_text's whole-or-nothing write, for bytes (a PNG)."""
     if os.path.exists(path) and not os.path.isfile(path):  # a device or a pipe (/dev/stdout): written in place
         try:
-            with open(path, "w", encoding="utf-8") as f:
-                f.write(text)
+            with open(path, "wb") as f:
+                f.write(data)
             return path
         except OSError as e:
             raise OutputError(f"cannot write {path} ({e.strerror or e}); {fix}")
     tmp = f"{path}.{os.getpid()}.tmp"
     try:
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(text)
+        with open(tmp, "wb") as f:
+            f.write(data)
         if exclusive:
             os.link(tmp, path)  # fails if path exists, and never half-writes it
             os.remove(tmp)

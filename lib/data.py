@@ -104,7 +104,8 @@ def ensure_names(dest=NAMES_PATH, environ=os.environ):
     if os.path.exists(dest):
         if sha256(dest) != NAMES_SHA256:  # every figure compared with the lecture's depends on it
             raise UsageError(f"{dest} is not the canonical names.txt (sha256 mismatch: edited or truncated?); "
-                             f"delete it and run ./run_all.sh again, or set NAMES_TXT, to fetch a good copy")
+                             f"delete it and run scripts/prepare_data.py (or ./run_all.sh) again, or set NAMES_TXT, "
+                             f"to fetch a good copy")
         return dest
     os.makedirs(os.path.dirname(dest), exist_ok=True)
     tmp = dest + ".part"

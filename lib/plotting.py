@@ -1,4 +1,5 @@
 """Plots are saved as PNG, never shown: matplotlib runs headless (Agg) everywhere."""
+import io
 import os
 
 import numpy as np
@@ -8,19 +9,18 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # after the backend is chosen
 
-from lib.cli import OutputError
+from lib.cli import write_bytes
 
 
 def save(fig, out, name):
-    """Write fig to <out>/<name>.png and close it; return the path."""
-    path = os.path.join(out, name + ".png")
+    """Write fig to <out>/<name>.png, whole or not at all (drawn in memory, then written as write_text writes: a
+    full disk leaves the previous plot or none, never an empty one, and is one line), and close it; return the path."""
+    png = io.BytesIO()
     try:
-        fig.savefig(path, dpi=110, bbox_inches="tight")
-    except OSError as e:
-        raise OutputError(f"cannot write {path} ({e.strerror or e}); free some space or pass another --out")
+        fig.savefig(png, format="png", dpi=110, bbox_inches="tight")
     finally:
         plt.close(fig)
-    return path
+    return write_bytes(os.path.join(out, name + ".png"), png.getvalue())
 
 
 def binned(values, k):

@@ -51,12 +51,12 @@ import lib  # before numpy: one BLAS thread unless you set one (lib/__init__.py)
 
 import numpy as np
 
-from lib import checkpoint, lecture, recurrent
+from lib import lecture, recurrent
 from lib.cli import Parser, Stopped, apart, fits, positive, run, seed_arg, writable_dir, writable_file, write_json
 from lib.data import PLOTS, ROOT, load_words
 from lib.gradcheck import report
 from lib.plotting import binned, plt, save
-from lib.training import Interrupt, announce, interim_path, plan, release_lock, take_lock, untouched
+from lib.training import Keep, announce
 
 # hyperparameters: names
 n_embd = recurrent.n_embd  # E, the character embedding (16, set in lib/recurrent.py for both recurrent scripts)
@@ -361,8 +361,8 @@ def main(argv=None):
     out = writable_dir(args.out)
     writable_file(args.checkpoint, "--checkpoint")
     apart(args.checkpoint, "--checkpoint", out, "lstm_bptt")
-    interim = interim_path(args.checkpoint, False)  # an earlier model stays until this run's names training finishes
-    announce(plan(args.checkpoint, interim, False))
+    keep = Keep(args.checkpoint)  # where the names model goes (an earlier one stays until it is trained), a lock
+    announce(keep.plan())
     lags = (10, 20, 50, 100, 200) if args.full else (20, 100)
     seeds = [args.seed + k for k in range(3 if args.full else 1)]  # the vanilla RNN's result depends on its seed
 
@@ -372,7 +372,7 @@ def main(argv=None):
     fits(4 * (4 * (V * n_embd + 4 * H * (n_embd + H + 1) + H * V) + 1024 * T * (7 * H + 2 * V)), "an LSTM of this size",
          "pass a smaller --n-hidden")
 
-    stop = Interrupt("the step under way")  # Ctrl-C or kill: what was measured so far is written
+    keep.watch()  # Ctrl-C or kill: the step under way finishes, what was measured so far is written
 
     # gradient check first, and the check of the check: a backward that drops the carried dc fails
     ok = report(gradient_check(np.random.default_rng(args.seed)), "LSTM BPTT vs central differences")
@@ -384,16 +384,14 @@ def main(argv=None):
     # names: SGD with clipping, as rnn_bptt.py trains the RNN
     p = init(len(itos), np.random.default_rng(args.seed), n_hidden=args.n_hidden, dtype=np.float32)
     np.seterr(all="ignore")  # a blow-up is reported once, as a NaN loss, not as numpy's warnings along the way
-    lock = take_lock(args.checkpoint)  # a second run writing the same checkpoint is told
     batches = np.random.default_rng([args.seed, 1])
     lossi, t0 = [], time.perf_counter()
     for i in range(args.steps):
-        if stop.signal:
+        if keep.stopping:
             break
         X, Y, mask = recurrent.batch_of([train[j] for j in batches.integers(0, len(train), batch_size)], stoi)
         loss, cache = forward(p, X, Y, mask)
         if not np.isfinite(loss):
-            release_lock(lock)
             raise Stopped(f"the loss became {loss} at step {i + 1}: training diverged; nothing was saved", 1)
         g = backward(p, cache, X, Y, mask)
         norm = np.sqrt(sum((v * v).sum() for v in g.values()))
@@ -408,10 +406,7 @@ def main(argv=None):
     seconds = time.perf_counter() - t0
     # the model first, before anything that could fail: a finished one at --checkpoint, an unfinished one beside an
     # earlier model (never over it), none at all before its first step
-    finished = len(lossi) == args.steps
-    where = args.checkpoint if finished else interim
-    saved = bool(lossi) and checkpoint.save_or_say(where, dict(p, itos=np.array(itos)))  # a full disk: one line
-    release_lock(lock)
+    saved = bool(lossi) and keep.save(dict(p, itos=np.array(itos)), len(lossi) == args.steps)  # a full disk: one line
     losses = {name: recurrent.split_loss(p, words, stoi, forward) for name, words in
               (("train", train), ("val", val), ("test", test))}
     rnn_val = None if args.data else rnn_val_loss(os.path.join(out, "rnn_bptt.json"))  # run_all runs it first
@@ -443,7 +438,7 @@ def main(argv=None):
     for m, label in models.items():
         row = f"  {label:32s}"
         for lag in lags:
-            if stop.signal:  # interrupted: the runs done so far are kept
+            if keep.stopping:  # interrupted: the runs done so far are kept
                 break
             runs = [train_recall(m, lag, args.recall_steps, s) for s in seeds]
             acc = [r["accuracy"] for r in runs]
@@ -474,17 +469,16 @@ def main(argv=None):
     ax.legend()
     save(fig, out, "lstm_bptt_loss")
 
-    write_json(os.path.join(out, "lstm_bptt.json"), dict(finished=not stop.signal, check_ok=bool(ok),
+    write_json(os.path.join(out, "lstm_bptt.json"), dict(finished=not keep.stopping, check_ok=bool(ok),
                                                          planted_caught=len(caught),
                                                          steps=len(lossi), seconds=seconds, rnn_val=rnn_val,
                    **{f"{k}_loss": v for k, v in losses.items()}, samples=names,
                    through_time={k: float(c[-1]) for k, c in flat(curves).items()},
                    recall={m: {str(lag): r for lag, r in rs.items()} for m, rs in recall.items()}))
     print(f"plots: {out}/lstm_bptt_through_time.png, {out}/lstm_bptt_recall.png, {out}/lstm_bptt_loss.png")
-    if stop.signal:
-        model = f"the model in {where}{untouched(args.checkpoint, where)}" if lossi else "no model (no step)"
-        return stop.done(f"after {len(lossi)} of {args.steps} names steps and {sum(map(len, recall.values()))} recall "
-                         f"points", f"{model}, {out}/lstm_bptt.json and the plots so far")
+    if keep.stopping:
+        return keep.closing(f"after {len(lossi)} of {args.steps} names steps and {sum(map(len, recall.values()))} "
+                            f"recall points", f"{keep.kept()}, {out}/lstm_bptt.json and the plots so far")
     return 0 if ok and caught and saved else 1
 
 

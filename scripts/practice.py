@@ -44,7 +44,8 @@ def main(argv=None):
     new.add_argument("exercise", choices=sorted(catalogue.EXERCISES))
     new.add_argument("--to", metavar="PATH", help="where to write it (default practice/<exercise>.py)")
     new.add_argument("--force", action="store_true", help="overwrite an existing file (your work in it is lost)")
-    new.add_argument("--notebook", action="store_true", help="write a Jupyter notebook (practice/<exercise>.ipynb)")
+    new.add_argument("--notebook", action="store_true", help="write a Jupyter notebook (practice/<exercise>.ipynb; "
+                     "a --to path named .ipynb is one too)")
     check = sub.add_parser("check", help="grade a practice file")
     check.add_argument("path")
     check.add_argument("--exercise", choices=sorted(catalogue.EXERCISES),
@@ -73,6 +74,10 @@ def main(argv=None):
 
 def new_file(args):
     path = args.to or os.path.join(ROOT, "practice", f"{args.exercise}.{'ipynb' if args.notebook else 'py'}")
+    notebook = args.notebook or path.endswith(".ipynb")  # the kind of file its name says
+    if notebook and not path.endswith(".ipynb"):
+        raise UsageError(f"--notebook writes a Jupyter notebook, and --to {path} is not named .ipynb; pass --to a "
+                         f".ipynb path, or drop --notebook for a Python file")
     if os.path.exists(path) and not args.force:
         raise UsageError(f"{path} exists and may hold your work; check it with `practice.py check {path}`, "
                          f"or pass --force to start it again (or --to another path)")
@@ -81,7 +86,7 @@ def new_file(args):
     ex = catalogue.EXERCISES[args.exercise]
     _, params, Xb, Yb = exercise_batch(batch_size, n_hidden=ex["n_hidden"], seed=seed)
     text = report.template(args.exercise, forward(**params, Xb=Xb, Yb=Yb))
-    if args.notebook:
+    if notebook:
         text = face.notebook(text)
     try:
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
@@ -92,7 +97,7 @@ def new_file(args):
         raise UsageError(f"cannot write {path} ({e.strerror}); pass --to a writable path")
     graded = ex["graded"]
     listed = ", ".join(graded[:3]) + (", ..." if len(graded) > 3 else "")
-    how = ("open it in Jupyter (kernel: .venv's Python) and run its cells" if args.notebook else
+    how = ("open it in Jupyter (kernel: .venv's Python) and run its cells" if notebook else
            f"run it, cell by cell or whole (python {shlex.quote(os.path.relpath(path))})")
     print(f"wrote {path}: {len(graded)} blank{'s' * (len(graded) > 1)} to fill in ({listed})\n"
           f"{how}, or grade it: {shlex.join(['python', 'scripts/practice.py', 'check', path])}")

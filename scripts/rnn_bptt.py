@@ -24,7 +24,6 @@ whole gradient keeps the rare explosions from throwing training off.
 """
 import json
 import os
-import shlex
 import sys
 import time
 
@@ -41,7 +40,7 @@ from lib.gradcheck import report
 from lib.lecture import REFERENCE
 from lib.plotting import binned, plt, save
 from lib.recurrent import batch_of, gradient_check, learning_rate_at, n_embd, sample, split_loss
-from lib.training import Interrupt, announce, interim_path, plan, release_lock, take_lock, untouched
+from lib.training import Keep, announce
 
 # hyperparameters
 n_hidden = 128        # H, the recurrent state (E, the character embedding, is lib/recurrent.py's n_embd, 16)
@@ -173,8 +172,11 @@ def main(argv=None):
     out = writable_dir(args.out)
     writable_file(args.checkpoint, "--checkpoint")
     apart(args.checkpoint, "--checkpoint", out, "rnn_bptt")
-    interim = interim_path(args.checkpoint, args.resume)  # a new run keeps an earlier model until it has finished
-    announce(plan(args.checkpoint, interim, args.resume))
+    # where the model goes (an earlier one stays until this run has finished), a lock on it, the --resume line
+    keep = Keep(args.checkpoint, args.resume, hint=["python", os.path.relpath(os.path.abspath(__file__)), "--out",
+                                                    os.path.abspath(out)]
+                + (["--data", os.path.abspath(args.data)] if args.data else []))  # pasted from this folder, it works
+    announce(keep.plan())
     rng = np.random.default_rng(args.seed)
 
     # data: the lecture's split of the words, whole names as sequences
@@ -186,7 +188,7 @@ def main(argv=None):
     print(f"{len(train)} training names, vocabulary of {len(itos)}; longest name "
           f"{max(map(len, train + val + test))} characters")
 
-    stop = Interrupt("the step under way")  # Ctrl-C or kill: the model so far is saved, --resume continues it
+    keep.watch()  # Ctrl-C or kill: the step under way finishes, the model so far is saved, --resume continues it
 
     # gradient check first
     ok = report(gradient_check(init, forward, backward, rng), "BPTT vs central differences")
@@ -195,10 +197,9 @@ def main(argv=None):
     # training, with clipping, then without it on the same batches (when clipping ever fired)
     state = resumed(args, itos, data_id) if args.resume else None
     runs = {}
-    lock = take_lock(args.checkpoint)  # a second run writing the same checkpoint is told
     np.seterr(all="ignore")  # a blow-up is reported once, as a NaN loss, not as numpy's warnings along the way
     for clip in (True, False):
-        if not clip and (runs[True]["clipped"] == 0 or stop.signal):  # the same run (or none: interrupted)
+        if not clip and (runs[True]["clipped"] == 0 or keep.stopping):  # the same run (or none: interrupted)
             runs[False] = runs[True]
             break
         p = init(len(itos), np.random.default_rng(args.seed), n_hidden=args.n_hidden)
@@ -211,14 +212,13 @@ def main(argv=None):
             for _ in range(start):
                 batches.integers(0, len(train), batch_size)
         for i in range(start, args.steps):
-            if stop.signal:
+            if keep.stopping:
                 break
             chosen = [train[j] for j in batches.integers(0, len(train), batch_size)]
             X, Y, mask = batch_of(chosen, stoi)
             loss, cache = forward(p, X, Y, mask)
             if not np.isfinite(loss):
                 if clip:
-                    release_lock(lock)
                     raise Stopped(f"the loss became {loss} at step {i + 1}: training diverged (is --lr {args.lr:g} "
                                   f"too large?); nothing was saved", 1)
                 diverged = i + 1  # without clipping: a finding, said below
@@ -247,7 +247,7 @@ def main(argv=None):
     for name, value in losses.items():
         print(f"{name:5s} loss {value:.4f} nats per character" + (
             f"   (the lecture's MLP: {MLP_VAL})" if name == "val" and not args.data else ""))
-    if stop.signal:
+    if keep.stopping:
         print("without clipping: not run (interrupted)")
     elif runs[False]["diverged"]:
         print(f"without clipping: the loss became NaN at step {runs[False]['diverged']} (largest gradient norm before "
@@ -258,15 +258,10 @@ def main(argv=None):
     names = sample(p, itos, 20, np.random.default_rng(args.seed), step=rnn_step)
     print("samples: " + ", ".join(names))
     config = dict(n_hidden=args.n_hidden, lr=args.lr, seed=args.seed, steps=args.steps, data=data_id)  # for --resume
-    finished = done == args.steps
-    where = args.checkpoint if finished else interim
-    saved = checkpoint.save_or_say(where, dict(p, itos=np.array(itos), lossi=np.array(runs[True]["lossi"]),
-                                                         norms=np.array(runs[True]["norms"]),
-                                                         clipped=runs[True]["clipped"], seconds=runs[True]["seconds"],
-                                                         config=json.dumps(config)))
-    if finished and interim != args.checkpoint and os.path.exists(interim):
-        os.remove(interim)  # an earlier save of this run's, now in the checkpoint itself
-    release_lock(lock)
+    finished = done == args.steps  # finished, the model goes to --checkpoint (over an earlier one)
+    saved = keep.save(dict(p, itos=np.array(itos), lossi=np.array(runs[True]["lossi"]),
+                           norms=np.array(runs[True]["norms"]), clipped=runs[True]["clipped"],
+                           seconds=runs[True]["seconds"], config=json.dumps(config)), finished)
 
     # the leak: one batch of the longest names, Whh at several spectral radii and trained
     longest = sorted(val, key=len)[-batch_size:]
@@ -319,21 +314,15 @@ def main(argv=None):
     ax.legend()
     save(fig, out, "rnn_bptt_loss")
 
-    write_json(os.path.join(out, "rnn_bptt.json"), dict(finished=not stop.signal or finished, check_ok=bool(ok),
-                                                        steps=done, interrupted=bool(stop.signal),
+    write_json(os.path.join(out, "rnn_bptt.json"), dict(finished=not keep.stopping or finished, check_ok=bool(ok),
+                                                        steps=done, interrupted=keep.stopping,
                                                         seconds=runs[True]["seconds"], **{f"{k}_loss": v for k,
                                                                                           v in losses.items()},
                    val_no_clip=runs[False]["val"], clipped=runs[True]["clipped"], factors=factors, samples=names))
     print(f"plots: {out}/rnn_bptt_leak.png, {out}/rnn_bptt_loss.png")
-    if stop.signal and finished:
-        return stop.done("after the last step", f"the trained model in {where}, its JSON and plots")
-    if stop.signal:
-        earlier = untouched(args.checkpoint, where)
-        hint = shlex.join(["python", os.path.relpath(os.path.abspath(__file__)), "--out", os.path.abspath(out),
-                           "--checkpoint", os.path.abspath(where), "--resume", "--steps", str(args.steps)]
-                          + (["--data", os.path.abspath(args.data)] if args.data else []))  # pasted here, it works
-        return stop.done(f"at step {done} of {args.steps}",
-                         f"the model so far in {where}{earlier}, its JSON and plots; continue with: {hint}")
+    if keep.stopping:
+        return keep.closing("after the last step" if finished else f"at step {done} of {args.steps}",
+                            f"{keep.kept()}, its JSON and plots", steps=args.steps)
     return 0 if ok and saved else 1
 
 

@@ -47,6 +47,7 @@ dtype = "float32"       # the lecture's precision
 log_every = 10000       # one progress line every this many steps
 ud_every = 100          # record the update:data ratios every this many steps
 save_every = 50000      # write the checkpoint every this many steps (the last good one survives a blow-up)
+REFERENCE_BATCH = batch_size  # the lecture's, for the note on a batch as large as the training set
 CONFIG = ("n_embd", "n_hidden", "block_size", "batch_size", "learning_rate", "decay_at", "seed", "dtype")
 
 
@@ -73,7 +74,12 @@ def main(argv=None):
         print(f"note: --save-every {args.save_every}: each save calibrates the batchnorm over all {len(Xtr)} training "
               f"examples and writes the model, so {max_steps // args.save_every} saves will take most of the run")
     if batch_size > len(Xtr):
-        raise UsageError(f"--batch-size {batch_size} is larger than the {len(Xtr)} training examples; pass at most that")  # noqa: E501
+        raise UsageError(f"--batch-size {batch_size} is larger than the {len(Xtr)} training examples; pass at most "
+                         f"that")
+    if batch_size == len(Xtr):  # drawn with replacement (the lecture's torch.randint): not the whole set, once each
+        print(f"note: --batch-size {batch_size} is the whole training set's size, but a batch draws its examples at "
+              f"random with replacement (about 63% of them distinct): each step costs a pass over the data and is "
+              f"no full-batch gradient; the lecture's minibatch is {REFERENCE_BATCH}")
     n_params = vocab_size * n_embd + block_size * n_embd * n_hidden + 3 * n_hidden + n_hidden * vocab_size + vocab_size
     fits(8 * (4 * n_params                                                        # parameters, gradients, copies
               + 2 * batch_size * (block_size * n_embd + 8 * n_hidden + 4 * vocab_size)  # one step's tensors
@@ -182,7 +188,9 @@ def main(argv=None):
     if status != "done":  # the plots so far, beside a finished run's (never over them)
         plots(out, lossi, ud, h_first, h_last, None, None, "train_unfinished" if finished else "train")
         return run.exit_code
-    if clear_outputs(out, "train"):
+    # a model that could not be saved: its figures go beside a finished run's, which still describe the saved model
+    prefix = "train_unfinished" if run.save_failed and finished else "train"
+    if clear_outputs(out, prefix) and prefix == "train":
         print(f"(replaced the previous run's train.json and train_*.png in {out})")
 
     # gradient check at the end, evaluation with the calibrated batchnorm
@@ -206,12 +214,12 @@ def main(argv=None):
     results = dict(train_loss=losses["train"], val_loss=losses["val"], test_loss=losses["test"], steps=run.done,
                    seconds=run.seconds, us_per_step=us_per_step, samples=names, gradient_checks_ok=bool(checks_ok),
                    config=run.config, lecture=dict(train_loss=REFERENCE["train"], val_loss=REFERENCE["val"]))
-    write_json(os.path.join(out, "train.json"), results)
-    run.written.append("train.json")
-    plots(out, lossi, ud, h_first, h_last, grads, params)
-    print(f"\ntraining loop: {run.seconds:.1f} s, {us_per_step:.0f} us/step; wrote {out}/train.json and "
-          f"{out}/train_*.png" + (f"; the checkpoint could NOT be saved: {run.save_failed}" if run.save_failed else
-                                  f" and {run.path}"))
+    write_json(os.path.join(out, f"{prefix}.json"), dict(results, checkpoint_saved=not run.save_failed))
+    run.written.append(f"{prefix}.json")
+    plots(out, lossi, ud, h_first, h_last, grads, params, prefix)
+    print(f"\ntraining loop: {run.seconds:.1f} s, {us_per_step:.0f} us/step; wrote {out}/{prefix}.json and "
+          f"{out}/{prefix}_*.png" + (f"; the checkpoint could NOT be saved: {run.save_failed}" if run.save_failed else
+                                     f" and {run.path}"))
     return run.exit_code if checks_ok else 1
 
 

@@ -223,7 +223,7 @@ def test_an_interrupted_new_run_keeps_the_finished_model_and_says_how_to_go_on(n
     p = subprocess.Popen(TRAIN + SMALL + ["--steps", "1000000", "--out", str(folder), "--checkpoint", str(ckpt)],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert p.stdout.readline().startswith(f"{ckpt} holds an earlier model")
-    time.sleep(2)
+    wait_for(p, "steps/s")  # training under way (a sleep was too short on a loaded machine: Ctrl-C came first)
     p.send_signal(signal.SIGINT)
     _, err = p.communicate(timeout=60)
     assert p.returncode == 130 and ckpt.read_bytes() == finished and "the earlier model, is untouched" in err
