@@ -63,7 +63,8 @@ METHODS = {"loop": dC_loop, "add.at": dC_add_at, "one-hot": embedding_backward, 
 
 
 def main(argv=None):
-    parser = Parser(description="dC by the lecture's loop, np.add.at, a one-hot matmul and bincount: checked and timed.")  # noqa: E501
+    parser = Parser(description="dC by the lecture's loop, np.add.at, a one-hot matmul and bincount: "
+                                "checked and timed.")
     parser.add_argument("--out", default=PLOTS, help="folder for the plot (default plots/ in the repository)")
     args = parser.parse_args(argv)
     out = writable_dir(args.out)

@@ -73,7 +73,8 @@ def main(argv=None):
 
     # forward: the lecture's 20 steps (lib/lecture.py)
     values = forward(**params, Xb=Xb, Yb=Yb)
-    print(f"loss at init: {values['loss']:.4f}   (-ln(1/{vocab_size}) = {-np.log(1 / vocab_size):.4f}: a uniform guess)")  # noqa: E501
+    uniform = -np.log(1 / vocab_size)
+    print(f"loss at init: {values['loss']:.4f}   (-ln(1/{vocab_size}) = {uniform:.4f}: a uniform guess)")
 
     # backward: d<name> for every step, in reverse (lib/lecture.py)
     grads = backward(**values)

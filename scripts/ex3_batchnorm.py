@@ -81,10 +81,12 @@ def check_batchnorm(x, gain, bias, dout):
 
 def main(argv=None):
     parser = Parser(description="Exercise 3: batchnorm backward in one step, checked and timed.")
-    parser.add_argument("--batch-size", type=int, default=batch_size, help=f"minibatch size, >= 2 (lecture: {batch_size})")  # noqa: E501
+    parser.add_argument("--batch-size", type=int, default=batch_size,
+                        help=f"minibatch size, >= 2 (lecture: {batch_size})")
     parser.add_argument("--seed", type=seed_arg, default=seed, help=f"seed of the init and the batch (default {seed})")
     parser.add_argument("--out", default=PLOTS, help="folder for the plots (default plots/ in the repository)")
-    parser.add_argument("--dump", metavar="PATH.npz", help="write hprebn, bngain, bnbias, dhpreact, dhprebn, dbngain, dbnbias")  # noqa: E501
+    parser.add_argument("--dump", metavar="PATH.npz",
+                        help="write hprebn, bngain, bnbias, dhpreact, dhprebn, dbngain, dbnbias")
     parser.add_argument("--data", help="a word list to use instead of names.txt")
     args = parser.parse_args(argv)
     out = writable_dir(args.out)
@@ -131,7 +133,8 @@ def main(argv=None):
     timings = {
         "backward": (time_us(lambda: batchnorm_backward(dhpreact, cache)),
                      time_us(lambda: chunked_backward({**values, "dhpreact": dhpreact}))),
-        "forward + backward": (time_us(lambda: batchnorm_backward(dhpreact, batchnorm_forward(values["hprebn"], values["bngain"], values["bnbias"])[1])),  # noqa: E501
+        "forward + backward": (time_us(lambda: batchnorm_backward(dhpreact, batchnorm_forward(
+                                   values["hprebn"], values["bngain"], values["bnbias"])[1])),
                                time_us(lambda: chunked_backward({**chunked_forward(values), "dhpreact": dhpreact}))),
     }
     print()
@@ -154,7 +157,8 @@ def main(argv=None):
     ax.set_xlabel("example in the batch")
     ax.set_ylabel(f"dloss / dhprebn[:, {j}]")
     ax.set_title(f"batchnorm backward, hidden unit {j}: every input reaches the loss by three paths\n"
-                 f"(sum of the paths vs fused: max diff {np.abs(direct + via_mean + via_var - dhprebn[:, j]).max():.0e})")  # noqa: E501
+                 f"(sum of the paths vs fused: max diff "
+                 f"{np.abs(direct + via_mean + via_var - dhprebn[:, j]).max():.0e})")
     ax.legend(fontsize=8, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.13))
     save(fig, out, "ex3_three_paths")
 
@@ -163,8 +167,8 @@ def main(argv=None):
                    us_chunked=timings["backward"][1], ok=bool(ok and all(r["approx"] for r in res.values())))
     write_json(os.path.join(out, "ex3.json"), results)
     if args.dump:
-        np.savez(args.dump, hprebn=values["hprebn"], bngain=values["bngain"], bnbias=values["bnbias"], dhpreact=dhpreact,  # noqa: E501
-                 dhprebn=dhprebn, dbngain=dbngain, dbnbias=dbnbias)
+        np.savez(args.dump, hprebn=values["hprebn"], bngain=values["bngain"], bnbias=values["bnbias"],
+                 dhpreact=dhpreact, dhprebn=dhprebn, dbngain=dbngain, dbnbias=dbnbias)
         print(f"wrote hprebn, bngain, bnbias, dhpreact, dhprebn, dbngain, dbnbias to {args.dump}")
     print(f"plot: {out}/ex3_three_paths.png")
     return 0 if results["ok"] else 1
