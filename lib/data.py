@@ -51,6 +51,21 @@ def build_dataset(words, stoi, block_size):
     return np.array(X, dtype=np.int64).reshape(-1, block_size), np.array(Y, dtype=np.int64)
 
 
+def examples_at(words, stoi, block_size, rows):
+    """build_dataset(words, stoi, block_size)'s rows `rows` (an int array), built alone: (X[rows], Y[rows]) without
+    the other examples (a practice check needs one batch of the 182625, not all of them). Example k of the dataset is
+    character p of word w, where the words' lengths (plus the boundary) add up past k."""
+    ends = np.cumsum([len(w) + 1 for w in words])
+    which = np.searchsorted(ends, rows, side="right")
+    X, Y = np.zeros((len(rows), block_size), dtype=np.int64), np.zeros(len(rows), dtype=np.int64)
+    for r, (k, w) in enumerate(zip(rows, which)):
+        word = words[w] + BOUNDARY
+        p = int(k - (ends[w] - len(word)))
+        padded = [0] * block_size + [stoi[ch] for ch in word[:p]]
+        X[r], Y[r] = padded[len(padded) - block_size:], stoi[word[p]]
+    return X, Y
+
+
 def split_words(words, seed=42):
     """The lecture's split: random.seed(42), random.shuffle, then 80% / 10% / 10%."""
     words = list(words)

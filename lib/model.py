@@ -16,7 +16,7 @@ import numpy as np
 from scipy.special import logsumexp
 
 from lib.cli import UsageError
-from lib.data import load_splits
+from lib.data import examples_at, load_splits, load_words
 from lib.gradcheck import check_directions, check_params, report
 from lib.layers import (batchnorm_backward, batchnorm_forward, cross_entropy_backward, cross_entropy_forward,
                         embedding_backward)
@@ -98,21 +98,22 @@ def exercise_batch(batch_size=32, n_embd=10, n_hidden=64, block_size=3, seed=42,
     and one training minibatch both drawn from `seed`. The defaults are the lecture's exercise 1."""
     if batch_size < 2:
         raise UsageError(f"--batch-size must be >= 2 (Bessel's correction divides by n-1), got {batch_size}")
-    itos, Xtr, Ytr = training_split(block_size, data)
-    if len(Xtr) < batch_size:
-        raise UsageError(f"{data} gives {len(Xtr)} training examples, fewer than a batch of {batch_size}; "
+    itos, stoi, (train, _, _) = training_words(data)
+    examples = sum(len(w) + 1 for w in train)
+    if examples < batch_size:
+        raise UsageError(f"{data} gives {examples} training examples, fewer than a batch of {batch_size}; "
                          f"give a longer list or a smaller --batch-size")
     rng = np.random.default_rng(seed)
     params = init_params(len(itos), n_embd, n_hidden, block_size, rng, np.float64)
-    ix = rng.integers(0, len(Xtr), batch_size)
-    return itos, params, Xtr[ix], Ytr[ix]
+    ix = rng.integers(0, examples, batch_size)
+    Xb, Yb = examples_at(train, stoi, block_size, ix)  # the rows Xtr[ix], Ytr[ix] of the lecture's split
+    return itos, params, Xb, Yb
 
 
 @functools.lru_cache(maxsize=4)
-def training_split(block_size, data):
-    """(itos, Xtr, Ytr) of the lecture's split, built once per process (the grader's child draws two batches)."""
-    itos, _, ((Xtr, Ytr), _, _) = load_splits(block_size, data)
-    return itos, Xtr, Ytr
+def training_words(data):
+    """load_words(data), read once per process (the grader's child draws two batches)."""
+    return load_words(data)
 
 
 def count_params(params):

@@ -485,6 +485,48 @@ GPU_ROWS = {  # its columns, as the plot names them
 }
 
 
+def grader_checks(out, quick=False):
+    """The practice grader as a learner meets it: `practice.py check` (the graph included) on every right solution of
+    exercises 1 to 3 in tests/grader/corpus/, and on the same file with one mistake planted (its last gradient line
+    times 1.7, which sends the repair search through its kinds). Each check's wall time and the CPU time of it and
+    its child: {fixture: {'right': (wall, cpu), 'mistake': (wall, cpu)}}."""
+    import glob
+    import re
+    import tempfile
+    try:
+        import resource
+    except ImportError:  # Windows: the wall time alone
+        resource = None
+    fixtures = sorted(glob.glob(os.path.join(ROOT, "tests", "grader", "corpus", "ex[123]_*.py")))
+    found = {}
+    with tempfile.TemporaryDirectory(prefix="bench-grader-") as tmp:
+        for path in fixtures[:2] if quick else fixtures:
+            text = open(path).read()
+            lines = list(re.finditer(r"^(d\w+) = (.+)$", text, re.M))
+            if lines:  # the last gradient line, times 1.7
+                last = lines[-1]
+                planted = text[:last.start()] + f"{last.group(1)} = ({last.group(2)}) * 1.7" + text[last.end():]
+            else:  # gradients made by a tuple or a function: the last one named, times 1.7, below
+                g = re.findall(r"\b(d(?:hprebn|logits|bngain))\b", text)[-1]
+                planted = text + f"\n{g} = {g} * 1.7\n"
+            name = os.path.basename(path)
+            found[name] = {}
+            for label, source in (("right", text), ("mistake", planted)):
+                file = os.path.join(tmp, name)
+                write_text(file, source)
+                before = resource.getrusage(resource.RUSAGE_CHILDREN) if resource else None
+                started = time.perf_counter()
+                subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "practice.py"), "check", file,
+                                "--out", tmp], capture_output=True, text=True, timeout=300)
+                wall = time.perf_counter() - started
+                cpu = None
+                if resource:
+                    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+                found[name][label] = (wall, cpu)
+    return found
+
+
 def plot_gpu(out):
     """The step against a GPU, from one measured run (GPU_RUN): microseconds per step against the step's size."""
     with open(GPU_RUN) as f:
@@ -751,12 +793,29 @@ def main(argv=None):
     ax.grid(alpha=0.3, which="both")
     save(fig, out, "benchmark_sweep")
 
+    # 6. the practice grader: a check of a right file, and of the same file with one mistake (the repair search)
+    emit("\n### the practice grader: `practice.py check`, graph included, a right file and one with a mistake\n")
+    checks = grader_checks(out, quick=args.quick)
+    emit("| exercise 1 to 3 solution | right: wall s / CPU s | one mistake: wall s / CPU s | "
+         "the mistake's cost, CPU s |")
+    emit("|---|---:|---:|---:|")
+    for name, t in checks.items():
+        (rw, rc), (mw, mc) = t["right"], t["mistake"]
+        more = f"{mc - rc:+.2f}" if rc is not None else "-"
+        emit(f"| {name} | {rw:.2f} / {rc if rc is None else round(rc, 2)} | {mw:.2f} / "
+             f"{mc if mc is None else round(mc, 2)} | {more} |")
+    cpus = [t["right"][1] for t in checks.values() if t["right"][1] is not None]
+    extra = [t["mistake"][1] - t["right"][1] for t in checks.values() if t["right"][1] is not None]
+    if cpus:
+        emit(f"\nright file: CPU median {np.median(cpus):.2f} s, max {max(cpus):.2f} s; a mistake's extra CPU: "
+             f"median {np.median(extra):+.2f} s, max {max(extra):+.2f} s (CPU time: what a quiet core would take)")
+
     write_text(os.path.join(out, "benchmark.md"), "\n".join(lines) + "\n")
     write_json(os.path.join(out, "benchmark.json"), dict(machine=machine, gflops=gflops, lecture=lecture,
                                                          ablation=ablation, numpy_calls=calls, sweep=sweep,
                                                          threads=threads, versions=versions, side_by_side=side,
                                                          winners=winners, per_call_us=cost, torch=torch_row,
-                                                         gflops_cpu=gflops_cpu))
+                                                         gflops_cpu=gflops_cpu, grader_checks=checks))
     plot_gpu(out)
     print(f"\nwrote {out}/benchmark.md, {out}/benchmark.json, {out}/benchmark_sweep.png, {out}/benchmark_gpu.png")
 

@@ -106,3 +106,16 @@ def test_bad_block_size_and_missing_file(tmp_path, call, names_txt):
 def test_prepare_data_prints_the_split(call, names_txt):
     code, out, _ = call(prepare_data.main)
     assert code == 0 and "train 182625 / val 22655 / test 22866" in out
+
+
+def test_a_batch_built_alone_is_the_rows_of_the_whole_dataset(names_txt):
+    """examples_at builds only the rows a practice check draws: the same numbers as the lecture's whole dataset."""
+    import numpy as np
+    from lib.data import examples_at, load_splits, load_words
+    for block_size in (3, 5):
+        _, stoi, ((Xtr, Ytr), _, _) = load_splits(block_size)
+        _, _, (train, _, _) = load_words()
+        rows = np.random.default_rng(block_size).integers(0, len(Xtr), 4000)
+        rows[:3] = (0, len(Xtr) - 1, 7)  # the first example, the last, and one inside the first word
+        X, Y = examples_at(train, stoi, block_size, rows)
+        assert X.dtype == Xtr.dtype and (X == Xtr[rows]).all() and (Y == Ytr[rows]).all()
