@@ -369,29 +369,6 @@ def assignment(site):
                             "a line whose result is not stored changes nothing")
 
 
-@kind
-def operator(site):
-    """Any arithmetic operator for any other, and a minus dropped or added."""
-    for k, st in site.statements():
-        for node in binops(st.node):
-            old = type(node.op)
-            for op in ARITHMETIC:
-                if op is old or neutral(op, node.left, node.right):  # `x * 1` for `x + 1` drops a term: term says so
-                    continue
-                new = ast.BinOp(left=copy.deepcopy(node.left), op=op(), right=copy.deepcopy(node.right))
-                what = f"`{SYMBOL.get(old, '?')}` where `{SYMBOL[op]}` belongs, in `{src(node)}`"
-                yield site.edit(k, replaced(st.node, node, new), what, operator_why(old, op, node))
-                if op is ast.Pow and isinstance(node.left, ast.UnaryOp) and isinstance(node.left.op, ast.USub):
-                    power = ast.BinOp(left=copy.deepcopy(node.left.operand), op=ast.Pow(), right=copy.deepcopy(
-                        node.right))  # -x ** p is -(x ** p): `**` binds before the minus
-                    yield site.edit(k, replaced(st.node, node, ast.UnaryOp(op=ast.USub(), operand=power)), what,
-                                    operator_why(old, op, node))
-        for node, *_ in walk(st.node):
-            if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
-                yield site.edit(k, replaced(st.node, node, copy.deepcopy(node.operand)),
-                                f"the minus of `{src(node)}`", "the sign is flipped")
-
-
 # siblings: a function or method a learner writes where another of its family belongs, with what tells them apart
 FAMILIES = [
     (("zeros_like", "ones_like", "empty_like", "full_like"),
@@ -478,6 +455,29 @@ def call(site):
 
 
 @kind
+def operator(site):
+    """Any arithmetic operator for any other, and a minus dropped or added."""
+    for k, st in site.statements():
+        for node in binops(st.node):
+            old = type(node.op)
+            for op in ARITHMETIC:
+                if op is old or neutral(op, node.left, node.right):  # `x * 1` for `x + 1` drops a term: term says so
+                    continue
+                new = ast.BinOp(left=copy.deepcopy(node.left), op=op(), right=copy.deepcopy(node.right))
+                what = f"`{SYMBOL.get(old, '?')}` where `{SYMBOL[op]}` belongs, in `{src(node)}`"
+                yield site.edit(k, replaced(st.node, node, new), what, operator_why(old, op, node))
+                if op is ast.Pow and isinstance(node.left, ast.UnaryOp) and isinstance(node.left.op, ast.USub):
+                    power = ast.BinOp(left=copy.deepcopy(node.left.operand), op=ast.Pow(), right=copy.deepcopy(
+                        node.right))  # -x ** p is -(x ** p): `**` binds before the minus
+                    yield site.edit(k, replaced(st.node, node, ast.UnaryOp(op=ast.USub(), operand=power)), what,
+                                    operator_why(old, op, node))
+        for node, *_ in walk(st.node):
+            if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+                yield site.edit(k, replaced(st.node, node, copy.deepcopy(node.operand)),
+                                f"the minus of `{src(node)}`", "the sign is flipped")
+
+
+@kind
 def tensor(site):
     """One workspace tensor for another of as many axes (counts for probs)."""
     for k, st in site.statements():
@@ -488,9 +488,8 @@ def tensor(site):
             ndim = len(site.shape(node) or ())
             many = sum(n.id == node.id for n in nodes) > 1
             for name in site.tensors:
-                if name == node.id or np.ndim(site.ns[name]) != ndim and not (
-                        name in site.near and node.id in site.near):  # emb for embcat: a neighbour of another shape
-                    continue
+                if name == node.id or np.ndim(site.ns[name]) != ndim and name not in site.near:
+                    continue  # a tensor of another shape only when it is the gradient's neighbour (embcat for emb)
                 new = ast.Name(id=name, ctx=ast.Load())
                 yield site.edit(k, replaced(st.node, node, new), f"`{node.id}` where `{name}` belongs")
                 if many:
