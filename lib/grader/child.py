@@ -44,8 +44,8 @@ _exit, _getpid, _kill, _killpg, _open = os._exit, os.getpid, os.kill, getattr(os
 _replace, _Pickler = os.replace, pickle.Pickler
 WATCHED = {"builtins": builtins, "np": np, "pickle": pickle}  # what the grader's own code uses between statements
 MISSING = object()
-REACH = {"setattr", "delattr", "vars", "globals", "exec", "eval", "compile", "__import__", "__builtins__", "__dict__",
-         "modules", "import_module", "reload"}  # names through which a statement may change a module's attributes
+REACH = {"setattr", "delattr", "vars", "exec", "eval", "compile", "__import__", "__builtins__", "__dict__", "modules",
+         "import_module", "reload"}  # names through which a statement may change a module's attributes
 PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER = 1, 36
 SPARE_TASKS = 64  # processes and threads the learner's file may start beyond the user's count (RLIMIT_NPROC)
 
@@ -153,8 +153,9 @@ class Guarded(Child):
         self.me = me
         self.kept = {name: dict(vars(module)) for name, module in WATCHED.items()}
         self.patches = {}  # {line: 'np.abs'}: the first thing each line patched
-        self.suspects = {st for st in self.stmts if may_patch(st.node)}
-        if self.suspects - {st for st in self.stmts if isinstance(st.node, (ast.Import, ast.ImportFrom))}:
+        reach = {st: may_patch(st.node) for st in self.stmts}  # None, 'import' or 'store'
+        self.suspects = {st for st, how in reach.items() if how}
+        if "store" in reach.values():
             self.suspects = set(self.stmts)  # a patch in a function of the file may run from any line that calls it
 
     def mark(self, text):
@@ -207,14 +208,18 @@ class Guarded(Child):
 
 
 def may_patch(node):
-    """Can a statement change an attribute of a module: does it store or delete an attribute, reach for a namespace
-    (setattr, vars, __dict__, __builtins__, exec...), or import (a module's own code runs)? The others are not
-    checked after they run: a check costs 10 to 30 us, a 2000-step training runs 30000 statements."""
+    """Can a statement change an attribute of a module? 'store' when it stores or deletes an attribute or reaches
+    for a namespace (setattr, vars, __dict__, __builtins__, exec...), 'import' when it imports (a module's own code
+    runs), else None. The others are not checked after they run: a check costs 10 to 30 us, and a 2000-step
+    training runs 30000 statements."""
+    how = None
     for n in ast.walk(node):
-        if isinstance(n, (ast.Import, ast.ImportFrom)) or isinstance(n, ast.Attribute) and (
-                not isinstance(n.ctx, ast.Load) or n.attr in REACH) or isinstance(n, ast.Name) and n.id in REACH:
-            return True
-    return False
+        if isinstance(n, ast.Attribute) and (not isinstance(n.ctx, ast.Load) or n.attr in REACH) or isinstance(
+                n, ast.Name) and n.id in REACH:
+            return "store"
+        if isinstance(n, (ast.Import, ast.ImportFrom)):
+            how = "import"
+    return how
 
 
 def write(path, obj):
