@@ -258,6 +258,9 @@ def test_every_grader_path_runs_without_posix(names_txt, tmp_path, posix_less):
     code, out, err = check(tmp_path, planted("import sys; print(hasattr(os, 'fork'), 'resource' in sys.modules)"),
                            env=posix_less)
     assert code == 0 and err == "" and "ex1: 26 of 26 ok" in out and "  | False True" in out  # the child is posix-less
+    code, out, err = check(tmp_path, planted("dbnvar = (-0.5*(bnvar + 1e-5)**-0.5) * dbnvar_inv"), env=posix_less)
+    assert code == 1 and err == "" and "Traceback" not in out  # a wrong line: the search runs without SIGALRM
+    assert "`-0.5` where `-1.5` belongs" in out or "the power is -0.5 where -1.5 belongs" in out
     code, out, err = check(tmp_path, planted("k = 0\nwhile True:\n    k += 1"), "--timeout", 2, env=posix_less)
     assert code == 1 and err == "" and f"ran past the time limit of 2 s, at line {L + 1}: while True:" in out
     folder = tmp_path / "practice"  # a practice file run with python
