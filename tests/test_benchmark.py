@@ -61,11 +61,16 @@ def test_numpy_calls_counts_each_entry_into_numpy_once():
 
 
 def test_the_jax_step_is_the_same_step(names_txt):
-    """When JAX is installed (never a requirement), its row times the same step: the same parameters after 5."""
-    pytest.importorskip("jax")
+    """When JAX is installed (never a requirement), its row times the same step: the same parameters after 5.
+    Without JAX the row is None (the tables then say "not installed"), never an error."""
     _, _, ((Xtr, Ytr), _, _) = load_splits(3)
-    (readable, p1), (jaxed, state) = benchmark.ours(Xtr, Ytr, 64, 16, np.float32), benchmark.jax_step(Xtr, Ytr,
-                                                                                                      64, 16)
+    jaxed = benchmark.jax_step(Xtr, Ytr, 64, 16)
+    try:
+        import jax  # noqa: F401
+    except ImportError:
+        assert jaxed is None
+        return
+    (readable, p1), (jaxed, state) = benchmark.ours(Xtr, Ytr, 64, 16, np.float32), jaxed
     for _ in range(5):
         l1, l2 = readable(), jaxed()
     assert abs(l1 - float(l2)) < 1e-5
