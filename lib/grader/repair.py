@@ -93,7 +93,10 @@ def gradient_lines(child, g, owners):
     gradients they read; those made above them, which an edit may read in place of another)."""
     own = child.current(owners.get(g, []), g)
     upstream, helpers = child.upstream(g, own)
-    stmts = sorted(set(own) | set(helpers), key=lambda s: s.index)
+    start = min((st.index for st in own), default=0)
+    dropped = [st for st in child.runnable() if isinstance(st.node, ast.Expr) and isinstance(st.node.value, ast.BinOp)
+               and g in st.reads and st.index > start]  # `dlogits / n` alone: a value that goes nowhere
+    stmts = sorted(set(own) | set(helpers) | set(dropped), key=lambda s: s.index)
     first = min(st.index for st in stmts)
     earlier = {u for u in sorted(child.fillable) if u != g and owners.get(u)
                and max(st.index for st in owners[u]) < first}
