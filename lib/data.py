@@ -53,7 +53,7 @@ def build_dataset(words, stoi, block_size):
 
 def examples_at(words, stoi, block_size, rows):
     """build_dataset(words, stoi, block_size)'s rows `rows` (an int array), built alone: (X[rows], Y[rows]) without
-    the other examples (a practice check needs one batch of the 182625, not all of them). Example k of the dataset is
+    the other examples (a practice check needs one batch, not the whole training set). Example k of the dataset is
     character p of word w, where the words' lengths (plus the boundary) add up past k."""
     ends = np.cumsum([len(w) + 1 for w in words])
     which = np.searchsorted(ends, rows, side="right")
