@@ -252,7 +252,7 @@ def port(Xtr, Ytr, n_hidden, batch_size, dtype, upfront=False, onehot=False, fla
         dhpreact = (1.0 - h ** 2) * dh
         grads["bngain"] = (bnraw * dhpreact).sum(0, keepdims=True)
         grads["bnbias"] = dhpreact.sum(0, keepdims=True)
-        dhprebn = P["bngain"] * bnvar_inv / n * (n * dhpreact - dhpreact.sum(0) - n / (n - 1) * bnraw * (dhpreact * bnraw).sum(0))  # noqa: E501  (the answer on one line)
+        dhprebn = P["bngain"] * bnvar_inv / n * (n * dhpreact - dhpreact.sum(0) - n / (n - 1) * bnraw * (dhpreact * bnraw).sum(0))  # noqa: E501  (exercise 3's answer, on one line as the lecture writes it)
         demb = (dhprebn @ P["W1"].T).reshape(emb.shape)
         grads["W1"] = embcat.T @ dhprebn
         grads["b1"] = dhprebn.sum(0)
@@ -385,7 +385,7 @@ def torch_steps(Xtr, Ytr, n_hidden, batch_size, device="cpu"):
             dhpreact = (1.0 - h ** 2) * dh
             dbngain = (bnraw * dhpreact).sum(0, keepdim=True)
             dbnbias = dhpreact.sum(0, keepdim=True)
-            dhprebn = bngain * bnvar_inv / n * (n * dhpreact - dhpreact.sum(0) - n / (n - 1) * bnraw * (dhpreact * bnraw).sum(0))  # noqa: E501  (the answer on one line)
+            dhprebn = bngain * bnvar_inv / n * (n * dhpreact - dhpreact.sum(0) - n / (n - 1) * bnraw * (dhpreact * bnraw).sum(0))  # noqa: E501  (exercise 3's answer, on one line as the lecture writes it)
             dembcat = dhprebn @ W1.T
             dW1 = embcat.T @ dhprebn
             db1 = dhprebn.sum(0)
@@ -672,7 +672,8 @@ def main(argv=None):
                     p = subprocess.run([sys.executable, __file__, "--probe", str(H), str(B)] + ["--quick"]
                                        * args.quick, env=env,
                                        capture_output=True, text=True)
-                    cells[f"{k} thread{'s' if k > 1 else ''}, {'busy' if busy else 'idle'}"] = float(p.stdout.split()[-1])  # noqa: E501
+                    cell = f"{k} thread{'s' if k > 1 else ''}, {'busy' if busy else 'idle'}"
+                    cells[cell] = float(p.stdout.split()[-1])
             finally:
                 if hog:
                     hog.kill()

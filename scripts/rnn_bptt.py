@@ -207,7 +207,8 @@ def main(argv=None):
         lossi, norms, clipped, diverged, t0 = [], [], 0, None, time.perf_counter()
         start, before = 0, 0.0
         if clip and state:  # the saved run: its parameters, its history, its batches drawn again up to its step
-            p, lossi, norms, clipped, before = state["p"], state["lossi"], state["norms"], state["clipped"], state["seconds"]  # noqa: E501
+            p, lossi, norms = state["p"], state["lossi"], state["norms"]
+            clipped, before = state["clipped"], state["seconds"]
             start = len(lossi)
             for _ in range(start):
                 batches.integers(0, len(train), batch_size)
@@ -293,7 +294,8 @@ def main(argv=None):
     fired = runs[True]["clipped"] > 0
     for clip, style in ((True, dict(color="tab:blue")), (False, dict(color="tab:red", alpha=0.6)))[:1 + fired]:
         x, groups = binned(runs[clip]["norms"], max(args.steps // 200, 1))
-        val_text = f"diverged at step {runs[clip]['diverged']}" if runs[clip]["diverged"] else f"val {runs[clip]['val']:.3f}"  # noqa: E501
+        clip_run = runs[clip]
+        val_text = f"diverged at step {clip_run['diverged']}" if clip_run["diverged"] else f"val {clip_run['val']:.3f}"
         ax2.semilogy(x, groups.max(1), label=f"{'with' if clip else 'without'} clipping at {max_norm:g}: {val_text}"
                      + ("" if fired else " (it never fired: without it, the same run)"), **style)
     ax2.axhline(max_norm, color="k", ls="--", lw=1)

@@ -168,4 +168,5 @@ def test_batch_size_2_passes_its_checks(call, names_txt, tmp_path):
     gradient check: its final check used to fail dC and dW1 on differences of 1e-12."""
     code, out, _ = call(train.main, "--batch-size", 2, "--steps", 2000, "--out", tmp_path, "--checkpoint",
                         tmp_path / "m.npz")
-    assert code == 0 and "NOT OK" not in out and "gradient check at step 2000 (3 random directions per tensor): all 7" in out  # noqa: E501
+    assert code == 0 and "NOT OK" not in out
+    assert "gradient check at step 2000 (3 random directions per tensor): all 7" in out

@@ -53,7 +53,8 @@ def test_an_exit_is_one_row_naming_its_line_and_fails(names_txt, tmp_path, line)
 def test_deleting_a_forward_name_is_named_and_the_rest_graded(names_txt, tmp_path):
     code, out, err = check(tmp_path, planted("del probs"))
     assert code == 1 and "Traceback" not in out + err
-    assert f"line {L}         | wrong    |" in out and "deletes probs" in out and f"ex1: 26 of 26 ok; wrong: line {L}" in out  # noqa: E501
+    assert f"line {L}         | wrong    |" in out and "deletes probs" in out
+    assert f"ex1: 26 of 26 ok; wrong: line {L}" in out
 
 
 def test_side_effects_run_once_and_cannot_turn_rows_wrong(names_txt, tmp_path):
@@ -123,7 +124,8 @@ def test_warnings_are_one_line_per_kind(names_txt, tmp_path):
     code, out, err = check(tmp_path,
                            planted("z = np.array([1 + 2j]).astype(float); q = np.log(-probs); q = np.log(-probs)"))
     assert code == 0 and err == ""
-    assert f"warning: ComplexWarning at line {L}: Casting complex values to real discards the imaginary part (1 time)" in out  # noqa: E501
+    assert f"warning: ComplexWarning at line {L}: Casting complex values to real discards the imaginary part " \
+        "(1 time)" in out
     assert f"warning: RuntimeWarning at line {L}: invalid value encountered in log (2 times)" in out
     assert "np.log(-probs)" not in out  # no source lines
 
@@ -139,7 +141,8 @@ def test_ex4_a_backward_that_raises_during_training_ends_the_run_with_its_step(n
     flaky = EX4.replace("dh = dlogits @ W2.T", "import builtins\nbuiltins.calls = getattr(builtins, 'calls', 0) + 1\n"
                         "if builtins.calls > 153:\n    raise RuntimeError('boom')\ndh = dlogits @ W2.T")
     code, out, _ = check(tmp_path, flaky, "--steps", 200, name="ex4.py")
-    assert code == 1 and "training with your backward stopped at training step 151, line 10 raises RuntimeError: boom" in out  # noqa: E501
+    assert code == 1
+    assert "training with your backward stopped at training step 151, line 10 raises RuntimeError: boom" in out
     assert "trained 150 steps" in out  # what it did train is still plotted beside the project's
 
 
@@ -188,7 +191,8 @@ def test_a_filled_practice_file_runs_as_a_script_and_as_a_notebook(names_txt, tm
     import nbclient
     notebook = jupytext.read(path)
     assert [c.source.splitlines()[0] for c in notebook.cells if c.cell_type == "code"][-1] == \
-        "# %% grade: every gradient above against the project's backward" or notebook.cells[-1].source.startswith("grade(")  # noqa: E501
+        "# %% grade: every gradient above against the project's backward" or \
+        notebook.cells[-1].source.startswith("grade(")
     nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3",
                             resources={"metadata": {"path": str(folder)}}).execute()
     printed = "".join(o.get("text", "") for c in notebook.cells for o in c.get("outputs", []))
@@ -262,7 +266,7 @@ def test_the_limit_grows_with_the_shape_and_is_said_first(names_txt, tmp_path):
     from lib.grader.sandbox import TIME_LIMIT, time_limit
     from lib.grader.workspace import cost_of
     small, large = (time_limit("ex1", n, 64, 0, cost_of(n, 64)) for n in (32, 20000))
-    assert TIME_LIMIT <= small < TIME_LIMIT + 1 < 5 * TIME_LIMIT < large
+    assert TIME_LIMIT <= small < 2 * TIME_LIMIT < 5 * TIME_LIMIT < large  # measured: a loaded machine's is larger
     assert time_limit("ex4", 1000, 200, 2000, 0) > time_limit("ex4", 32, 200, 2000, 0) >= TIME_LIMIT + 4
     code, out, _ = check(tmp_path, LECTURE)
     assert code == 0 and re.match(r"grading ex1\.py: .*; time limit [\d.]+ s\n", out)
