@@ -56,12 +56,12 @@ def judge(exercise, run, at=line_at):
                 row.status, row.why = Status.WRONG, raised(g, r, line, err, at)
         elif x is None:
             row.status, row.why = Status.MISSING, f"{g} is still None"
-        elif r.alias:
-            other, text = r.alias
+        elif r.victim_of:  # the gradient the shared array spoiled: its row names the line that shared it
+            culprit, line, text = r.victim_of
             row.status = Status.WRONG
-            row.why = (f"`{text}` makes no copy: {g} and {other} share one array, so the later in-place change of "
-                       f"{g} changes {other} too; make {g} a copy ({other}.copy(), numpy's spelling of the lecture's "
-                       f".clone())")
+            row.why = (f"{at(line)}: `{text}` makes no copy: {culprit} and {g} share one array, so the later in-place "
+                       f"change of {culprit} changed {g} too; make {culprit} a copy ({g}.copy(), numpy's spelling of "
+                       f"the lecture's .clone()); your line for {g} is right")
         elif not right(x, a):
             got = np.asarray(x) if isinstance(x, (float, int)) else x
             row.status = Status.WRONG

@@ -43,8 +43,9 @@ class Statement:
         self.reads = source.reads([node])
         self.text = "\n".join(lines[self.line - 1:self.end])
         calls = {c.func.id for c in ast.walk(node) if isinstance(c, ast.Call) and isinstance(c.func, ast.Name)}
-        lib = isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "lib"
+        lib = any(isinstance(n, ast.ImportFrom) and (n.module or "").split(".")[0] == "lib" for n in ast.walk(node))
         self.kind = "setup" if lib or calls & {"workspace", "grade"} else "code"
+        self.cell = ""  # "set-up" for the practice file's set-up cell
 
 
 def shared(x, y):
@@ -81,6 +82,9 @@ class Child:
         lines = job.source.splitlines()
         self.stmts = [Statement(node, self.path, lines, k)
                       for k, node in enumerate(ast.parse(job.source, self.path).body)]
+        setup = [st.index for st in self.stmts if st.kind == "setup" and "workspace" in st.reads]
+        for st in self.stmts[:setup[0]] if setup else []:  # the set-up cell, above its workspace(...): run as
+            st.cell = "set-up"  # written, never a helper of a gradient's lines (its `p`, `e`, `here` are not theirs)
         self.all_reads = {st: self.reads_through_calls(st) for st in self.stmts}
         self.soft = (set(STEPS) | {"bnmean"} | set(LETTERS)) - STRICT  # a learner may make these their own
         self.strict = STRICT | set(self.ex["given_grads"])
@@ -345,11 +349,27 @@ class Child:
         self.harm(grads, owners, iso, iso_err)
         second = None
         self.mark(SEARCHING)  # the learner's runs are done: the parent's time limit stops here (lib/grader/sandbox.py)
+        fixed = set()  # helper lines that raised, made right by the search of the gradient they feed
+        raised = {st.line for st in errors} - {row.line for row in line_rows if not row.why.startswith("raises ")}
         for g, r in grads.items():
-            if r.lines and not r.needs and not (r.error and r.error[2]) and self.wrong(g, r):
+            needed = set(r.needs) | set(r.error[2] if r.error else [])
+            if needed - raised:  # a line that rebinds, deletes or exits: its own row says so, this line inherits
+                continue
+            helper_failed = bool(needed)
+            if r.lines and (helper_failed or self.wrong(g, r)):
                 r.repair = repair.search(self, g, r, owners, final)
+                if helper_failed and not (r.repair and r.repair.line in needed):
+                    r.repair = None  # the helper line is the cause: its row says so, and this line inherits
+                    continue
+                if helper_failed:  # the edit of the learner's helper line names this gradient's mistake
+                    line = r.repair.line
+                    said = [row.why.removeprefix("raises ") for row in line_rows if row.line == line]
+                    r.error = (line, said[0] if said else (r.error[1] if r.error else "it raises"), [])
+                    r.needs = []
+                    fixed.add(line)
                 r.second = repair.at_second_shape(self, g, r, owners, final)
                 second = second or repair.second_batch(self.job.exercise, self.job.seed + 1, self.job.data)
+        line_rows[:] = [row for row in line_rows if row.line not in fixed]
         summary = {}
         for kind, message, line in caught:
             key = (kind, message)
@@ -418,7 +438,8 @@ class Child:
             name = (wanted - seen).pop()
             seen.add(name)
             for st in self.runnable():
-                if st.index < last and name in st.writes and name not in self.fillable and st not in helpers:
+                if st.index < last and name in st.writes and name not in self.fillable and st not in helpers \
+                        and not st.cell:
                     wanted |= self.all_reads[st]
                     helpers.append(st)
         return (wanted & self.fillable) - {g}, sorted(helpers, key=lambda s: s.index)
