@@ -56,6 +56,9 @@ def judge(exercise, run, at=line_at):
                 row.status, row.why = Status.WRONG, raised(g, r, line, err, at)
         elif x is None:
             row.status, row.why = Status.MISSING, f"{g} is still None"
+        elif r.spoils:  # its lines changed a forward tensor in place through a view: the row names the line
+            line, why = r.spoils
+            row.status, row.why = Status.WRONG, f"{at(line)} {why}"
         elif r.victim_of:  # the gradient the shared array spoiled: its row names the line that shared it
             culprit, line, text = r.victim_of
             row.status = Status.WRONG

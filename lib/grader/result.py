@@ -109,6 +109,7 @@ class GradientRun:
     near_miss: tuple = None  # (name, line, holds the right value) when it is not assigned but a name like it is
     second: tuple = None     # (its value, the answer) at the second shape, its lines as written (a wrong row's)
     search_note: str = ""    # why the repair search was not run, or stopped early
+    spoils: tuple = None     # (line, why): its lines changed a forward tensor through a view (dlogits = probs[:])
 
 
 @dataclass

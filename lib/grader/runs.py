@@ -289,8 +289,12 @@ class Child:
         line_rows, notes = [], []
         updates = ex4.updates(self, events, owners) if self.ex["trains"] else []
         self.skip.update(updates)
+        spoiled = {}  # a graded gradient made as a view of a forward tensor, then changed in place: its row says so
         for e in events:
             if e["name"] in PARAMS and self.ex["trains"] or e["kind"] == "rebinds" and e["name"] in self.soft:
+                continue
+            if e["kind"] == "changes" and e["alias"] and e["alias"][0] in self.graded:
+                spoiled.setdefault(e["alias"][0], (e["line"], self.event_why(e)))
                 continue
             line_rows.append(LineRow(line=e["line"], why=self.event_why(e), writes=frozenset([e["name"]])))
         made_by_failed = set()
@@ -345,6 +349,8 @@ class Child:
                 grads[culprit].alias = (victim, text)
             if victim in grads:
                 grads[victim].victim_of = (culprit, line, text)
+        for g, (line, why) in spoiled.items():
+            grads[g].spoils = (line, why)
         self.random_references(grads)
         self.harm(grads, owners, iso, iso_err)
         second = None

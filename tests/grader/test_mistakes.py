@@ -166,7 +166,7 @@ PLANTED = [
     ("ex4_onehot.py", "dW1 = embcat.T @ dhprebn", "dW1 = embcat.T @ dhpreact", "dW1", "batchnorm layer sits between"),
     ("ex4_lecture.py", "dlogits /= n", "dlogits /= n\ndlogits = dlogits.T", "dlogits", "transpose"),
     ("ex2_lecture.py", "dlogits = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)", "dlogits = probs",
-     "line 5", "made no copy, so changing dlogits changed probs"),
+     "dlogits", "line 5 changes probs in place: `dlogits = probs` (line 4) made no copy, so changing dlogits"),
     # a view is no copy either: the gradient it spoils is the wrong row, the line that changes it in place is not blamed
     ("ex1_lecture.py", "dhprebn = dbndiff.copy()", "dhprebn = dbndiff[:]", "dbndiff",
      "`dhprebn = dbndiff[:]` makes no copy: dhprebn and dbndiff share one array"),
