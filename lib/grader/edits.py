@@ -510,6 +510,12 @@ def name(site):
                     yield site.edit(k, replaced(st.node, node, ast.Name(id=other, ctx=ast.Load())),
                                     f"`{node.id}` where `{other}` belongs, in `{src(st.node).splitlines()[0]}`"[:160],
                                     "")
+        for node in nodes:  # one size for another: `/ V` where `/ n` belongs
+            if node.id in SIZE_NAMES:
+                for other in SIZES:
+                    if other != SIZE_NAMES[node.id] and other in site.ns:
+                        yield site.edit(k, replaced(st.node, node, ast.Name(id=other, ctx=ast.Load())),
+                                        f"`{node.id}` where `{other}` belongs ({SIZE_MEANS[other]})")
 
 
 def loop_names(tree):
@@ -832,6 +838,10 @@ def loop(site):
                                         SIZE_WORDS[size])
 
 
+SIZE_NAMES = {"n": "n", "batch_size": "n", "T": "T", "block_size": "T", "E": "E", "n_embd": "E", "H": "H",
+              "n_hidden": "H", "V": "V", "vocab_size": "V"}  # the header's sizes, by either of their names
+SIZE_MEANS = {"n": "the batch size", "T": "the context length", "E": "the embedding size", "H": "the hidden size",
+              "V": "the vocabulary size"}
 SIZE_WORDS = {"n": "one step per example of the batch", "T": "one step per character of the context",
               "E": "one step per number of an embedding", "H": "one step per hidden neuron",
               "V": "one step per character of the vocabulary"}

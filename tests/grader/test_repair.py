@@ -48,6 +48,12 @@ REPAIRS = [
     ("ex2_helper_chain.py", "smax = np.divide(np.exp(logits), np.sum(np.exp(logits), axis=1, keepdims=True))",
      "smax = np.divide(np.exp(h @ W2), np.sum(np.exp(h @ W2), axis=1, keepdims=True))", "dlogits", "subexpression",
      "line 7: `h @ W2` where `logits` belongs: the forward made it: logits = h @ W2 + b2"),
+    ("ex2_lecture.py", "dlogits /= n", "dlogits /= V", "dlogits", "name",
+     "line 6: `V` where `n` belongs (the batch size)"),
+    ("ex1_loops.py", "        dC[Xb[i, j]] += demb[i, j]", "        dC[Xb[i, j]] += demb[j, i]", "dC", "index",
+     "the indices of `demb[j, i]` the other way round"),
+    ("ex1_loops.py", "    for j in range(block_size):", "    for j in range(n_embd):", "dC", "name",
+     "`n_embd` where `T` belongs (the context length)"),
     ("ex2_lecture.py", "dlogits[range(n), Yb] -= 1", "dlogits[range(n), dlogits.argmax(1)] -= 1", "dlogits",
      "subexpression", "line 5: `dlogits.argmax(1)` where `Yb` belongs: Yb holds each row's target"),
 ]
@@ -64,9 +70,8 @@ def test_each_kind_of_edit_is_found_and_named(names_txt, name, old, new, row, ki
     assert words is None or words in wrong[0].why, wrong[0].why
     assert "largest difference" not in wrong[0].why
     # the row names the edit, never the corrected line: neither the statement nor its right-hand side
-    for fixed in found.after.splitlines() if kind != "order" else []:  # an order quotes the learner's own lines
-        tree = ast.parse(fixed).body[0]
-        rhs = ast.unparse(tree.value) if isinstance(tree, (ast.Assign, ast.AugAssign)) else fixed
+    for tree in ast.parse(found.after).body if kind != "order" else []:  # an order quotes the learner's own lines
+        rhs = ast.unparse(tree.value) if isinstance(tree, (ast.Assign, ast.AugAssign)) else ast.unparse(tree)
         assert squash(rhs) not in squash(wrong[0].why) or len(squash(rhs)) < 12, (rhs, wrong[0].why)
 
 
