@@ -158,12 +158,6 @@ class Guarded(Child):
         if "store" in reach.values():
             self.suspects = set(self.stmts)  # a patch in a function of the file may run from any line that calls it
 
-    def mark(self, text):
-        """The progress mark, where the parent reads it (lseek and write: Windows has no pwrite)."""
-        if self.progress is not None:
-            os.lseek(self.progress, 0, os.SEEK_SET)
-            os.write(self.progress, text.encode().ljust(64))
-
     def execute(self, st, ns, quiet=False):
         errors = np.geterr()
         try:
@@ -242,7 +236,7 @@ def main(job_path, parent):
     with _open(job_path, "rb") as f:
         job = pickle.load(f)
     limits(job, parent, os.path.dirname(os.path.abspath(job_path)))
-    if hasattr(signal, "SIGUSR1"):  # where the parent can ask: the learner's line at a time-out
+    if hasattr(signal, "SIGUSR1"):  # where the parent can ask: the learner's line at a time-out  (guarded)
         import faulthandler
         faulthandler.register(signal.SIGUSR1, file=_open(job.dump, "w"), all_threads=False)
     with learner_guarded(parent) as me:

@@ -96,8 +96,10 @@ class Child:
         self.progress = os.open(job.progress, os.O_WRONLY | os.O_CREAT, 0o644) if job.progress else None
 
     def mark(self, text):
+        """The progress mark, where the parent reads it (lseek and write: Windows has no pwrite)."""
         if self.progress is not None:
-            os.pwrite(self.progress, text.encode().ljust(64), 0)
+            os.lseek(self.progress, 0, os.SEEK_SET)
+            os.write(self.progress, text.encode().ljust(64))
 
     def fresh(self):
         ns = {k: snapshot(v) for k, v in self.base.items()}

@@ -96,7 +96,7 @@ def end_tree(pid, include_root=True, walk=True):
                 except OSError:
                     pass
         seen += new
-    if include_root and hasattr(os, "killpg"):
+    if include_root and hasattr(os, "killpg"):  # guarded
         try:
             os.killpg(pid, kill)
         except OSError:  # no such group (not a session leader, or gone)
@@ -206,7 +206,7 @@ def locate(child, job, at):
     """Where the child is: its traceback (faulthandler, on SIGUSR1 where the platform has it) at the innermost line
     of the learner's file, else the progress mark. The child is then ended."""
     where = ""
-    if hasattr(signal, "SIGUSR1"):
+    if hasattr(signal, "SIGUSR1"):  # guarded
         try:
             os.kill(child.pid, signal.SIGUSR1)
             for _ in range(20):
