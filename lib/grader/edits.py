@@ -382,6 +382,8 @@ FAMILIES = [
     (("outer", "dot", "matmul", "multiply"),
      "`np.outer` makes a matrix of two vectors, `np.dot`/`np.matmul` is the matrix product (`@`), `np.multiply` "
      "multiplies element by element (`*`)"),
+    (("add", "subtract", "multiply", "divide", "power"),
+     "`np.add`, `np.subtract`, `np.multiply`, `np.divide` and `np.power` are `+`, `-`, `*`, `/` and `**` as functions"),
     (("exp", "log"), "`exp` and `log` undo each other: d log(x)/dx = 1/x, d exp(x)/dx = exp(x)"),
     (("sum", "mean"), "a broadcast's gradient is the sum of its copies; a mean divides it by their number again"),
     (("tanh", "arctanh"), "h = tanh(hpreact): d tanh(x)/dx = 1 - tanh(x)**2 = 1 - h**2"),

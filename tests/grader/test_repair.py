@@ -48,6 +48,8 @@ REPAIRS = [
     ("ex2_helper_chain.py", "smax = np.divide(np.exp(logits), np.sum(np.exp(logits), axis=1, keepdims=True))",
      "smax = np.divide(np.exp(h @ W2), np.sum(np.exp(h @ W2), axis=1, keepdims=True))", "dlogits", "subexpression",
      "line 7: `h @ W2` where `logits` belongs: the forward made it: logits = h @ W2 + b2"),
+    ("ex2_helper_chain.py", "smax = np.divide(np.exp(logits)", "smax = np.multiply(np.exp(logits)", "dlogits", "call",
+     "line 7: `np.multiply` where `np.divide` belongs"),  # an operator written as its numpy function
     ("ex2_lecture.py", "dlogits /= n", "dlogits /= V", "dlogits", "name",
      "line 6: `V` where `n` belongs (the batch size)"),
     ("ex1_loops.py", "        dC[Xb[i, j]] += demb[i, j]", "        dC[Xb[i, j]] += demb[j, i]", "dC", "index",
