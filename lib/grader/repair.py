@@ -52,8 +52,9 @@ ARRAY_METHODS = (set(dir(np.ndarray)) - {"tofile", "dump", "dumps", "setflags"})
 
 def search(child, g, r, owners, final):
     """The Repair for gradient g (a wrong row; r its GradientRun), or None; sets r.search_note when the search
-    was not run or stopped early. final: the isolated run's names. What the candidates print or warn goes
-    nowhere; a candidate that raises, exits or runs too long is no fix."""
+    was not run or stopped early, and r.second (the lines as written at the second shape) when they may be rerun.
+    final: the isolated run's names. What the candidates print or warn goes nowhere; a candidate that raises, exits
+    or runs too long is no fix."""
     with warnings.catch_warnings(), contextlib.redirect_stdout(child.devnull), \
             contextlib.redirect_stderr(child.devnull), time_limited():
         warnings.simplefilter("ignore")
@@ -110,6 +111,7 @@ def searched(child, g, r, owners, final):
         r.search_note = UNSEARCHED.format(", ".join(f"`{c}`" for c in calls))
         return None
     probe = Probe(child, g, stmts, upstream | earlier, final, r.rnd_ref, upstream)
+    r.second = probe.at_second_shape()  # the learner's lines at the second shape: a catalogue form must hold there too
     if probe.right(probe.original, every=True):  # the replay is right: nothing here to repair
         return None
     site = edits.Site(g, stmts, probe.true, upstream | earlier, child.job.exercise)
@@ -132,18 +134,6 @@ def searched(child, g, r, owners, final):
                 return Repair(line=edit.line, kind=kind.__name__, before=before, after=after, what=edit.what,
                               why=edit.why)
     return None
-
-
-def at_second_shape(child, g, r, owners, final):
-    """g's lines as written, run at the second shape with right inputs: (their value, the answer), or None. A
-    catalogue form's words are believed only when the learner's value matches it there too."""
-    stmts, upstream, earlier = gradient_lines(child, g, owners)
-    if confined(stmts, child, final):
-        return None
-    with warnings.catch_warnings(), contextlib.redirect_stdout(child.devnull), \
-            contextlib.redirect_stderr(child.devnull), time_limited():
-        warnings.simplefilter("ignore")
-        return Probe(child, g, stmts, upstream | earlier, final, r.rnd_ref, upstream).at_second_shape()
 
 
 def candidates(kind, site):

@@ -375,7 +375,6 @@ class Child:
                     r.error = (line, said[0] if said else (r.error[1] if r.error else "it raises"), [])
                     r.needs = []
                     fixed.add(line)
-                r.second = repair.at_second_shape(self, g, r, owners, final)
                 second = second or repair.second_batch(self.job.exercise, self.job.seed + 1, self.job.data)
         line_rows[:] = [row for row in line_rows if row.line not in fixed]
         summary = {}
