@@ -121,10 +121,6 @@ def rebound_note(r, at):
 
 
 def inherits_why(g, r, value, a, upstream, at):
-    if r.victim_of:
-        culprit, line, text = r.victim_of
-        return (f"your line is right, but `{text}` (no copy, {at(line)}) shares its array, and the in-place "
-                f"change of {culprit} changed {g} too")
     if upstream:
         why = f"your line is right; it inherits the error of {', '.join(upstream)}"
         if value is None:

@@ -186,15 +186,6 @@ def not_summed(c):
     return None
 
 
-@mistake("shape")
-def broadcast_blowup(c):
-    if c.x.ndim == c.a.ndim and any(s == 1 and xs > 1 for xs, s in zip(c.x.shape, c.a.shape)):
-        return (f"shape {c.x.shape} where {c.due} is due: a ({c.n},) vector met a column, and "
-                f"broadcasting silently made a matrix; a sum lost its axis: keep it with "
-                f"keepdims=True")
-    return None
-
-
 def answer_expression(c, fused=False):
     """The right-hand side of the project's answer for c's gradient when it is one assignment, else None."""
     body = ast.parse(answer_source(c.g, fused)).body
@@ -350,7 +341,6 @@ MISTAKES = (
     lost_axis,           # a sum without keepdims=True
     wrong_axis,          # summed over the other axis (before the keepdims stories: .sum(1, keepdims=True) has it)
     not_summed,          # a broadcast's gradient left unsummed
-    broadcast_blowup,    # a vector met a column, and broadcasting made a matrix
     wrong_shape,         # any other shape
     one_branch_only,     # a tensor used twice in the forward, one use's gradient left out
     known_form,          # the gradient's own classic wrong answers (KNOWLEDGE[g]['wrong'])
@@ -370,7 +360,6 @@ def squeezed(shape):
 # the learner knew the math and wrote it wrong, and a story of the value ('the 1/n is missing', 'add the other
 # branch') would blame what is there. Other edits (a tensor, an axis, a constant, a term) come after the catalogue.
 WRITTEN = {"order", "assignment", "operator", "call", "index", "copying", "loop", "name"}
-STORIES = ("broadcast_blowup",)  # a shape story with no check of its own: never told (no edit fixed it)
 
 
 def diagnose(g, x, a, ctx, exercise="ex1", repair=None, at=None, checks=(), note=""):
@@ -399,7 +388,7 @@ def diagnose(g, x, a, ctx, exercise="ex1", repair=None, at=None, checks=(), note
     if repair and repair.kind in WRITTEN:  # a slip of the pen: the edit says it better than any story of the value
         return repair_words(repair, at) + shape_note
     for detector in MISTAKES:
-        if detector.kind in ("type", shaped) and detector.__name__ not in STORIES:
+        if detector.kind in ("type", shaped):
             for case in [c] + others:
                 if case is not None:
                     case.hollow = False
