@@ -16,6 +16,8 @@ belongs, in `bndiff * 2`"); the corrected statement itself is in the Repair (`af
 """
 import ast
 import copy
+import io
+import tokenize
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,8 +43,9 @@ class Site:
     writes, reads), the names of the true run (ns), the workspace tensors a line may use (nearest first), the
     learner's own arrays, and the exercise."""
 
-    def __init__(self, g, stmts, ns, upstream, exercise):
+    def __init__(self, g, stmts, ns, upstream, exercise, kept=()):
         self.g, self.stmts, self.ns, self.exercise = g, stmts, ns, exercise
+        self.kept = set(kept)  # the indices of helper statements a right gradient reads too: never edited
         tensors = [k for k, v in ns.items() if isinstance(v, np.ndarray) and v.ndim >= 1 and k != g
                    and (k in STEPS or k in PARAMS or k in ("Xb", "Yb") or k in upstream)]
         self.near = near_names(g)
@@ -55,7 +58,8 @@ class Site:
     def statements(self):
         """(index, statement) in the order edits are tried: g's own lines first, the last first."""
         for k in self.order:
-            yield k, self.stmts[k]
+            if self.stmts[k].index not in self.kept:
+                yield k, self.stmts[k]
 
     def edit(self, k, new, what, why=""):
         """The Edit that puts `new` in place of statement k, with the lecture's words for the line's gradient."""
@@ -95,7 +99,9 @@ COVERED = {
     "If": "its body (the condition is passed over)", "With": "its body (the context is passed over)",
     "FunctionDef": "its body's statements (a helper of the learner's)", "Lambda": "its body",
     "NamedExpr": "its value", "BinOp": "operator, grouping, term, product", "UnaryOp": "operator (a minus)",
-    "IfExp": "its two values (the condition is passed over)", "Call": "call, axis, copy, term",
+    "IfExp": "its two values (the condition is passed over)",
+    "Compare": "its operands where it makes a value (a one-hot: `np.arange(V) == Yb[:, None]`); never the comparison, "
+               "never one in a condition", "Call": "call, axis, copy, term",
     "Attribute": "axis (.T), call", "Subscript": "index", "Slice": "index, constant", "Name": "tensor, name",
     "Constant": "constant (numbers)", "List": "its items", "Tuple": "its items", "Starred": "its value",
     "keyword": "axis (axis=, keepdims=)", "comprehension": "what it runs over (its conditions are passed over)",
@@ -107,7 +113,7 @@ COVERED = {
 }
 CONDITION = "a condition decides what runs: an edit of it could run what the learner guarded"
 PASSED_OVER = {
-    "Compare": CONDITION, "BoolOp": CONDITION, "And": CONDITION, "Or": CONDITION, "Not": CONDITION,
+    "BoolOp": CONDITION, "And": CONDITION, "Or": CONDITION, "Not": CONDITION,
     "Eq": CONDITION, "NotEq": CONDITION, "Lt": CONDITION, "LtE": CONDITION, "Gt": CONDITION, "GtE": CONDITION,
     "Is": CONDITION, "IsNot": CONDITION, "In": CONDITION, "NotIn": CONDITION, "Assert": CONDITION,
     "While": "a loop whose end depends on its body: an edited one may never end",
@@ -134,6 +140,7 @@ PASSED_OVER = {
     **dict.fromkeys(("Num", "Str", "Bytes", "NameConstant", "Ellipsis", "Index", "ExtSlice", "Suite", "Param",
                      "AugLoad", "AugStore", "slice"), "an old name the parser no longer makes (a Constant, a Slice)"),
 }
+CONDITIONAL = (ast.If, ast.IfExp, ast.While, ast.Assert, ast.BoolOp, ast.UnaryOp, ast.comprehension)
 NOT_EDITED = (ast.Compare, ast.BoolOp, ast.While, ast.Try, ast.Raise, ast.Match, ast.Assert, ast.Delete,
               ast.Import, ast.ImportFrom, ast.Global, ast.Nonlocal, ast.ClassDef, ast.AsyncFunctionDef,
               ast.AsyncFor, ast.AsyncWith, ast.Await, ast.Yield, ast.YieldFrom, ast.JoinedStr, ast.arguments,
@@ -161,6 +168,11 @@ def walked(tree):
     out, paths, todo = [], {}, [(tree, None, None, None, ())]
     while todo:
         node, parent, fieldname, index, path = todo.pop()
+        if isinstance(node, ast.Compare) and parent is not None and not isinstance(parent, CONDITIONAL):
+            for i, operand in enumerate([node.left] + node.comparators):  # a value's comparison: its operands
+                where = ("left", None) if i == 0 else ("comparators", i - 1)
+                todo.append((operand, node, where[0], where[1], path + (where,)))
+            continue
         if isinstance(node, NOT_EDITED) or getattr(node, "ctx", None).__class__ in (ast.Store, ast.Del):
             if isinstance(node, ast.Subscript) and not isinstance(node.value, NOT_EDITED):
                 todo.append((node.slice, node, "slice", None, path + (("slice", None),)))  # its index is edited
@@ -315,6 +327,9 @@ def order(site):
     stmts = site.stmts
     for k in range(len(stmts) - 1):
         a, b = stmts[k], stmts[k + 1]
+        if a.index in site.kept or b.index in site.kept or a.writes & b.writes and all(
+                fresh_assignment(st, w) for st in (a, b) for w in a.writes & b.writes):
+            continue  # two fresh values of one name: the first is thrown away whichever runs first
         if not (a.writes & b.reads or b.writes & a.reads or a.writes & b.writes):
             continue
         trees = [st.node for st in stmts]
@@ -347,7 +362,13 @@ def assignment(site):
                                                                                    (ast.Name, ast.Subscript)):
             target = tree.targets[0]
             name = target.id if isinstance(target, ast.Name) else None
-            if name is None or name in site.ns:
+            v = number(tree.value)
+            if v is not None and v < 0:  # `= -1` where `-= 1` belongs (the one-hot's -1 taken from probs)
+                new = ast.copy_location(ast.AugAssign(target=copy.deepcopy(target), op=ast.Sub(),
+                                                      value=ast.Constant(value=-v)), tree)
+                yield site.edit(k, new, f"`= {src(tree.value)}` where `-= {fmt(-v)}` belongs",
+                                "`=` puts the number in place of what is there; `-=` takes it away from it")
+            if name is None or name in site.ns or any(name in s.writes for s in site.stmts[:k]):
                 for op in (ast.Add, ast.Sub, ast.Mult, ast.Div):
                     new = ast.copy_location(ast.AugAssign(target=copy.deepcopy(target), op=op(),
                                                           value=copy.deepcopy(tree.value)), tree)
@@ -457,6 +478,32 @@ def call(site):
 
 
 @kind
+def power(site):
+    """A power's number: its sign, one more or one less, twice or half it (`std**-1.5` where `std**-3` belongs,
+    `bnvar_inv**-1.5` where `bnvar_inv**3` belongs)."""
+    for k, st in site.statements():
+        for node in binops(st.node):
+            p = number(node.right) if isinstance(node.op, ast.Pow) else None
+            if p is None:
+                continue
+            for q in dict.fromkeys((-p, p + 1, p - 1, 2 * p, p / 2, -2 * p, -p / 2, 3, -3, 2, -2, 1.5, -1.5, 0.5, -0.5,
+                                    1, -1)):
+                if q == p:
+                    continue
+                q = int(q) if float(q).is_integer() and isinstance(p, int) or float(q).is_integer() and abs(q) > 1 \
+                    else q
+                new = ast.BinOp(left=copy.deepcopy(node.left), op=ast.Pow(), right=ast.Constant(value=q))
+                base = node.left.id if isinstance(node.left, ast.Name) else None
+                why = made_by(base) if base in STEPS else "d x^p = p x^(p-1)"  # bnvar_inv is a power already
+                yield site.edit(k, replaced(st.node, node, new), f"the power `{fmt(p)}` where `{fmt(q)}` belongs, in "
+                                f"`{src(node)}`", why)
+
+
+def fmt(x):
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+@kind
 def operator(site):
     """Any arithmetic operator for any other, and a minus dropped or added."""
     for k, st in site.statements():
@@ -477,14 +524,86 @@ def operator(site):
             if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
                 yield site.edit(k, replaced(st.node, node, copy.deepcopy(node.operand)),
                                 f"the minus of `{src(node)}`", "the sign is flipped")
+        for root in roots(st.node):  # as typed: `x * -2` where `x ** -2` belongs, whatever binds first then
+            toks = tokens(src(root))
+            for x, t in enumerate(toks or ()):
+                old_op = TYPED.get(t)
+                if old_op is None or not x or not ends_operand(toks[x - 1]):
+                    continue
+                sides = [ast.Constant(value=float(t)) if t[:1].isdigit() and t.replace(".", "", 1).isdigit() else
+                         ast.Name(id="x") for t in (toks[x - 1], toks[x + 1] if x + 1 < len(toks) else "x")]
+                for op in ARITHMETIC:
+                    if op is not old_op and not neutral(op, *sides):  # `n * 1` for `n - 1` drops a term
+                        new = reparsed(toks[:x] + [SYMBOL[op]] + toks[x + 1:], root)
+                        if new is not None:
+                            context = spoken(toks[operand_start(toks, x):operand_end(toks, x) + 1])
+                            yield site.edit(k, replaced(st.node, root, new), f"`{t}` where `{SYMBOL[op]}` belongs, "
+                                            f"in `{context}`", MEANS.get(old_op) or MEANS.get(op) or "")
+
+
+TYPED = {SYMBOL[op]: op for op in (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod, ast.Pow, ast.MatMult)}
+
+
+def ends_operand(t):
+    """Does a token end an operand (so the operator after it is binary, not a sign)?"""
+    return t in (")", "]") or (t.isidentifier() and t not in BINARY) or t[:1].isdigit() or t[:1] in "\"'."
+
+
+def operand_start(toks, x):
+    """The first token of the operand that ends just before token x (with its sign)."""
+    y = x - 1
+    while y > 0:
+        if toks[y] in (")", "]"):
+            depth = 0
+            while y > 0:
+                depth += toks[y] in (")", "]")
+                depth -= toks[y] in ("(", "[")
+                if depth == 0:
+                    break
+                y -= 1
+            if y > 0 and ends_operand(toks[y - 1]):
+                y -= 1
+                continue
+        elif y > 1 and toks[y - 1] == ".":
+            y -= 2
+            continue
+        break
+    if y > 0 and toks[y - 1] in ("-", "+") and (y == 1 or not ends_operand(toks[y - 2])):
+        y -= 1
+    return max(y, 0)
+
+
+def operand_end(toks, x):
+    """The last token of the operand that starts just after token x (a sign, a name, its calls and indices)."""
+    y, depth = x + 1, 0
+    while y < len(toks) and toks[y] in ("-", "+") and depth == 0:
+        y += 1
+    while y < len(toks):
+        t = toks[y]
+        if t in ("(", "["):
+            depth += 1
+        elif t in (")", "]"):
+            depth -= 1
+            if depth < 0:
+                return y - 1
+        if depth == 0:
+            after = toks[y + 1] if y + 1 < len(toks) else ""
+            if after in (".", "(", "[") or t == ".":
+                y += 1
+                continue
+            return y
+        y += 1
+    return len(toks) - 1
 
 
 @kind
 def tensor(site):
     """One workspace tensor for another of as many axes (counts for probs)."""
     for k, st in site.statements():
-        nodes = [n for n, *_ in walk(st.node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)]
-        for node in nodes:
+        found = [(n, parent) for n, parent, *_ in walk(st.node) if isinstance(n, ast.Name) and isinstance(n.ctx,
+                                                                                                      ast.Load)]
+        nodes = [n for n, _ in found]
+        for node, parent in found:
             if node.id not in site.tensors + [site.g]:
                 continue
             ndim = len(site.shape(node) or ())
@@ -493,6 +612,13 @@ def tensor(site):
                 if name == node.id or np.ndim(site.ns[name]) != ndim and name not in site.near:
                     continue  # a tensor of another shape only when it is the gradient's neighbour (embcat for emb)
                 new = ast.Name(id=name, ctx=ast.Load())
+                shaped = method(parent) in ("zeros_like", "ones_like", "empty_like", "full_like") or isinstance(
+                    parent, ast.Attribute) and parent.attr == "shape"
+                if shaped:
+                    yield site.edit(k, replaced(st.node, node, new), f"`{node.id}` where `{name}` belongs, in "
+                                    f"`{src(parent)}`: {site.g} takes the shape of {name}, "
+                                    f"{tuple(np.shape(site.ns[name]))}", "a gradient has the shape of its tensor")
+                    continue
                 yield site.edit(k, replaced(st.node, node, new), f"`{node.id}` where `{name}` belongs")
                 if many:
                     yield site.edit(k, replaced_all(st.node, node, new), f"`{node.id}` where `{name}` belongs "
@@ -534,6 +660,13 @@ def axis(site):
             if isinstance(node, ast.Call) and method(node) in REDUCERS:
                 for new, what, why in axis_edits(node):
                     yield site.edit(k, replaced(st.node, node, new), what, why)
+            if isinstance(node, ast.Call) and method(node) == "einsum" and node.args and isinstance(
+                    node.args[0], ast.Constant) and "->" in str(node.args[0].value):
+                for spec, what in einsum_outputs(node.args[0].value):
+                    new = copy.deepcopy(node)
+                    new.args[0] = ast.Constant(value=spec)
+                    yield site.edit(k, replaced(st.node, node, new), what, "the letters after `->` are the axes "
+                                    "kept; every other letter is summed over")
             if isinstance(node, ast.Attribute) and node.attr == "T":
                 yield site.edit(k, replaced(st.node, node, copy.deepcopy(node.value)),
                                 f"`{src(node)}` where `{src(node.value)}` belongs (no transpose)",
@@ -550,6 +683,16 @@ def axis(site):
                                     "a tensor broadcast in the forward pass gets the sum of its copies' gradients")
 
 
+def einsum_outputs(spec):
+    """(another spec, what) for an einsum's output letters: each one or two of its input letters, or none."""
+    inputs, out = spec.replace(" ", "").split("->", 1)
+    letters = sorted(set(inputs) - {","})
+    outs = [""] + letters + [a + b for a in letters for b in letters if a != b]
+    for new in outs:
+        if new != out:
+            yield f"{inputs}->{new}", f"einsum's `->{out}` where `->{new}` belongs, in `'{spec}'`"
+
+
 REDUCERS = {"sum", "mean", "max", "min", "argmax", "argmin", "amax", "amin"}
 
 
@@ -562,10 +705,12 @@ def axis_edits(node):
         current = ("pos", node.args[pos].value)
     elif "axis" in kw and isinstance(kw["axis"].value, ast.Constant):
         current = ("kw", kw["axis"].value.value)
-    for ax in (0, 1, None):
-        if current and ax == current[1] or (not current and ax is None):
+    for ax, keep in ((0, False), (1, False), (None, False), (0, True), (1, True)):
+        if current and ax == current[1] or (not current and ax is None) or keep and "keepdims" in kw:
             continue
         new = copy.deepcopy(node)
+        if keep:
+            new.keywords = new.keywords + [ast.keyword(arg="keepdims", value=ast.Constant(value=True))]
         if current and current[0] == "pos":
             if ax is None:
                 del new.args[pos]
@@ -580,7 +725,8 @@ def axis_edits(node):
             new.args.insert(pos, ast.Constant(value=ax))
         what = "the batch (axis 0)" if ax == 0 else "each row (axis 1)" if ax == 1 else "the whole array"
         was = "the whole array" if not current or current[1] is None else f"axis {current[1]}"
-        yield new, f"`{src(node)}` reduces over {was} where it must reduce over {what}", ""
+        kept = ", keeping that axis (keepdims=True)" if keep else ""
+        yield new, f"`{src(node)}` reduces over {was} where it must reduce over {what}{kept}", ""
     new = copy.deepcopy(node)
     if "keepdims" in kw:
         new.keywords = [k for k in new.keywords if k.arg != "keepdims"]
@@ -625,6 +771,15 @@ def index(site):
                     isinstance(sl.elts[1], ast.Constant) and sl.elts[1].value is None and id(node) in paths:
                 yield site.edit(k, replaced(st.node, node, copy.deepcopy(node.value)),
                                 f"`[:, None]` does not belong on `{name}`")
+        for node, parent, *_ in walk(st.node):  # a one-hot's comparison: np.arange(V) == Yb[:, None]
+            if isinstance(parent, ast.Compare) and isinstance(node, (ast.Name, ast.Call, ast.BinOp)) and \
+                    is_vector(site, node):
+                col = ast.Subscript(value=copy.deepcopy(node), ctx=ast.Load(),
+                                    slice=ast.Tuple(elts=[ast.Slice(), ast.Constant(value=None)], ctx=ast.Load()))
+                yield site.edit(k, replaced(st.node, node, col),
+                                f"`{src(node)}` is a row of n numbers where a column belongs (`[:, None]`)",
+                                "compared with a row of V numbers, a column (n, 1) gives one row of the one-hot "
+                                "per example")
         for node in binops(st.node):
             if not isinstance(node.op, ast.MatMult):
                 for side in ("left", "right"):
@@ -669,39 +824,6 @@ def is_vector(site, node):
     return isinstance(value, np.ndarray) and value.ndim == 1 and len(value) == site.ns.get("n", -1)
 
 
-CONSTANTS = (1, -1, 2, 0.5, -0.5, 1.5, -1.5, 0)
-
-
-@kind
-def constant(site):
-    """A number or a sign: another of the classic constants, n for n - 1 (Bessel's correction) and back, a minus."""
-    for k, st in site.statements():
-        for node, parent, *_ in walk(st.node):
-            value = number(node)
-            if value is not None and number(parent) is None:
-                for c in CONSTANTS + (-value,):
-                    dropping = isinstance(parent, ast.BinOp) and (
-                        neutral(type(parent.op), parent.left, ast.Constant(c)) if node is parent.right else
-                        neutral(type(parent.op), ast.Constant(c), parent.right))
-                    if c != value and not dropping:  # a constant made neutral drops a term: the term kind says so
-                        yield site.edit(k, replaced(st.node, node, ast.Constant(value=c)),
-                                        f"`{src(node)}` where `{c}` belongs")
-            if isinstance(node, ast.Name) and node.id in ("n", "batch_size"):
-                yield site.edit(k, replaced(st.node, node, expr(f"({node.id} - 1)")),
-                                f"`{node.id}` where `{node.id} - 1` belongs",
-                                "Bessel's correction: the batch variance divides by n-1")
-            if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Sub) and isinstance(node.left, ast.Name) \
-                    and node.left.id in ("n", "batch_size") and isinstance(node.right, ast.Constant):
-                yield site.edit(k, replaced(st.node, node, ast.Name(id=node.left.id, ctx=ast.Load())),
-                                f"`{src(node)}` where `{node.left.id}` belongs",
-                                "only the variance has Bessel's n-1; the mean divides by n")
-        tree = st.node
-        if isinstance(tree, (ast.Assign, ast.AugAssign)) and not isinstance(tree.value, ast.UnaryOp):
-            new = copy.deepcopy(tree)
-            new.value = ast.UnaryOp(op=ast.USub(), operand=new.value)
-            yield site.edit(k, new, "the sign of the whole line", "the sign is flipped")
-
-
 @kind
 def grouping(site):
     """A parenthesis moved inside the learner's own expression: `p - y / n` where `(p - y) / n` belongs, named as
@@ -731,6 +853,181 @@ def moved(node, applied, inner):
 
 
 @kind
+def parentheses(site):
+    """A pair of parentheses added, dropped or moved in the learner's text, the way it was typed: `1.0/n-1` where
+    `1.0/(n-1)` belongs, a bracket around three terms, `np.tanh(x**2)` where `np.tanh(x)**2` belongs."""
+    for k, st in site.statements():
+        for root in roots(st.node):
+            toks = tokens(src(root))
+            if toks is None:
+                continue
+            pairs = matched(toks)
+            for i in range(len(toks)):
+                for j in range(i, len(toks)):
+                    if spans(toks, i, j) and not (i == 0 and j == len(toks) - 1):
+                        new = reparsed(toks[:i] + ["("] + toks[i:j + 1] + [")"] + toks[j + 1:], root)
+                        if new is not None:
+                            yield site.edit(k, replaced(st.node, root, new),
+                                            f"parentheses around `{spoken(toks[i:j + 1])}` belong", BINDING)
+            for a, b in pairs:
+                call = a > 0 and opens_call(toks[a - 1])
+                if not call:
+                    new = reparsed(toks[:a] + toks[a + 1:b] + toks[b + 1:], root)
+                    if new is not None:
+                        yield site.edit(k, replaced(st.node, root, new),
+                                        f"the parentheses around `{spoken(toks[a + 1:b])}` do not belong", BINDING)
+                start = a - 1 if call and toks[a - 1].isidentifier() else a  # a call: from its name, np.tanh(...)
+                while start < a and start >= 2 and toks[start - 1] == "." and toks[start - 2].isidentifier():
+                    start -= 2
+                whole = spoken(toks[start:b + 1])
+                for out, na, nb in moves(toks, a, b, call):
+                    new = reparsed(out, root)
+                    bare = reparsed(out[:na] + out[na + 1:nb] + out[nb + 1:], root) if not call else None
+                    if new is not None and (bare is None or ast.dump(bare) != ast.dump(new)):  # else: dropped
+                        yield site.edit(k, replaced(st.node, root, new), f"in `{whole}` the parentheses belong "
+                                        f"around `{spoken(out[na + 1:nb])}`", BINDING)
+
+
+BINDING = "Python applies `**` first, then `*`, `/` and `@`, then `+` and `-`: parentheses decide what goes with what"
+
+
+def roots(tree):
+    """The whole expressions of a statement (the value of an assignment, of a return, of an expression line) that
+    hold no comparison or condition: a change of their text cannot regroup a condition."""
+    return [node for node, parent, fieldname, _ in walk(tree) if isinstance(parent, ast.stmt) and fieldname == "value"
+            and not any(isinstance(n, UNTYPED) for n in ast.walk(node))]
+
+
+UNTYPED = (ast.Compare, ast.BoolOp, ast.IfExp, ast.comprehension, ast.Lambda, ast.NamedExpr, ast.JoinedStr,
+           ast.Starred, ast.Dict, ast.Set, ast.Await, ast.Yield, ast.YieldFrom)
+
+
+def tokens(text):
+    """The expression's tokens as strings, or None when it does not tokenize (it always should: it is unparsed)."""
+    try:
+        return [t.string for t in tokenize.generate_tokens(io.StringIO(text).readline)
+                if t.type not in (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER, tokenize.INDENT,
+                                  tokenize.DEDENT, tokenize.COMMENT)]
+    except (tokenize.TokenError, SyntaxError):
+        return None
+
+
+def balanced(toks):
+    depth = 0
+    for t in toks:
+        depth += t in ("(", "[", "{")
+        depth -= t in (")", "]", "}")
+        if depth < 0:
+            return False
+    return depth == 0 and bool(toks) and toks[0] not in (",", ":", ")", "]") and toks[-1] not in (",", ":", "(", "[")
+
+
+def spans(toks, i, j):
+    """May tokens i to j be put in parentheses: a whole operand or run of operands, not a call's name, an
+    attribute's half or an operator's end?"""
+    if not balanced(toks[i:j + 1]) or toks[i] in BINARY or toks[j] in BINARY or toks[j] in ("-", "+", "~"):
+        return False
+    before = toks[i - 1] if i else ""
+    after = toks[j + 1] if j + 1 < len(toks) else ""
+    return not (before == "." or opens_call(before) or after in (".", "(", "["))
+
+
+BINARY = {"*", "/", "//", "%", "**", "@", "<<", ">>", "&", "|", "^", "=", ".", "and", "or", "if", "else", "for",
+          "in", "is", "not", "lambda"}
+
+
+def opens_call(before):
+    """Would a '(' after this token be a call (a name, a number, a closing bracket)?"""
+    return before in (")", "]") or before.isidentifier() and before not in BINARY or before[:1].isdigit()
+
+
+def matched(toks):
+    """The (open, close) indices of every pair of round parentheses."""
+    stack, pairs = [], []
+    for x, t in enumerate(toks):
+        if t == "(":
+            stack.append(x)
+        elif t == ")" and stack:
+            pairs.append((stack.pop(), x))
+    return pairs
+
+
+def moves(toks, a, b, call):
+    """The tokens with one end of the pair (a, b) moved by up to three tokens (a call's opening stays with its
+    name), and where the pair then is."""
+    for end in ((b,) if call else (a, b)):
+        rest = toks[:end] + toks[end + 1:]
+        for d in (1, -1, 2, -2, 3, -3):
+            at = end + d
+            if not 0 <= at <= len(rest):
+                continue
+            na, nb = (at, b) if end == a else (a, at)
+            if end == a and at > b - 1 or end == b and at <= a:
+                continue
+            out = rest[:at] + [toks[end]] + rest[at:]
+            if nb > na + 1 and balanced(out[na + 1:nb]) and (end == b or not (na and opens_call(out[na - 1]))) and \
+                    spans(out, na + 1, nb - 1):
+                yield out, na, nb
+
+
+def reparsed(toks, root):
+    """The expression the edited tokens make, or None when they do not parse or change nothing."""
+    try:
+        new = ast.parse(" ".join(toks), mode="eval").body
+    except SyntaxError:
+        return None
+    return None if ast.dump(new) == ast.dump(root) else new
+
+
+def spoken(toks):
+    """Tokens as a reader writes them: `np.tanh(x ** 2)`, not `np . tanh ( x ** 2 )`."""
+    text = " ".join(toks)
+    try:
+        return src(ast.parse(text, mode="eval").body)
+    except SyntaxError:
+        for a, b in ((" . ", "."), (" ( ", "("), ("( ", "("), (" )", ")"), (" [ ", "["), (" ]", "]"), (" ,", ",")):
+            text = text.replace(a, b)
+        return text
+
+
+CONSTANTS = (1, -1, 2, 0.5, -0.5, 1.5, -1.5, 0)
+
+
+@kind
+def constant(site):
+    """A number or a sign: another of the classic constants, n for n - 1 (Bessel's correction) and back, a minus."""
+    for k, st in site.statements():
+        for node, parent, *_ in walk(st.node):
+            value = number(node)
+            if value is not None and number(parent) is None:
+                for c in CONSTANTS + (-value,):
+                    dropping = isinstance(parent, ast.BinOp) and (
+                        neutral(type(parent.op), parent.left, ast.Constant(c)) if node is parent.right else
+                        neutral(type(parent.op), ast.Constant(c), parent.right))
+                    if c != value and not dropping:  # a constant made neutral drops a term: the term kind says so
+                        yield site.edit(k, replaced(st.node, node, ast.Constant(value=c)),
+                                        f"`{src(node)}` where `{c}` belongs")
+            if value is not None and number(parent) is None and value != 0 and "n" in site.ns:
+                over = ast.BinOp(left=copy.deepcopy(node), op=ast.Div(), right=ast.Name(id="n", ctx=ast.Load()))
+                yield site.edit(k, replaced(st.node, node, over), f"`{src(node)}` where `{src(over)}` belongs",
+                                "every entry of the batch's mean carries its 1/n, this one too")
+            if isinstance(node, ast.Name) and node.id in ("n", "batch_size"):
+                yield site.edit(k, replaced(st.node, node, expr(f"({node.id} - 1)")),
+                                f"`{node.id}` where `{node.id} - 1` belongs",
+                                "Bessel's correction: the batch variance divides by n-1")
+            if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Sub) and isinstance(node.left, ast.Name) \
+                    and node.left.id in ("n", "batch_size") and isinstance(node.right, ast.Constant):
+                yield site.edit(k, replaced(st.node, node, ast.Name(id=node.left.id, ctx=ast.Load())),
+                                f"`{src(node)}` where `{node.left.id}` belongs",
+                                "only the variance has Bessel's n-1; the mean divides by n")
+        tree = st.node
+        if isinstance(tree, (ast.Assign, ast.AugAssign)) and not isinstance(tree.value, ast.UnaryOp):
+            new = copy.deepcopy(tree)
+            new.value = ast.UnaryOp(op=ast.USub(), operand=new.value)
+            yield site.edit(k, new, "the sign of the whole line", "the sign is flipped")
+
+
+@kind
 def term(site):
     """A factor or a term left out, or one that does not belong."""
     for k, st in site.statements():
@@ -753,6 +1050,16 @@ def product(site):
     """A product of sums where the sum of products belongs: (a * b).sum(0), not a.sum(0) * b.sum(0)."""
     for k, st in site.statements():
         for node in binops(st.node):
+            if isinstance(node.op, ast.MatMult) and isinstance(node.left, ast.Attribute) and node.left.attr == "T":
+                both = ast.BinOp(left=copy.deepcopy(node.left.value), op=ast.Mult(), right=copy.deepcopy(node.right))
+                for keep in ("True", None):
+                    new = expr(f"x.sum(0{', keepdims=True' if keep else ''})")
+                    new.func.value = both
+                    yield site.edit(k, replaced(st.node, node, new),
+                                    f"`{src(node)}` is a matrix product (every column with every column) where "
+                                    f"`*` belongs, then a sum over the batch (axis 0)",
+                                    "what was broadcast over the batch and multiplied element by element gets back "
+                                    "the element-by-element product, summed over the rows")
             if not isinstance(node.op, ast.Mult):
                 continue
             sides = [node.left, node.right]
@@ -818,9 +1125,9 @@ def own(site):
                 continue
             for name in site.tensors:
                 if np.shape(site.ns[name]) == site.shape(node):
+                    whose = "" if name in source.ALL_GRADIENTS else "the forward's "
                     yield site.edit(k, replaced_all(st.node, node, ast.Name(id=name, ctx=ast.Load())),
-                                    f"your `{node.id}` where the forward's `{name}` belongs: they differ",
-                                    made_by(name))
+                                    f"your `{node.id}` where {whose}`{name}` belongs: they differ", made_by(name))
 
 
 @kind

@@ -91,30 +91,40 @@ def time_limited():
 
 def gradient_lines(child, g, owners):
     """(g's statements from its last fresh assignment on, with the helper lines they read, in file order; the graded
-    gradients they read; those made above them, which an edit may read in place of another)."""
-    own = child.current(owners.get(g, []), g)
+    gradients they read; those made above them, which an edit may read in place of another; the indices of helper
+    lines a right gradient reads too, never edited). The fresh assignment before the last one comes too: `=` where
+    `+=` belongs overwrote it."""
+    lines = owners.get(g, [])
+    own = child.current(lines, g)
     upstream, helpers = child.upstream(g, own)
+    if 0 < len(own) < len(lines):
+        before = child.current(lines[:len(lines) - len(own)], g)
+        more, their = child.upstream(g, before)
+        own, upstream, helpers = before + own, upstream | more, sorted(set(helpers) | set(their), key=lambda s: s.index)
     start = min((st.index for st in own), default=0)
     dropped = [st for st in child.runnable() if isinstance(st.node, ast.Expr) and isinstance(st.node.value, ast.BinOp)
                and g in st.reads and st.index > start]  # `dlogits / n` alone: a value that goes nowhere
     stmts = sorted(set(own) | set(helpers) | set(dropped), key=lambda s: s.index)
-    first = min(st.index for st in stmts)
+    first = min((st.index for st in own), default=min(st.index for st in stmts))
     earlier = {u for u in sorted(child.fillable) if u != g and owners.get(u)
-               and max(st.index for st in owners[u]) < first}
-    return stmts, upstream, earlier
+               and max(st.index for st in owners[u]) < first}  # made before g's own lines: an edit there may read it
+    right = [st for u in getattr(child, "right_now", ()) if u != g for st in owners.get(u, [])]
+    read = set().union(*(child.all_reads[st] for st in right))
+    kept = {st.index for st in helpers if st not in own and st.writes & read}  # a right gradient reads it: not edited
+    return stmts, upstream, earlier, kept
 
 
 def searched(child, g, r, owners, final):
-    stmts, upstream, earlier = gradient_lines(child, g, owners)
+    stmts, upstream, earlier, kept = gradient_lines(child, g, owners)
     calls = confined(stmts, child, final)
     if calls:
         r.search_note = UNSEARCHED.format(", ".join(f"`{c}`" for c in calls))
         return None
-    probe = Probe(child, g, stmts, upstream | earlier, final, r.rnd_ref, upstream)
+    probe = Probe(child, g, stmts, upstream | earlier, final, r.rnd_ref, r.reads)
     r.second = probe.at_second_shape()  # the learner's lines at the second shape: a catalogue form must hold there too
     if probe.right(probe.original, every=True):  # the replay is right: nothing here to repair
         return None
-    site = edits.Site(g, stmts, probe.true, upstream | earlier, child.job.exercise)
+    site = edits.Site(g, stmts, probe.true, upstream | earlier, child.job.exercise, kept)
     started, seen = time.perf_counter(), set()
     for kind in edits.KINDS:
         for edit in candidates(kind, site):

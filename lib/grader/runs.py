@@ -359,6 +359,7 @@ class Child:
         self.mark(SEARCHING)  # the learner's runs are done: the parent's time limit stops here (lib/grader/sandbox.py)
         fixed = set()  # helper lines that raised, made right by the search of the gradient they feed
         raised = {st.line for st in errors} - {row.line for row in line_rows if not row.why.startswith("raises ")}
+        self.right_now = {g for g, r in grads.items() if r.lines and not self.wrong(g, r)}  # a helper they read stays
         for g, r in grads.items():
             needed = set(r.needs) | set(r.error[2] if r.error else [])
             if needed - raised:  # a line that rebinds, deletes or exits: its own row says so, this line inherits

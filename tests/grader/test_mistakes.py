@@ -145,7 +145,7 @@ PLANTED = [
      "`dbnvar_inv.item()` where `dbnvar_inv` belongs"),
     ("ex1_alternative.py", "dh = np.dot(dlogits, W2.T)", "dh = np.dot(dlogits, W2)", "dh", "raises ValueError"),
     ("ex1_alternative.py", "(1 - np.tanh(hpreact) ** 2)", "(1 - np.tanh(hpreact) ** 3)", "dhpreact",
-     "`3` where `2` belongs: h = tanh(hpreact)"),
+     "the power `3` where `2` belongs, in `np.tanh(hpreact) ** 3`: d x^p = p x^(p-1); h = tanh(hpreact)"),
     ("ex1_einsum.py", "dlogprobs = -Y1h / n", "dlogprobs = np.zeros(logprobs.shape, dtype=int)\n"
      "dlogprobs[range(n), Yb] = -1 / n", "dlogprobs", "an array of int64"),
     ("ex1_einsum.py", "dcounts_sum = -dcounts_sum_inv / counts_sum ** 2", "dcounts_sum = -1 / counts_sum ** 2",

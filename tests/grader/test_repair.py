@@ -39,8 +39,11 @@ REPAIRS = [
      "dbnvar_inv = (bndiff * dbnraw).sum(axis=1, keepdims=True)", "dhprebn", "axis",
      "line 16: `(bndiff * dbnraw).sum(axis=1, keepdims=True)` reduces over axis 1 where it must reduce over the batch"),
     ("ex4_chunked.py", "dbnvar = -0.5 * (bnvar + 1e-5) ** -1.5 * dbnvar_inv",
-     "dbnvar = -0.5 * (bnvar + 1e-5) ** -0.5 * dbnvar_inv", "dhprebn", "constant",
-     "line 17: `-0.5` where `-1.5` belongs: bnvar_inv = (bnvar + eps) ** -0.5: d x^-1/2 = -1/2 x^-3/2"),
+     "dbnvar = -0.5 * (bnvar + 1e-5) ** -0.5 * dbnvar_inv", "dhprebn", "power",
+     "line 17: the power `-0.5` where `-1.5` belongs, in `(bnvar + 1e-05) ** (-0.5)`: d x^p = p x^(p-1); bnvar_inv = "
+     "(bnvar + eps) ** -0.5: d x^-1/2 = -1/2 x^-3/2"),
+    ("ex4_chunked.py", "+ 2 * bndiff * (np.ones_like", "+ 0.5 * bndiff * (np.ones_like", "dhprebn", "constant",
+     "line 18: `0.5` where `2` belongs"),
     ("ex2_onehot.py", "dlogits = (p - y) / batch_size", "dlogits = p - y / batch_size", "dlogits", "grouping",
      "in `p - y / batch_size` the `/` applies to `y / batch_size`: parentheses around `p - y` belong"),
     ("ex3_lecture.py", "dhprebn = bngain*bnvar_inv/n", "dhprebn = bngain/n", "dhprebn", "term",
