@@ -36,7 +36,7 @@ import numpy as np
 from lib.cli import UsageError
 from lib.grader import ex4
 from lib.grader.result import Ending, Failure, LineRow, RunResult
-from lib.grader.runs import Child, Exit
+from lib.grader.runs import Child, Exit, filled_empty
 from lib.grader.sandbox import end_tree
 
 # the real functions, taken before any learner's code runs
@@ -239,7 +239,7 @@ def main(job_path, parent):
     if hasattr(signal, "SIGUSR1"):  # where the parent can ask: the learner's line at a time-out  (guarded)
         import faulthandler
         faulthandler.register(signal.SIGUSR1, file=_open(job.dump, "w"), all_threads=False)
-    with learner_guarded(parent) as me:
+    with filled_empty(), learner_guarded(parent) as me:
         child = None
         try:
             child = Guarded(job, me)

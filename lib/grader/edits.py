@@ -477,6 +477,25 @@ def call(site):
                                 f"`{src(node)}`", "")
 
 
+DERIVATIVES = {"log": ("1 / {x}", "d log(x)/dx = 1/x"), "tanh": ("(1 - np.tanh({x}) ** 2)",
+                                                                  "d tanh(x)/dx = 1 - tanh(x)**2"),
+               "sqrt": ("0.5 / np.sqrt({x})", "d sqrt(x)/dx = 1/(2 sqrt(x))"), "exp": ("np.exp({x})", "")}
+
+
+@kind
+def derivative(site):
+    """The forward's function where its derivative belongs: `np.log(probs)` for `1 / probs`, `np.tanh(x)` for
+    `1 - np.tanh(x)**2`."""
+    for k, st in site.statements():
+        for node in calls(st.node):
+            name = method(node)
+            if on_numpy(node) and name in DERIVATIVES and name != "exp" and len(node.args) == 1 and not node.keywords:
+                form, rule = DERIVATIVES[name]
+                new = expr(form.format(x=f"({src(node.args[0])})"))
+                yield site.edit(k, replaced(st.node, node, new), f"`{src(node)}` is the forward's own function: "
+                                f"its derivative belongs there", rule)
+
+
 @kind
 def power(site):
     """A power's number: its sign, one more or one less, twice or half it (`std**-1.5` where `std**-3` belongs,
@@ -604,16 +623,16 @@ def tensor(site):
                                                                                                       ast.Load)]
         nodes = [n for n, _ in found]
         for node, parent in found:
-            if node.id not in site.tensors + [site.g]:
-                continue
+            if node.id not in site.tensors + [site.g] or isinstance(parent, ast.Attribute) and parent.attr == "shape":
+                continue  # `logits.shape[0]` for `logits.shape[1]` is the axis kind's: another tensor's size is luck
             ndim = len(site.shape(node) or ())
             many = sum(n.id == node.id for n in nodes) > 1
             for name in site.tensors:
-                if name == node.id or np.ndim(site.ns[name]) != ndim and name not in site.near:
+                if name == node.id or np.ndim(site.ns[name]) != ndim and (
+                        name not in site.near or isinstance(parent, ast.Attribute)):
                     continue  # a tensor of another shape only when it is the gradient's neighbour (embcat for emb)
                 new = ast.Name(id=name, ctx=ast.Load())
-                shaped = method(parent) in ("zeros_like", "ones_like", "empty_like", "full_like") or isinstance(
-                    parent, ast.Attribute) and parent.attr == "shape"
+                shaped = method(parent) in ("zeros_like", "ones_like", "empty_like", "full_like")
                 if shaped:
                     yield site.edit(k, replaced(st.node, node, new), f"`{node.id}` where `{name}` belongs, in "
                                     f"`{src(parent)}`: {site.g} takes the shape of {name}, "
@@ -667,6 +686,15 @@ def axis(site):
                     new.args[0] = ast.Constant(value=spec)
                     yield site.edit(k, replaced(st.node, node, new), what, "the letters after `->` are the axes "
                                     "kept; every other letter is summed over")
+            if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Attribute) and \
+                    node.value.attr == "shape" and number(node.slice) is not None:
+                for ax in (0, 1, 2, -1):
+                    v = site.shape(node.value.value)
+                    if ax != number(node.slice) and v is not None and -len(v) <= ax < len(v):
+                        new = ast.Subscript(value=copy.deepcopy(node.value), slice=ast.Constant(value=ax),
+                                            ctx=ast.Load())
+                        yield site.edit(k, replaced(st.node, node, new), f"`{src(node)}` ({v[number(node.slice)]}) "
+                                        f"where `{src(new)}` ({v[ax]}) belongs", "")
             if isinstance(node, ast.Attribute) and node.attr == "T":
                 yield site.edit(k, replaced(st.node, node, copy.deepcopy(node.value)),
                                 f"`{src(node)}` where `{src(node.value)}` belongs (no transpose)",
@@ -1007,6 +1035,9 @@ def constant(site):
                     if c != value and not dropping:  # a constant made neutral drops a term: the term kind says so
                         yield site.edit(k, replaced(st.node, node, ast.Constant(value=c)),
                                         f"`{src(node)}` where `{c}` belongs")
+            if value is not None and number(parent) is None and value not in (0, site.ns.get("n")) and "n" in site.ns:
+                yield site.edit(k, replaced(st.node, node, ast.Name(id="n", ctx=ast.Load())),
+                                f"`{src(node)}` where `n` belongs (the batch size)")
             if value is not None and number(parent) is None and value != 0 and "n" in site.ns:
                 over = ast.BinOp(left=copy.deepcopy(node), op=ast.Div(), right=ast.Name(id="n", ctx=ast.Load()))
                 yield site.edit(k, replaced(st.node, node, over), f"`{src(node)}` where `{src(over)}` belongs",

@@ -25,7 +25,7 @@ from lib.grader.ex4 import report_training, train
 from lib.grader.notebook import in_ipython, session_cells, show_inline
 from lib.grader.notebook import notebook  # noqa: F401  (practice.py new --notebook's)
 from lib.grader.result import Ending, Failure, Job, Status
-from lib.grader.runs import Child
+from lib.grader.runs import Child, filled_empty
 from lib.grader.sandbox import ENV, cpu_seconds, run_child, seconds, time_limit
 from lib.grader.workspace import cost_of, names, prepare
 from lib.source import targets
@@ -117,9 +117,10 @@ def rows(source, exercise, path="practice.py", batch_size=32, n_hidden=None, see
     """The graded rows of a source, run in this process (no protection from the file): for the
     tests and for tools that grade files they trust. ex4's training runs `steps` steps."""
     child = Child(job(source, path, exercise, batch_size, n_hidden, seed, None, steps, 0.1, None))
-    result = child.run()
-    if child.trains():
-        result.training = train(child)
+    with filled_empty():
+        result = child.run()
+        if child.trains():
+            result.training = train(child)
     return judge.judge(exercise, result), result
 
 

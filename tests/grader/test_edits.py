@@ -101,6 +101,8 @@ dx = (*a, *b)
 dx = probs * counts
 dx = a[:]
 dx = np.asarray(b)
+dx = np.log(a) + np.tanh(b) * np.einsum("ij,ij->i", a, b)
+dx = (np.arange(4) == Yb) * 1.0 + np.where(a > 0, a, b)
 '''
 
 
@@ -116,9 +118,20 @@ def site_for(code, g="dx"):
 
 
 def conditions(tree):
-    """The text of every part the grammar passes over: comparisons, conditions, while loops."""
-    return sorted(ast.unparse(n) for n in ast.walk(ast.Module(body=list(tree), type_ignores=[]))
-                  if isinstance(n, (ast.Compare, ast.BoolOp, ast.While)))
+    """The text of every part the grammar passes over: conditions (of an if, a conditional value, a comprehension,
+    an assert), and/or, while loops, and the comparison of every comparison (a value's comparison, a one-hot's
+    `np.arange(V) == Yb`, may have its operands edited, never its operator)."""
+    out = []
+    for n in ast.walk(ast.Module(body=list(tree), type_ignores=[])):
+        if isinstance(n, (ast.If, ast.IfExp, ast.Assert)):
+            out.append(ast.unparse(n.test))
+        elif isinstance(n, ast.comprehension):
+            out += [ast.unparse(c) for c in n.ifs]
+        elif isinstance(n, (ast.BoolOp, ast.While)):
+            out.append(ast.unparse(n))
+        elif isinstance(n, ast.Compare):
+            out.append(" ".join(type(op).__name__ for op in n.ops))
+    return sorted(out)
 
 
 @pytest.mark.parametrize("kind", edits.KINDS, ids=[k.__name__ for k in edits.KINDS])

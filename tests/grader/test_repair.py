@@ -59,6 +59,36 @@ REPAIRS = [
      "the indices of `demb[j, i]` the other way round"),
     ("ex1_loops.py", "    for j in range(block_size):", "    for j in range(n_embd):", "dC", "name",
      "`n_embd` where `T` belongs (the context length)"),
+    ("ex3_lecture.py", "bngain*bnvar_inv/n * (n*dhpreact - dhpreact.sum(0) - n/(n-1)*bnraw*(dhpreact*bnraw).sum(0))",
+     "bngain*bnvar_inv/n * n*dhpreact - dhpreact.sum(0) - n/(n-1)*bnraw*(dhpreact*bnraw).sum(0)", "dhprebn",
+     "parentheses", "parentheses around `n * dhpreact - dhpreact.sum(0) - n / (n - 1) * bnraw * (dhpreact * bnraw)"
+     ".sum(0)` belong"),  # a bracket around three terms dropped
+    ("ex1_alternative.py", "(1 - np.tanh(hpreact) ** 2)", "(1 - np.tanh(hpreact ** 2))", "dhpreact", "parentheses",
+     "in `np.tanh(hpreact ** 2)` the parentheses belong around `hpreact`"),
+    ("ex1_lecture.py", "dcounts_sum = (-counts_sum**-2) * dcounts_sum_inv",
+     "dcounts_sum = -1 * counts_sum*-2 * dcounts_sum_inv", "dcounts_sum", "operator",
+     "`*` where `**` belongs, in `counts_sum * -2`"),  # as typed: `**` then binds before the `*` on its left
+    ("ex1_einsum.py", 'np.einsum("ij,ij->i", counts, dprobs)', 'np.einsum("ij,ij->j", counts, dprobs)',
+     "dcounts_sum_inv", "axis", "einsum's `->j` where `->i` belongs"),
+    ("ex2_helper_chain.py", "np.sum(np.exp(logits), axis=1, keepdims=True)", "np.sum(np.exp(logits))", "dlogits",
+     "axis", "the softmax divides by the sum of the whole matrix"),  # the edit holds; the catalogue's words lead
+    ("ex2_onehot.py", "y = np.eye(vocab_size)[Yb]", "y = 1.0 * (np.arange(vocab_size) == Yb)", "dlogits", "index",
+     "`Yb` is a row of n numbers where a column belongs (`[:, None]`)"),  # a one-hot's comparison; it raises
+    ("ex1_lecture.py", "dcounts += np.ones_like(counts) * dcounts_sum", "dcounts = np.ones_like(counts) * dcounts_sum",
+     "dcounts", "assignment", "`=` where `+=` belongs"),  # the first branch, overwritten, is searched too
+    ("ex1_lecture.py", "dbngain = (bnraw * dhpreact).sum(0, keepdims=True)", "dbngain = bnraw.T @ dhpreact", "dbngain",
+     "product", "`bnraw.T @ dhpreact` is a matrix product"),
+    ("ex2_lecture.py", "dlogits = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)\ndlogits[range(n), Yb] -= 1\n"
+     "dlogits /= n", "dlogits = np.exp(logits) / np.exp(logits).sum(1, keepdims=True) / n\ndlogits[range(n), Yb] -= 1",
+     "dlogits", "constant", "`1` where `1 / n` belongs"),
+    ("ex1_lecture.py", "dC = np.zeros_like(C)", "dC = np.empty_like(C)", "dC", "call",
+     "`np.empty_like` where `np.zeros_like` belongs"),  # the grader's np.empty hands out NaN: the same row every run
+    ("ex1_lecture.py", "np.eye(logits.shape[1])", "np.eye(logits.shape[0])", "dlogits", "axis",
+     "`logits.shape[0]` (32) where `logits.shape[1]` (27) belongs"),  # not `C.shape[0]`, 27 by luck
+    ("ex1_lecture.py", "dprobs = (1.0 / probs) * dlogprobs", "dprobs = np.log(probs) * dlogprobs", "dprobs",
+     "derivative", "`np.log(probs)` is the forward's own function: its derivative belongs there"),
+    ("ex1_lecture.py", "dbnvar = (-0.5*(bnvar + 1e-5)**-1.5) * dbnvar_inv", "dbnvar = -0.5*bnvar_inv**1.5 * dbnvar_inv",
+     "dbnvar", "power", "the power `1.5` where `3` belongs, in `bnvar_inv ** 1.5`: the forward made it: bnvar_inv ="),
     ("ex2_lecture.py", "dlogits[range(n), Yb] -= 1", "dlogits[range(n), dlogits.argmax(1)] -= 1", "dlogits",
      "subexpression", "line 5: `dlogits.argmax(1)` where `Yb` belongs: Yb holds each row's target"),
 ]
@@ -133,6 +163,17 @@ def test_a_learners_own_helper_is_never_replaced_and_a_chunked_mistake_is_its_li
     status = {r.name: r.status for r in rows}
     assert [g for g, s in status.items() if s == "wrong"] == ["dhprebn"], status
     assert status["dembcat"] == "inherits" and "line 17" in next(r.why for r in rows if r.name == "dhprebn")
+
+
+def test_a_helper_line_that_a_right_gradient_reads_is_never_the_edit(names_txt):
+    # `tmp` feeds dbnraw (right); dW1 reads it where dhprebn belongs. An edit of the helper (`tmp = dhprebn`) would
+    # make dW1 right and dbnraw wrong: the row must name dW1's own line
+    source = fixture("ex1_lecture.py").replace("dbnraw = bngain * dhpreact", "tmp = bngain * dhpreact\ndbnraw = tmp")
+    source = source.replace("dW1 = embcat.T @ dhprebn", "dW1 = embcat.T @ tmp")
+    wrong, result = wrong_rows(source, "ex1")
+    assert [r.name for r in wrong] == ["dW1"]
+    assert wrong[0].why.startswith("line 49: your `tmp` where `dhprebn` belongs"), wrong[0].why
+    assert result.grads["dW1"].repair.line == 49
 
 
 def mutations(statement):
