@@ -513,7 +513,8 @@ def power(site):
                     else q
                 new = ast.BinOp(left=copy.deepcopy(node.left), op=ast.Pow(), right=ast.Constant(value=q))
                 base = node.left.id if isinstance(node.left, ast.Name) else None
-                why = made_by(base) if base in STEPS else "d x^p = p x^(p-1)"  # bnvar_inv is a power already
+                made = made_by(base) if base in STEPS else ""
+                why = made if "**" in made else "d x^p = p x^(p-1)"  # bnvar_inv is a power already
                 yield site.edit(k, replaced(st.node, node, new), f"the power `{fmt(p)}` where `{fmt(q)}` belongs, in "
                                 f"`{src(node)}`", why)
 
