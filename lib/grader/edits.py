@@ -415,6 +415,7 @@ FAMILIES = [
     (("transpose", "swapaxes"), "a gradient has the shape of its tensor"),
 ]
 PRODUCTS = next(why for family, why in FAMILIES if "outer" in family)
+ZEROS = {"zeros_like", "zeros", "empty_like", "empty"}
 TORCH = {"clone": "copy", "view": "reshape", "t": "transpose", "dim": "axis", "keepdim": "keepdims",
          "transpose": "T"}
 
@@ -424,6 +425,8 @@ def call(site):
     """One function or method for its sibling (np.zeros_like for np.ones_like, max for argmax, np.sum for Python's
     sum), a torch spelling for numpy's, a keyword for its numpy spelling."""
     for k, st in site.statements():
+        factors = {id(n) for b in binops(st.node) if isinstance(b.op, (ast.Mult, ast.MatMult))
+                   for n in (b.left, b.right)}
         for node in calls(st.node):
             name = method(node) or (node.func.id if isinstance(node.func, ast.Name) else None)
             if name is None:
@@ -431,8 +434,8 @@ def call(site):
             for family, why in FAMILIES:
                 if name in family:
                     for other in family:
-                        if other == name:
-                            continue
+                        if other == name or other in ZEROS and id(node) in factors:
+                            continue  # a factor of zeros drops its term: the term kind says so
                         new = copy.deepcopy(node)
                         if isinstance(new.func, ast.Attribute):
                             new.func.attr = other
@@ -623,14 +626,15 @@ def tensor(site):
         found = [(n, parent) for n, parent, *_ in walk(st.node) if isinstance(n, ast.Name) and isinstance(n.ctx,
                                                                                                       ast.Load)]
         nodes = [n for n, _ in found]
+        sized = {id(n.value.value) for n, *_ in walk(st.node) if isinstance(n, ast.Subscript) and isinstance(
+            n.value, ast.Attribute) and n.value.attr == "shape"}
         for node, parent in found:
-            if node.id not in site.tensors + [site.g] or isinstance(parent, ast.Attribute) and parent.attr == "shape":
+            if node.id not in site.tensors + [site.g] or id(node) in sized:
                 continue  # `logits.shape[0]` for `logits.shape[1]` is the axis kind's: another tensor's size is luck
             ndim = len(site.shape(node) or ())
             many = sum(n.id == node.id for n in nodes) > 1
             for name in site.tensors:
-                if name == node.id or np.ndim(site.ns[name]) != ndim and (
-                        name not in site.near or isinstance(parent, ast.Attribute)):
+                if name == node.id or np.ndim(site.ns[name]) != ndim and name not in site.near:
                     continue  # a tensor of another shape only when it is the gradient's neighbour (embcat for emb)
                 new = ast.Name(id=name, ctx=ast.Load())
                 shaped = method(parent) in ("zeros_like", "ones_like", "empty_like", "full_like")
@@ -782,6 +786,14 @@ def index(site):
                     yield site.edit(k, replaced(st.node, sl, new),
                                     f"`{name}[{src(sl)}]` picks whole rows, one per entry of `{src(sl)}`: one entry "
                                     f"per row is `[{rows}, {src(sl)}]`")
+            loops = sorted(loop_names(site.stmts[k].node))
+            if isinstance(sl, ast.Name) and sl.id in loops:
+                for other in loops:
+                    if other != sl.id:
+                        for pair in ((sl.id, other), (other, sl.id)):
+                            new = ast.Tuple(elts=[ast.Name(id=v, ctx=ast.Load()) for v in pair], ctx=ast.Load())
+                            yield site.edit(k, replaced(st.node, sl, new), f"`{name}[{sl.id}]` takes a whole row "
+                                            f"where one entry belongs: `{name}[{', '.join(pair)}]`")
             if isinstance(sl, ast.Tuple) and len(sl.elts) >= 2:
                 for i in range(len(sl.elts)):
                     for j in range(i + 1, len(sl.elts)):

@@ -250,8 +250,10 @@ def factors(n):
                           "variance divides by n-1, so its gradient does too)"),
             (n / (n - 1), "off by a factor n/(n-1): 1/(n-1) where 1/n belongs (only the variance "
                           "has Bessel's n-1; the mean divides by n)"),
-            (2, "twice the answer: check the power rule (d x^2 = 2x, d x^-1/2 = -1/2 x^-3/2)"),
-            (0.5, "half the answer: check the power rule (d x^2 = 2x, d x^-1/2 = -1/2 x^-3/2)"))
+            (2, "twice the answer: a factor 2 too many (check the power rule: d x^2 = 2x, d x^-1/2 = -1/2 x^-3/2), "
+                "or one contribution added twice"),
+            (0.5, "half the answer: a factor 2 missing or 1/2 too many (check the power rule: d x^2 = 2x, "
+                  "d x^-1/2 = -1/2 x^-3/2)"))
 
 
 @mistake("value")
