@@ -1031,6 +1031,29 @@ def spoken(toks):
         return text
 
 
+@kind
+def arguments(site):
+    """Two arguments of one call the other way round: `reshape(n, E, T)` where `reshape(n, T, E)` belongs,
+    `np.dot(W2, dlogits)`."""
+    for k, st in site.statements():
+        for node in calls(st.node):
+            args = node.args
+            if len(args) == 1 and isinstance(args[0], ast.Tuple):
+                args, holder = args[0].elts, "tuple"
+            else:
+                holder = "call"
+            for i in range(len(args)):
+                for j in range(i + 1, len(args)):
+                    if src(args[i]) == src(args[j]) or isinstance(args[i], ast.Starred) or isinstance(
+                            args[j], ast.Starred):
+                        continue
+                    new = copy.deepcopy(node)
+                    items = new.args[0].elts if holder == "tuple" else new.args
+                    items[i], items[j] = items[j], items[i]
+                    yield site.edit(k, replaced(st.node, node, new), f"`{src(args[i])}` and `{src(args[j])}` the "
+                                    f"other way round in `{src(node)}`", "")
+
+
 CONSTANTS = (1, -1, 2, 0.5, -0.5, 1.5, -1.5, 0)
 
 
@@ -1083,7 +1106,7 @@ def term(site):
         for node, *_ in walk(st.node):
             if isinstance(node, (ast.BinOp, ast.Call)) or (
                     isinstance(node, ast.Name) and isinstance(site.ns.get(node.id), np.ndarray)):
-                for name in site.tensors:
+                for name in site.tensors + (["n"] if "n" in site.ns else []):
                     new = ast.BinOp(left=copy.deepcopy(node), op=ast.Mult(), right=ast.Name(id=name, ctx=ast.Load()))
                     yield site.edit(k, replaced(st.node, node, new), f"a factor `{name}` is missing from `{src(node)}`",
                                     "")

@@ -361,7 +361,8 @@ def squeezed(shape):
 # the kinds of edit that swap one written thing for its like (an operator, a function, an index, a line's place):
 # the learner knew the math and wrote it wrong, and a story of the value ('the 1/n is missing', 'add the other
 # branch') would blame what is there. Other edits (a tensor, an axis, a constant, a term) come after the catalogue.
-WRITTEN = {"order", "assignment", "operator", "call", "index", "copying", "loop", "name", "grouping", "parentheses"}
+WRITTEN = {"order", "assignment", "operator", "call", "index", "copying", "loop", "name", "grouping", "parentheses",
+           "arguments"}
 
 
 def diagnose(g, x, a, ctx, exercise="ex1", repair=None, at=None, checks=(), note=""):

@@ -89,7 +89,7 @@ PLANTED = [
     ("ex4_onehot.py", "demb = dembcat.reshape(n, block_size, n_embd)",
      "demb = dembcat.reshape(n, n_embd, block_size).transpose(0, 2, 1)", "demb", "wrong order"),
     ("ex4_lecture.py", "demb = dembcat.reshape(emb.shape)", "demb = dembcat.reshape(n, n_embd, block_size)", "demb",
-     "T characters of E numbers"),
+     "`n_embd` and `block_size` the other way round in `dembcat.reshape(n, n_embd, block_size)`"),
     ("ex4_onehot.py", "dhpreact = dh * (1 - h ** 2)", "dhpreact = dh * (1 - hpreact ** 2)", "dhpreact",
      "pre-activation"),
     ("ex4_lecture.py", "dbngain = (bnraw * dhpreact).sum(0)", "dbngain = (hpreact * dhpreact).sum(0)", "dbngain",

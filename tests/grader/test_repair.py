@@ -89,6 +89,10 @@ REPAIRS = [
      "derivative", "`np.log(probs)` is the forward's own function: its derivative belongs there"),
     ("ex1_lecture.py", "dbnvar = (-0.5*(bnvar + 1e-5)**-1.5) * dbnvar_inv", "dbnvar = -0.5*bnvar_inv**1.5 * dbnvar_inv",
      "dbnvar", "power", "the power `1.5` where `3` belongs, in `bnvar_inv ** 1.5`: the forward made it: bnvar_inv ="),
+    ("ex3_lecture.py", "(n*dhpreact - dhpreact.sum(0)", "(dhpreact - dhpreact.sum(0)", "dhprebn", "term",
+     "a factor `n` is missing from `dhpreact`"),
+    ("ex1_loops.py", "        dC[Xb[i, j]] += demb[i, j]", "        dC[Xb[i, j]] += demb[i]", "dC", "index",
+     "`demb[i]` takes a whole row where one entry belongs"),
     ("ex2_lecture.py", "dlogits[range(n), Yb] -= 1", "dlogits[range(n), dlogits.argmax(1)] -= 1", "dlogits",
      "subexpression", "line 5: `dlogits.argmax(1)` where `Yb` belongs: Yb holds each row's target"),
 ]
