@@ -467,6 +467,13 @@ def call(site):
                            args=[], keywords=[]))
                 yield site.edit(k, replaced(st.node, node, new), f"torch's `.{node.func.attr}()` where numpy's "
                                 f"`{'.T' if spelled in ('transpose', 'T') else '.' + spelled + '()'}` belongs", "")
+            if isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name) and \
+                    node.func.value.id in ("torch", "F") and node.func.value.id not in site.ns and \
+                    hasattr(np, node.func.attr):
+                new = copy.deepcopy(node)
+                new.func.value = ast.Name(id="np", ctx=ast.Load())
+                yield site.edit(k, replaced(st.node, node, new), f"torch's `{src(node.func)}` where numpy's "
+                                f"`np.{node.func.attr}` belongs", "the practice file is numpy's: no torch here")
             for j, kw in enumerate(node.keywords):
                 if kw.arg in TORCH:
                     new = copy.deepcopy(node)
