@@ -183,7 +183,8 @@ KNOWLEDGE = {
                 "(1 - h)**2 squares the difference: tanh's derivative is 1 - h**2"),
                ("(1 - np.tanh(h) ** 2) * dh",
                 "tanh applied twice: h is already tanh(hpreact), so 1 - h**2"),
-               ("1 - h ** 2", "the local derivative alone: multiply it by dh (the chain rule)")]),
+               ("1 - h ** 2", "the local derivative alone: multiply it by dh (the chain rule)"),
+               ("h * (1 - h) * dh", "h * (1 - h) is the sigmoid's derivative: tanh's is 1 - tanh(x)^2 = 1 - h**2")]),
     "dbngain": dict(
         hint="hpreact = bngain * bnraw + bnbias: bngain (1, H) was broadcast over the batch: sum "
              "bnraw * dhpreact over axis 0",
