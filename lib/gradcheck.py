@@ -81,7 +81,8 @@ def precise_gradient(f, x, h=1e-3, floor=0.1, max_halvings=12):
 def rel_error(a, b, eps=1e-300):
     """max|a - b| / max(eps, max|a| + max|b|)."""
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    return float(np.abs(a - b).max() / max(eps, np.abs(a).max() + np.abs(b).max()))
+    with np.errstate(invalid="ignore"):  # a NaN or an inf in a (a gradient gone wrong): the error is NaN, quietly
+        return float(np.abs(a - b).max() / max(eps, np.abs(a).max() + np.abs(b).max()))
 
 
 def check(name, analytic, numeric, noise=None, tol=TOLERANCE):

@@ -81,10 +81,25 @@ def snapshot(x):
     return x.copy() if isinstance(x, np.ndarray) else list(x) if isinstance(x, list) else x
 
 
+def unchanged(x, y):
+    """The same entries, bit for bit (a NaN is itself: a value gone wrong upstream is not a change)."""
+    try:
+        return bool(np.array_equal(x, y, equal_nan=True))
+    except TypeError:  # not numbers (an object array)
+        return bool(np.array_equal(x, y))
+
+
 def same(x, y):
+    """Unchanged, to round-off (a NaN or an inf is the same as itself: a value gone wrong upstream is not a change)."""
     if isinstance(y, np.ndarray):
-        return (isinstance(x, np.ndarray) and x.shape == y.shape and
-                bool(np.allclose(x, y, rtol=1e-12, atol=1e-12 * float(np.abs(y).max(initial=0)))))
+        if not (isinstance(x, np.ndarray) and x.shape == y.shape):
+            return False
+        try:
+            with np.errstate(all="ignore"):
+                scale = float(np.abs(y[np.isfinite(y)]).max(initial=0))
+                return bool(np.allclose(x, y, rtol=1e-12, atol=1e-12 * scale, equal_nan=True))
+        except TypeError:  # not numbers (an object array): element by element
+            return bool(np.array_equal(x, y))
     try:
         return bool(x == y) if not isinstance(x, np.ndarray) else False
     except Exception:
@@ -169,7 +184,7 @@ class Child:
             if cur is KeyError:
                 kind = "deletes"
             elif cur is obj:
-                if not isinstance(copy, np.ndarray) or np.array_equal(cur, copy):
+                if not isinstance(copy, np.ndarray) or unchanged(cur, copy):
                     continue
                 kind = "changes"
             elif name in self.soft:
@@ -218,7 +233,7 @@ class Child:
                 for g in tracked:
                     cur = ns.get(g)
                     obj, copy = prev[g]
-                    changed = cur is not obj or (isinstance(cur, np.ndarray) and not np.array_equal(cur, copy))
+                    changed = cur is not obj or (isinstance(cur, np.ndarray) and not unchanged(cur, copy))
                     if changed and g not in st.writes:
                         culprit = [h for h in st.writes if h in tracked and shared(ns.get(h), cur)]
                         if culprit and cur is obj:

@@ -184,6 +184,16 @@ def test_a_helper_line_that_a_right_gradient_reads_is_never_the_edit(names_txt):
     assert result.grads["dW1"].repair.line == 49
 
 
+def test_a_nan_upstream_is_no_change_in_place(names_txt):
+    # `counts / dprobs` divides by dprobs's zeros: NaN flows down to dembcat, and `demb = dembcat.reshape(...)` is a
+    # view of it. NaN is not equal to itself; a NaN left as it was is still no in-place change of dembcat
+    source = fixture("ex1_lecture.py").replace("dcounts_sum_inv = (counts * dprobs)",
+                                               "dcounts_sum_inv = (counts / dprobs)")
+    rows, _ = face.rows(source, "ex1")
+    assert [r.name for r in rows if r.status == "wrong"] == ["dcounts_sum_inv"]
+    assert all(r.status == "inherits" for r in rows if r.name in ("dembcat", "demb", "dC"))
+
+
 def mutations(statement):
     """One mutation of each kind that applies to an answer statement: (kind, mutated source)."""
     tree = ast.parse(statement).body[0]
