@@ -338,8 +338,8 @@ class Child:
                 spoiled.setdefault(e["alias"][0], (e["line"], self.event_why(e)))
                 continue
             line_rows.append(LineRow(line=e["line"], why=self.event_why(e), writes=frozenset([e["name"]])))
-        made_by_failed = set()
-        for st in self.stmts:
+        made_by_failed = set().union(*(st.writes for st in errors if any(st in sts for sts in owners.values())))
+        for st in self.stmts:  # a line that fails only for a gradient a raising line did not make: that line's row
             if st in self.runnable() and st in errors and not any(st in sts for sts in owners.values()):
                 line, err = errors[st]
                 missing = err.split("'")[1] if err.startswith("NameError") and "'" in err else None

@@ -194,6 +194,14 @@ def test_a_nan_upstream_is_no_change_in_place(names_txt):
     assert all(r.status == "inherits" for r in rows if r.name in ("dembcat", "demb", "dC"))
 
 
+def test_a_line_that_fails_only_for_want_of_a_raising_gradient_is_not_a_row_of_its_own(names_txt):
+    # the learner's own check after a gradient line that raises: its NameError is that line's, not a second mistake
+    source = fixture("ex1_lecture.py").replace("db2 = dlogits.sum(0)", "db2 = dlogits.sum(3)\nprint(db2.shape)")
+    rows, _ = face.rows(source, "ex1")
+    assert [r.name for r in rows if r.status == "wrong"] == ["db2"]
+    assert "`dlogits.sum(3)` reduces over axis 3" in next(r.why for r in rows if r.name == "db2")
+
+
 def mutations(statement):
     """One mutation of each kind that applies to an answer statement: (kind, mutated source)."""
     tree = ast.parse(statement).body[0]
