@@ -43,9 +43,10 @@ class Site:
     writes, reads), the names of the true run (ns), the workspace tensors a line may use (nearest first), the
     learner's own arrays, and the exercise."""
 
-    def __init__(self, g, stmts, ns, upstream, exercise, kept=()):
+    def __init__(self, g, stmts, ns, upstream, exercise, kept=(), made=None):
         self.g, self.stmts, self.ns, self.exercise = g, stmts, ns, exercise
         self.kept = set(kept)  # the indices of helper statements a right gradient reads too: never edited
+        self.made = made or {}  # a graded gradient -> the index of its last statement: a line may read it after
         tensors = [k for k, v in ns.items() if isinstance(v, np.ndarray) and v.ndim >= 1 and k != g
                    and (k in STEPS or k in PARAMS or k in ("Xb", "Yb") or k in upstream)]
         self.near = near_names(g)
@@ -54,6 +55,11 @@ class Site:
         self.own = sorted(k for k in written if isinstance(ns.get(k), np.ndarray) and k not in self.tensors
                           and k != g)
         self.order = sorted(range(len(stmts)), key=lambda k: (g not in stmts[k].writes, -k))
+
+    def usable(self, k):
+        """The workspace tensors statement k may read: a gradient only when the file made it above that line."""
+        at = self.stmts[k].index
+        return [t for t in self.tensors if self.made.get(t, -1) < at]
 
     def statements(self):
         """(index, statement) in the order edits are tried: g's own lines first, the last first."""
@@ -640,7 +646,7 @@ def tensor(site):
                 continue  # `logits.shape[0]` for `logits.shape[1]` is the axis kind's: another tensor's size is luck
             ndim = len(site.shape(node) or ())
             many = sum(n.id == node.id for n in nodes) > 1
-            for name in site.tensors:
+            for name in site.usable(k):
                 if name == node.id or np.ndim(site.ns[name]) != ndim and name not in site.near:
                     continue  # a tensor of another shape only when it is the gradient's neighbour (embcat for emb)
                 new = ast.Name(id=name, ctx=ast.Load())
@@ -1112,11 +1118,19 @@ def term(site):
                                 f"the {part} `{src(drop)}` does not belong in `{src(node)}`", "")
         for node, *_ in walk(st.node):
             if isinstance(node, (ast.BinOp, ast.Call)) or (
-                    isinstance(node, ast.Name) and isinstance(site.ns.get(node.id), np.ndarray)):
-                for name in site.tensors + (["n"] if "n" in site.ns else []):
+                    isinstance(node, ast.Name) and isinstance(site.ns.get(node.id), np.ndarray)) or (
+                    isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load) and isinstance(
+                        node.value, (ast.Call, ast.Name)) and not isinstance(node.slice, ast.Constant)):
+                for name in site.usable(k) + (["n"] if "n" in site.ns else []):
                     new = ast.BinOp(left=copy.deepcopy(node), op=ast.Mult(), right=ast.Name(id=name, ctx=ast.Load()))
                     yield site.edit(k, replaced(st.node, node, new), f"a factor `{name}` is missing from `{src(node)}`",
                                     "")
+        tree = st.node
+        if isinstance(tree, (ast.Assign, ast.AugAssign)) and isinstance(tree.value, ast.Compare):
+            for name in site.usable(k):  # a one-hot as the whole value: `dlogits += (logits == logit_maxes)`
+                new = copy.copy(tree)
+                new.value = ast.BinOp(left=tree.value, op=ast.Mult(), right=ast.Name(id=name, ctx=ast.Load()))
+                yield site.edit(k, new, f"a factor `{name}` is missing from `{src(tree.value)}`", "")
 
 
 @kind
@@ -1182,7 +1196,7 @@ def subexpression(site):
         for node, parent, *_ in nodes:
             if isinstance(node, (ast.Call, ast.BinOp, ast.Subscript, ast.Attribute)) and not (
                     isinstance(parent, ast.Call) and node is parent.func):
-                for tname in site.tensors:
+                for tname in site.usable(k):
                     if tname != "Xb":
                         yield site.edit(k, replaced_all(st.node, node, ast.Name(id=tname, ctx=ast.Load())),
                                         f"`{src(node)}` where `{tname}` belongs", made_by(tname))
@@ -1197,7 +1211,7 @@ def own(site):
         for node in nodes:
             if node.id not in site.own:
                 continue
-            for name in site.tensors:
+            for name in site.usable(k):
                 if np.shape(site.ns[name]) == site.shape(node):
                     whose = "" if name in source.ALL_GRADIENTS else "the forward's "
                     yield site.edit(k, replaced_all(st.node, node, ast.Name(id=name, ctx=ast.Load())),

@@ -106,9 +106,11 @@ def gradient_lines(child, g, owners):
     dropped = [st for st in child.runnable() if isinstance(st.node, ast.Expr) and isinstance(st.node.value, ast.BinOp)
                and g in st.reads and st.index > start]  # `dlogits / n` alone: a value that goes nowhere
     stmts = sorted(set(own) | set(helpers) | set(dropped), key=lambda s: s.index)
-    first = min((st.index for st in own), default=min(st.index for st in stmts))
+    last = max((st.index for st in own), default=max(st.index for st in stmts))
     earlier = {u for u in sorted(child.fillable) if u != g and owners.get(u)
-               and max(st.index for st in owners[u]) < first}  # made before g's own lines: an edit there may read it
+               and max(st.index for st in owners[u]) < last}  # made before g's last line: an edit below may read it
+    earlier |= {u for u in child.fillable if u != g and not owners.get(u) and u not in child.graded
+                and u in child.base}  # what the exercise hands in (exercise 3's dhpreact): any line may read it
     right = [st for u in getattr(child, "right_now", ()) if u != g for st in owners.get(u, [])]
     read = set().union(*(child.all_reads[st] for st in right))
     kept = {st.index for st in helpers if st not in own and st.writes & read}  # a right gradient reads it: not edited
@@ -125,7 +127,8 @@ def searched(child, g, r, owners, final):
     r.second = probe.at_second_shape()  # the learner's lines at the second shape: a catalogue form must hold there too
     if probe.right(probe.original, every=True):  # the replay is right: nothing here to repair
         return None
-    site = edits.Site(g, stmts, probe.true, upstream | earlier, child.job.exercise, kept)
+    made = {u: max(st.index for st in owners[u]) for u in earlier if owners.get(u)}
+    site = edits.Site(g, stmts, probe.true, upstream | earlier, child.job.exercise, kept, made)
     started, seen = time.perf_counter(), set()
     for kind in edits.KINDS:
         for edit in candidates(kind, site):
@@ -258,8 +261,12 @@ class Probe:
             return False
         if not every:
             return True
-        comparable = source_reads(trees) & self.child.fillable <= self.read_upstream | {self.g}
-        if self.random is not None and comparable and not same(self.run(trees, self.random), self.rnd_ref):
+        reads = source_reads(trees) & self.child.fillable - {self.g}
+        reference = self.rnd_ref if reads <= self.read_upstream else None
+        if reference is None and self.random is not None and reads - self.read_upstream:
+            found = self.child.random_reference(self.g, reads)  # a candidate that reads another gradient
+            reference = found[0] if found is not None else None
+        if self.random is not None and reference is not None and not same(self.run(trees, self.random), reference):
             return False
         ns2, answer2 = self.second_shape()
         return ns2 is None or same(self.run(trees, ns2), answer2)

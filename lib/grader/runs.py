@@ -496,24 +496,37 @@ class Child:
         """For each gradient, the project's chain run with the random upstream gradients that its
         lines read: what a right line gives with them. None where a line reads a gradient that the
         project's line does not depend on (dbngain in exercise 4's dhprebn): no such comparison."""
-        chain = [s for s in source.backward_source()[1] if not isinstance(s, ast.Return)]
-        codes = [(compile(ast.Module(body=[s], type_ignores=[]), "<backward>", "exec"), source.targets(s))
-                 for s in chain]
-        last = {}
-        for k, (_, writes) in enumerate(codes):
-            for w in writes:
-                last[w] = k
         for g, r in grads.items():
-            if r.rnd is None or not r.reads <= source.ancestors().get(g, set()):
+            if r.rnd is None:
                 continue
-            ns = {**self.values, "np": np, "EPS": EPS}
-            for k, (code, writes) in enumerate(codes):
-                exec(code, ns)
-                for u in r.reads:
-                    if last.get(u) == k:
-                        ns[u] = self.noise[u].copy()
-            r.rnd_ref = np.asarray(ns[g])
-            r.rnd_ctx = {u: ns[u] for u in GRADIENTS if u in ns}
+            found = self.random_reference(g, r.reads)
+            if found is not None:
+                r.rnd_ref, r.rnd_ctx = found
+
+    def random_reference(self, g, reads):
+        """(g's right value with the random upstream gradients `reads` in place of the true ones, every gradient of
+        that run), or None when g does not depend on all of them; made once for each set of reads (the search asks
+        for a candidate that reads other gradients than the learner's line)."""
+        key = (g, frozenset(reads))
+        cache = self.__dict__.setdefault("references", {})
+        if key in cache:
+            return cache[key]
+        if not reads <= source.ancestors().get(g, set()):
+            cache[key] = None
+            return None
+        if not hasattr(self, "chain"):
+            chain = [s for s in source.backward_source()[1] if not isinstance(s, ast.Return)]
+            self.chain = [(compile(ast.Module(body=[s], type_ignores=[]), "<backward>", "exec"), source.targets(s))
+                          for s in chain]
+            self.last = {w: k for k, (_, writes) in enumerate(self.chain) for w in writes}
+        ns = {**self.values, "np": np, "EPS": EPS}
+        for k, (code, writes) in enumerate(self.chain):
+            exec(code, ns)
+            for u in reads:
+                if self.last.get(u) == k:
+                    ns[u] = self.noise[u].copy()
+        cache[key] = (np.asarray(ns[g]), {u: ns[u] for u in GRADIENTS if u in ns})
+        return cache[key]
 
     def harm(self, grads, owners, iso, iso_err):
         """A gradient whose numbers are right in a shape that is not its tensor's: do the lines

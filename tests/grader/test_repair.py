@@ -93,6 +93,11 @@ REPAIRS = [
      "torch's `torch.zeros_like` where numpy's `np.zeros_like` belongs"),  # no torch here: a NameError, searched
     ("ex1_lecture.py", "demb = dembcat.reshape(emb.shape)", "demb = dembcat.reshape(n, n_embd, block_size)", "demb",
      "arguments", "`n_embd` and `block_size` the other way round"),
+    ("ex3_lecture.py", "dbngain = (bnraw * dhpreact)", "dbngain = (bnraw)", "dbngain", "term",
+     "a factor `dhpreact` is missing from `bnraw`"),  # a gradient the exercise hands in; bnraw's sum is about 0
+    ("ex1_lecture.py", "dlogits += np.eye(logits.shape[1])[logits.argmax(1)] * dlogit_maxes",
+     "dlogits += np.eye(logits.shape[1])[logits.argmax(1)]", "dlogits", "term",
+     "a factor `dlogit_maxes` is missing"),  # a gradient made above, no longer read by the line
     ("ex3_lecture.py", "(n*dhpreact - dhpreact.sum(0)", "(dhpreact - dhpreact.sum(0)", "dhprebn", "term",
      "a factor `n` is missing from `dhpreact`"),
     ("ex1_loops.py", "        dC[Xb[i, j]] += demb[i, j]", "        dC[Xb[i, j]] += demb[i]", "dC", "index",
