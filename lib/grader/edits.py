@@ -43,8 +43,9 @@ class Site:
     writes, reads), the names of the true run (ns), the workspace tensors a line may use (nearest first), the
     learner's own arrays, and the exercise."""
 
-    def __init__(self, g, stmts, ns, upstream, exercise, kept=(), made=None):
+    def __init__(self, g, stmts, ns, upstream, exercise, kept=(), made=None, focus=None):
         self.g, self.stmts, self.ns, self.exercise = g, stmts, ns, exercise
+        self.focus = focus  # the indices of the only statements edited (a shared helper's first pass), or None
         self.kept = set(kept)  # the indices of helper statements a right gradient reads too: never edited
         self.made = made or {}  # a graded gradient -> the index of its last statement: a line may read it after
         tensors = [k for k, v in ns.items() if isinstance(v, np.ndarray) and v.ndim >= 1 and k != g
@@ -64,7 +65,7 @@ class Site:
     def statements(self):
         """(index, statement) in the order edits are tried: g's own lines first, the last first."""
         for k in self.order:
-            if self.stmts[k].index not in self.kept:
+            if self.stmts[k].index not in self.kept and (self.focus is None or self.stmts[k].index in self.focus):
                 yield k, self.stmts[k]
 
     def edit(self, k, new, what, why=""):
@@ -333,6 +334,8 @@ def order(site):
     stmts = site.stmts
     for k in range(len(stmts) - 1):
         a, b = stmts[k], stmts[k + 1]
+        if site.focus is not None and not {a.index, b.index} & site.focus:
+            continue
         if a.index in site.kept or b.index in site.kept or a.writes & b.writes and all(
                 fresh_assignment(st, w) for st in (a, b) for w in a.writes & b.writes):
             continue  # two fresh values of one name: the first is thrown away whichever runs first

@@ -65,6 +65,10 @@ def judge(exercise, run, at=line_at):
             row.why = (f"{at(line)}: `{text}` makes no copy: {culprit} and {g} share one array, so the later in-place "
                        f"change of {culprit} changed {g} too; make {culprit} a copy ({g}.copy(), numpy's spelling of "
                        f"the lecture's .clone()); your line for {g} is right")
+        elif r.shares:  # a helper line it reads is wrong, and the first gradient that reads it says so
+            line, first = r.shares
+            row.status, row.via = Status.INHERITS, first
+            row.why = f"your line is right; it reads what {at(line)} makes, and that line is wrong (see {first})"
         elif not right(x, a):
             got = np.asarray(x) if isinstance(x, (float, int)) else x
             row.status = Status.WRONG
@@ -72,6 +76,8 @@ def judge(exercise, run, at=line_at):
             if r.second is not None and second_ctx is not None:
                 checks.append((r.second[0], r.second[1], second_ctx))
             row.why = diagnose(g, got, a, true_ctx, exercise, r.repair, at, checks, r.search_note) + rebound_note(r, at)
+            if r.repair and r.repair.line not in r.lines and not row.why.startswith(at(r.repair.line)):
+                row.why = f"{at(r.repair.line)}: {row.why}"  # the story is of a helper line: say which
         elif r.rnd is not None and r.rnd_ref is not None and not right(r.rnd, r.rnd_ref):
             hidden = ", ".join(u for u in sorted(r.reads) if u in answers and np.abs(answers[u]).max() < 1e-9)
             why = diagnose(g, np.asarray(r.rnd), r.rnd_ref, {**random_ctx, **r.rnd_ctx}, exercise, r.repair, at,

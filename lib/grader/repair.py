@@ -114,11 +114,15 @@ def gradient_lines(child, g, owners):
     right = [st for u in getattr(child, "right_now", ()) if u != g for st in owners.get(u, [])]
     read = set().union(*(child.all_reads[st] for st in right))
     kept = {st.index for st in helpers if st not in own and st.writes & read}  # a right gradient reads it: not edited
-    return stmts, upstream, earlier, kept
+    wrong = [st for u in child.graded if u != g and u not in getattr(child, "right_now", ())
+             for st in owners.get(u, [])]
+    read = set().union(*(child.all_reads[st] for st in wrong))
+    shared = {st.index for st in helpers if st not in own and st.index not in kept and st.writes & read}
+    return stmts, upstream, earlier, kept, shared
 
 
 def searched(child, g, r, owners, final):
-    stmts, upstream, earlier, kept = gradient_lines(child, g, owners)
+    stmts, upstream, earlier, kept, shared = gradient_lines(child, g, owners)
     calls = confined(stmts, child, final)
     if calls:
         r.search_note = UNSEARCHED.format(", ".join(f"`{c}`" for c in calls))
@@ -128,9 +132,11 @@ def searched(child, g, r, owners, final):
     if probe.right(probe.original, every=True):  # the replay is right: nothing here to repair
         return None
     made = {u: max(st.index for st in owners[u]) for u in earlier if owners.get(u)}
-    site = edits.Site(g, stmts, probe.true, upstream | earlier, child.job.exercise, kept, made)
     started, seen = time.perf_counter(), set()
-    for kind in edits.KINDS:
+    # a helper line other wrong gradients read too is searched first: one wrong line, not a fix in each reader
+    sites = [edits.Site(g, stmts, probe.true, upstream | earlier, child.job.exercise, kept, made, focus)
+             for focus in ([shared] if shared else []) + [None]]
+    for site, kind in ((site, kind) for site in sites for kind in edits.KINDS):
         for edit in candidates(kind, site):
             key = tuple(ast.dump(t) if t is not st.node else k for k, (t, st) in enumerate(zip(edit.trees, stmts)))
             if key in seen:

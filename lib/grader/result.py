@@ -110,6 +110,7 @@ class GradientRun:
     second: tuple = None     # (its value, the answer) at the second shape, its lines as written (a wrong row's)
     search_note: str = ""    # why the repair search was not run, or stopped early
     spoils: tuple = None     # (line, why): its lines changed a forward tensor through a view (dlogits = probs[:])
+    shares: tuple = None     # (line, gradient): a helper line it reads is the wrong one; that gradient's row says so
 
 
 @dataclass

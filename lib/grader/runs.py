@@ -417,6 +417,15 @@ class Child:
                     fixed.add(line)
                 second = second or repair.second_batch(self.job.exercise, self.job.seed + 1, self.job.data)
         line_rows[:] = [row for row in line_rows if row.line not in fixed]
+        first = {}  # one wrong helper line read by several gradients: the first one's row, the others inherit
+        for g in self.graded:
+            r = grads.get(g)
+            if r is not None and r.repair and r.repair.line not in r.lines:
+                key = (r.repair.line, r.repair.after)
+                if key in first:
+                    r.shares, r.repair = (r.repair.line, first[key]), None
+                else:
+                    first[key] = g
         summary = {}
         for kind, message, line in caught:
             key = (kind, message)

@@ -189,6 +189,17 @@ def test_a_helper_line_that_a_right_gradient_reads_is_never_the_edit(names_txt):
     assert result.grads["dW1"].repair.line == 49
 
 
+def test_one_wrong_helper_line_that_several_gradients_read_is_one_wrong_row(names_txt):
+    # the learner's own temporary, read by dbnraw and dbndiff, lacks its factor: its line is the one wrong line
+    source = fixture("ex1_lecture.py").replace("dbnraw = bngain * dhpreact", "tmp = dhpreact\ndbnraw = tmp")
+    source = source.replace("dbndiff = bnvar_inv * dbnraw", "dbndiff = bnvar_inv * tmp")
+    rows, _ = face.rows(source, "ex1")
+    row = {r.name: r for r in rows}
+    assert [r.name for r in rows if r.status == "wrong"] == ["dbnraw"]
+    assert row["dbnraw"].why.startswith("line 35: ") and "bngain" in row["dbnraw"].why
+    assert row["dbndiff"].status == "inherits" and "line 35" in row["dbndiff"].why and "dbnraw" in row["dbndiff"].why
+
+
 def test_a_nan_upstream_is_no_change_in_place(names_txt):
     # `counts / dprobs` divides by dprobs's zeros: NaN flows down to dembcat, and `demb = dembcat.reshape(...)` is a
     # view of it. NaN is not equal to itself; a NaN left as it was is still no in-place change of dembcat
