@@ -1066,8 +1066,9 @@ def arguments(site):
                     new = copy.deepcopy(node)
                     items = new.args[0].elts if holder == "tuple" else new.args
                     items[i], items[j] = items[j], items[i]
+                    why = "a reshape's sizes go in the order of the tensor's axes" if method(node) == "reshape" else ""
                     yield site.edit(k, replaced(st.node, node, new), f"`{src(args[i])}` and `{src(args[j])}` the "
-                                    f"other way round in `{src(node)}`", "")
+                                    f"other way round in `{src(node)}`", why)
 
 
 CONSTANTS = (1, -1, 2, 0.5, -0.5, 1.5, -1.5, 0)
