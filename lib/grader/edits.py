@@ -62,6 +62,11 @@ class Site:
         at = self.stmts[k].index
         return [t for t in self.tensors if self.made.get(t, -1) < at]
 
+    def own_above(self, k):
+        """The learner's own arrays made by the statements above statement k (exercise 3's dbnvar_inv, a tmp)."""
+        made = set().union(set(), *(st.writes for st in self.stmts[:k]))
+        return [name for name in self.own if name in made]
+
     def statements(self):
         """(index, statement) in the order edits are tried: g's own lines first, the last first."""
         for k in self.order:
@@ -176,6 +181,7 @@ def walked(tree):
     while todo:
         node, parent, fieldname, index, path = todo.pop()
         if isinstance(node, ast.Compare) and parent is not None and not isinstance(parent, CONDITIONAL):
+            paths[id(node)] = path  # not an edit's node, but a factor may be added to it (a one-hot's factor)
             for i, operand in enumerate([node.left] + node.comparators):  # a value's comparison: its operands
                 where = ("left", None) if i == 0 else ("comparators", i - 1)
                 todo.append((operand, node, where[0], where[1], path + (where,)))
@@ -742,7 +748,7 @@ def einsum_outputs(spec):
             yield f"{inputs}->{new}", f"einsum's `->{out}` where `->{new}` belongs, in `'{spec}'`"
 
 
-REDUCERS = {"sum", "mean", "max", "min", "argmax", "argmin", "amax", "amin"}
+REDUCERS = {"sum", "mean", "max", "min", "argmax", "argmin", "amax", "amin", "var", "std"}
 
 
 def axis_edits(node):
@@ -750,10 +756,11 @@ def axis_edits(node):
     pos = 1 if on_numpy(node) else 0
     kw = {k.arg: k for k in node.keywords}
     current = None
-    if len(node.args) > pos and isinstance(node.args[pos], ast.Constant):
-        current = ("pos", node.args[pos].value)
-    elif "axis" in kw and isinstance(kw["axis"].value, ast.Constant):
-        current = ("kw", kw["axis"].value.value)
+    if len(node.args) > pos and (number(node.args[pos]) is not None or isinstance(node.args[pos], ast.Constant)):
+        current = ("pos", number(node.args[pos]) if number(node.args[pos]) is not None else node.args[pos].value)
+    elif "axis" in kw and (number(kw["axis"].value) is not None or isinstance(kw["axis"].value, ast.Constant)):
+        v = kw["axis"].value
+        current = ("kw", number(v) if number(v) is not None else v.value)
     for ax, keep in ((0, False), (1, False), (None, False), (0, True), (1, True)):
         if current and ax == current[1] or (not current and ax is None) or keep and "keepdims" in kw:
             continue
@@ -1120,12 +1127,15 @@ def term(site):
                 part = "factor" if isinstance(node.op, (ast.Mult, ast.Div, ast.MatMult)) else "term"
                 yield site.edit(k, replaced(st.node, node, copy.deepcopy(keep)),
                                 f"the {part} `{src(drop)}` does not belong in `{src(node)}`", "")
-        for node, *_ in walk(st.node):
-            if isinstance(node, (ast.BinOp, ast.Call)) or (
-                    isinstance(node, ast.Name) and isinstance(site.ns.get(node.id), np.ndarray)) or (
+        paths = walked(st.node)[1]
+        compares = [n for n in ast.walk(st.node) if isinstance(n, ast.Compare) and id(n) in paths]
+        for node in [n for n, *_ in walk(st.node)] + compares:
+            if isinstance(node, (ast.BinOp, ast.Call, ast.Compare)) or (
+                    isinstance(node, ast.Name) and (isinstance(site.ns.get(node.id), np.ndarray) or node.id in (
+                        "n", "batch_size"))) or (
                     isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load) and isinstance(
                         node.value, (ast.Call, ast.Name)) and not isinstance(node.slice, ast.Constant)):
-                for name in site.usable(k) + (["n"] if "n" in site.ns else []):
+                for name in site.usable(k) + site.own_above(k) + (["n"] if "n" in site.ns else []):
                     new = ast.BinOp(left=copy.deepcopy(node), op=ast.Mult(), right=ast.Name(id=name, ctx=ast.Load()))
                     yield site.edit(k, replaced(st.node, node, new), f"a factor `{name}` is missing from `{src(node)}`",
                                     "")

@@ -106,7 +106,14 @@ def gradient_lines(child, g, owners):
     dropped = [st for st in child.runnable() if isinstance(st.node, ast.Expr) and isinstance(st.node.value, ast.BinOp)
                and g in st.reads and st.index > start]  # `dlogits / n` alone: a value that goes nowhere
     stmts = sorted(set(own) | set(helpers) | set(dropped), key=lambda s: s.index)
-    last = max((st.index for st in own), default=max(st.index for st in stmts))
+    first, last = min(st.index for st in stmts), max((st.index for st in own), default=max(st.index for st in stmts))
+    runnable = child.runnable()
+    read_later = {name: max((st.index for st in runnable if name in st.reads), default=-1)
+                  for st in runnable if first < st.index < last for name in st.writes}
+    dead = [st for st in runnable if first < st.index < last and st not in stmts and st.kind == "code" and not st.cell
+            and st.writes and not st.writes & child.fillable and all(read_later[w] <= st.index for w in st.writes)]
+    stmts = sorted(set(stmts) | set(dead), key=lambda s: s.index)  # a line whose value nobody reads any more: the
+    # factor it made may be the one a line dropped (dbnvar_inv's, when `* dbnvar_inv` is missing)
     earlier = {u for u in sorted(child.fillable) if u != g and owners.get(u)
                and max(st.index for st in owners[u]) < last}  # made before g's last line: an edit below may read it
     earlier |= {u for u in child.fillable if u != g and not owners.get(u) and u not in child.graded
@@ -114,10 +121,12 @@ def gradient_lines(child, g, owners):
     right = [st for u in getattr(child, "right_now", ()) if u != g for st in owners.get(u, [])]
     read = set().union(*(child.all_reads[st] for st in right))
     kept = {st.index for st in helpers if st not in own and st.writes & read}  # a right gradient reads it: not edited
-    wrong = [st for u in child.graded if u != g and u not in getattr(child, "right_now", ())
-             for st in owners.get(u, [])]
-    read = set().union(*(child.all_reads[st] for st in wrong))
-    shared = {st.index for st in helpers if st not in own and st.index not in kept and st.writes & read}
+    theirs = set()  # the lines of the other wrong gradients, with the helper lines they read
+    for u in child.graded:
+        if u != g and u not in getattr(child, "right_now", ()) and owners.get(u):
+            mine = child.current(owners[u], u)
+            theirs |= set(mine) | set(child.upstream(u, mine)[1])
+    shared = {st.index for st in helpers if st not in own and st.index not in kept and st in theirs}
     return stmts, upstream, earlier, kept, shared
 
 

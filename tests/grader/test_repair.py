@@ -200,6 +200,44 @@ def test_one_wrong_helper_line_that_several_gradients_read_is_one_wrong_row(name
     assert row["dbndiff"].status == "inherits" and "line 35" in row["dbndiff"].why and "dbnraw" in row["dbndiff"].why
 
 
+EX3_CHAIN = """dbngain = (bnraw * dhpreact).sum(0, keepdims=True)
+dbnbias = dhpreact.sum(0, keepdims=True)
+dbnraw = bngain * dhpreact
+dbndiff = bnvar_inv * dbnraw
+dbnvar_inv = (bndiff * dbnraw).sum(0, keepdims=True)
+dbnvar = -0.5 * (bnvar + EPS)**-1.5 * dbnvar_inv
+dbndiff += 2 * bndiff * dbnvar / (n - 1)
+dhprebn = dbndiff - dbndiff.sum(0, keepdims=True) / n
+"""
+EX3_STATS = """xmu = hprebn - hprebn.mean(0, keepdims=True)
+var = xmu.var(0, ddof=1, keepdims=True)
+std_inv = 1.0 / np.sqrt(var + EPS)
+xhat = xmu * std_inv
+dbngain = (xhat * dhpreact).sum(0, keepdims=True)
+dbnbias = dhpreact.sum(0, keepdims=True)
+dxhat = dhpreact * bngain
+dhprebn = std_inv * (dxhat - dxhat.mean(0, keepdims=True) - xhat * (dxhat * xhat).sum(0, keepdims=True) / (n - 1))
+"""
+
+
+@pytest.mark.parametrize("body, old, new, wrong, words, inherits", [
+    (EX3_CHAIN, "**-1.5 * dbnvar_inv", "**-1.5", "dhprebn", "a factor `dbnvar_inv` is missing", None),  # a dead line
+    (EX3_STATS, "xmu.var(0,", "xmu.var(-1,", "dbngain", "`xmu.var(-1, ddof=1, keepdims=True)` reduces over "
+     "axis -1 where it must reduce over the batch (axis 0)", "dhprebn"),  # a shared helper of the learner's own
+], ids=["dead line", "shared helper"])
+def test_exercise_3_in_a_learners_own_steps(names_txt, body, old, new, wrong, words, inherits):
+    head = fixture("ex3_lecture.py").split("# %% batchnorm layer")[0] + "# %% batchnorm layer\n"
+    assert old in body
+    rows, _ = face.rows(head + body.replace(old, new) + 'grade("ex3", globals())\n', "ex3")
+    row = {r.name: r for r in rows}
+    assert [r.name for r in rows if r.status == "wrong"] == [wrong]
+    assert words in row[wrong].why, row[wrong].why
+    if inherits:
+        assert row[inherits].status == "inherits" and f"see {wrong}" in row[inherits].why
+    rows, _ = face.rows(head + body + 'grade("ex3", globals())\n', "ex3")
+    assert all(r.status == "ok" for r in rows)  # the body as written is right
+
+
 def test_a_nan_upstream_is_no_change_in_place(names_txt):
     # `counts / dprobs` divides by dprobs's zeros: NaN flows down to dembcat, and `demb = dembcat.reshape(...)` is a
     # view of it. NaN is not equal to itself; a NaN left as it was is still no in-place change of dembcat
