@@ -23,6 +23,7 @@ Runs in the grader's child (it runs learner code); the judge reads its Repair (l
 import ast
 import builtins
 import contextlib
+import copy
 import functools
 import signal
 import time
@@ -72,7 +73,8 @@ ALARM = hasattr(signal, "SIGALRM") and hasattr(signal, "setitimer")  # not on Wi
 @contextlib.contextmanager
 def time_limited():
     """Each candidate's run may take CANDIDATE_SECONDS (SIGALRM, in the child's main thread), then it is no fix.
-    Without an alarm (Windows, a thread), only loops that end are searched (no `while`), and the budget holds."""
+    Without an alarm (Windows, a thread) the budget holds all the same: a `while` is counted (LOOP_STEPS), not timed,
+    and a `for` runs over what is finite."""
     def alarm(signum, frame):
         raise TooLong()
     if not ALARM:
@@ -188,7 +190,7 @@ def confined(stmts, child, ns):
                     (a.name if isinstance(node, ast.Import) else node.module or "").split(".")[0] in ("numpy", "math")
                     for a in node.names):
                 continue  # import numpy as np, again: harmless
-            if isinstance(node, (ast.While, ast.Global, ast.Nonlocal, ast.Import, ast.ImportFrom, ast.Delete,
+            if isinstance(node, (ast.Global, ast.Nonlocal, ast.Import, ast.ImportFrom, ast.Delete,
                                  ast.Try, ast.With, ast.ClassDef, ast.AsyncFunctionDef, ast.Yield, ast.Await)):
                 found.append(type(node).__name__.lower())
             elif isinstance(node, (ast.Attribute, ast.Subscript)) and isinstance(node.ctx, ast.Store) and \
@@ -256,8 +258,10 @@ class Probe:
     def run(self, trees, ns0):
         touched = source_reads(trees) | self.reads  # only the arrays a candidate reads are copied: none is changed
         ns = {k: (v.copy() if isinstance(v, np.ndarray) and k in touched else v) for k, v in ns0.items()}
+        ns[TICK] = ticks(LOOP_STEPS)
         try:
-            code = compile(ast.fix_missing_locations(ast.Module(body=list(trees), type_ignores=[])), self.path, "exec")
+            code = compile(ast.fix_missing_locations(ast.Module(body=[looped(t) for t in trees], type_ignores=[])),
+                           self.path, "exec")
             with np.errstate(all="ignore"):
                 if ALARM:
                     signal.setitimer(signal.ITIMER_REAL, CANDIDATE_SECONDS)
@@ -305,6 +309,44 @@ class Probe:
             ns.update({u: answers[u] for u in self.upstream})
             self.second = (ns, answers[self.g])
         return self.second
+
+
+LOOP_STEPS = 100_000  # the steps of a `while` in one candidate's run: counted, so a loop that never ends is no fix
+TICK = "__grader_tick__"  # (the same on every machine, with or without an alarm)
+
+
+def ticks(limit):
+    """A function that a candidate's `while` calls at every step: past `limit` steps it ends the candidate."""
+    count = [0]
+
+    def tick():
+        count[0] += 1
+        if count[0] > limit:
+            raise TooLong()
+    return tick
+
+
+LOOPED = {}  # id(statement) -> (it, it with every while counted): a statement with no while is itself
+
+
+def looped(tree):
+    """The statement with a step count at the top of every `while` body (the learner's tree is never changed)."""
+    hit = LOOPED.get(id(tree))
+    if hit is not None and hit[0] is tree:
+        return hit[1]
+    out = tree
+    if any(isinstance(n, ast.While) for n in ast.walk(tree)):
+        class Count(ast.NodeTransformer):
+            def visit_While(self, node):
+                node = self.generic_visit(copy.copy(node))
+                step = ast.Expr(value=ast.Call(func=ast.Name(id=TICK, ctx=ast.Load()), args=[], keywords=[]))
+                node.body = [step] + list(node.body)
+                return node
+        out = Count().visit(copy.deepcopy(tree))
+    if len(LOOPED) > 512:
+        LOOPED.clear()
+    LOOPED[id(tree)] = (tree, out)
+    return out
 
 
 def source_reads(trees):

@@ -327,11 +327,36 @@ def test_an_unsafe_call_anywhere_in_the_gradients_lines_keeps_the_search_out():
         stmts = []
     for code, bad in (("dx = a * 2 + os.fork()", ["os.fork"]), ("dx = np.save('f', a) or a", ["np.save"]),
                       ("dx = (a * b).sum(0, keepdims=True) + np.exp(a).T", []), ("dx = print(a) or a", ["print"]),
-                      ("while True:\n    dx = a", ["while"]), ("np.abs = None", ["np.abs"]),
+                      ("while True:\n    dx = a", []), ("np.abs = None", ["np.abs"]),
                       ("dx = sum(a) + len(a) + a.reshape(-1).max()", [])):
         File.stmts = [Statement(node, "f.py", code.splitlines(), k) for k, node in enumerate(ast.parse(code).body)]
         ns = {"np": __import__("numpy"), "os": os, "a": __import__("numpy").ones(3), "b": 2.0}
         assert repair.confined(File.stmts, File, ns) == bad, code
+
+
+UNBROADCAST = """def unbroadcast(grad, shape):
+    while grad.ndim > len(shape):
+        grad = grad.sum(0)
+    return grad
+"""
+
+
+def test_a_while_in_the_learners_helper_is_counted_not_timed(names_txt, monkeypatch):
+    """A `while` is searched on every platform: its steps are counted (LOOP_STEPS), so a candidate whose loop never
+    ends is no fix, with or without an alarm (Windows has none)."""
+    from lib.grader import repair
+    monkeypatch.setattr(repair, "ALARM", False)
+    tree = ast.parse("while True:\n    x = 1").body[0]
+    ns = {repair.TICK: repair.ticks(1000)}
+    with pytest.raises(repair.TooLong):
+        exec(compile(ast.fix_missing_locations(ast.Module(body=[repair.looped(tree)], type_ignores=[])), "f.py",
+                     "exec"), ns)
+    assert ast.unparse(tree) == "while True:\n    x = 1"  # the learner's tree is never changed
+    source = fixture("ex1_lecture.py").replace("db2 = dlogits.sum(0)",
+                                               UNBROADCAST + "db2 = unbroadcast(-dlogits, b2.shape)")
+    wrong, result = wrong_rows(source, "ex1")
+    assert [r.name for r in wrong] == ["db2"] and result.grads["db2"].repair is not None
+    assert "the minus of `-dlogits`" in wrong[0].why, wrong[0].why
 
 
 def test_the_search_counts_candidates_and_says_when_its_safety_net_stopped_it(names_txt, monkeypatch):
