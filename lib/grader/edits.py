@@ -495,6 +495,16 @@ def call(site):
                     new.keywords[j].arg = TORCH[kw.arg]
                     yield site.edit(k, replaced(st.node, node, new), f"torch's `{kw.arg}=` where numpy's "
                                     f"`{TORCH[kw.arg]}=` belongs", "")
+            if name in ("var", "std"):  # Bessel's n-1 in numpy's spelling
+                kw = {k.arg: k for k in node.keywords}
+                ddof = number(kw["ddof"].value) if "ddof" in kw else 0
+                new = copy.deepcopy(node)
+                new.keywords = [k for k in new.keywords if k.arg != "ddof"] + (
+                    [ast.keyword(arg="ddof", value=ast.Constant(value=1))] if ddof != 1 else [])
+                yield site.edit(k, replaced(st.node, node, new), f"`{src(node)}` divides by "
+                                f"{'n' if ddof != 1 else 'n-1'} where the forward's batch variance divides by "
+                                f"{'n-1 (ddof=1)' if ddof != 1 else 'n (ddof=0)'}",
+                                "Bessel's correction: the forward's bnvar divides by n-1")
             for j, kw in enumerate(node.keywords):
                 new = copy.deepcopy(node)
                 del new.keywords[j]
@@ -682,7 +692,7 @@ def name(site):
             for other in names:
                 if other != node.id and node.id in names:
                     yield site.edit(k, replaced(st.node, node, ast.Name(id=other, ctx=ast.Load())),
-                                    f"`{node.id}` where `{other}` belongs, in `{src(st.node).splitlines()[0]}`"[:160],
+                                    f"`{node.id}` where `{other}` belongs, in `{inner(st.node, node)}`"[:160],
                                     "")
         for node in nodes:  # one size for another: `/ V` where `/ n` belongs
             if node.id in SIZE_NAMES:
@@ -690,6 +700,16 @@ def name(site):
                     if other != SIZE_NAMES[node.id] and other in site.ns:
                         yield site.edit(k, replaced(st.node, node, ast.Name(id=other, ctx=ast.Load())),
                                         f"`{node.id}` where `{other}` belongs ({SIZE_MEANS[other]})")
+
+
+def inner(tree, node):
+    """The first line of the innermost simple statement of tree that holds node (a helper's line, not its def)."""
+    best = tree
+    for st in ast.walk(tree):
+        if isinstance(st, ast.stmt) and not isinstance(st, (ast.FunctionDef, ast.For, ast.If, ast.While, ast.With)) \
+                and any(n is node for n in ast.walk(st)):
+            best = st
+    return src(best).splitlines()[0]
 
 
 def loop_names(tree):
@@ -1139,6 +1159,14 @@ def term(site):
                     new = ast.BinOp(left=copy.deepcopy(node), op=ast.Mult(), right=ast.Name(id=name, ctx=ast.Load()))
                     yield site.edit(k, replaced(st.node, node, new), f"a factor `{name}` is missing from `{src(node)}`",
                                     "")
+        for node in calls(st.node) + binops(st.node):  # eps left out of a square root: sqrt(var) for sqrt(var + eps)
+            root = node.args[0] if method(node) == "sqrt" and node.args else node.left if isinstance(
+                node, ast.BinOp) and isinstance(node.op, ast.Pow) and number(node.right) in (0.5, -0.5, -1.5) else None
+            if root is not None and "eps" not in src(root).lower():
+                for eps in ("EPS", "eps"):
+                    new = ast.BinOp(left=copy.deepcopy(root), op=ast.Add(), right=ast.Name(id=eps, ctx=ast.Load()))
+                    yield site.edit(k, replaced(st.node, root, new), f"a term `{eps}` is missing from `{src(root)}`",
+                                    "the forward adds eps (1e-5) to the variance before its square root")
         tree = st.node
         if isinstance(tree, (ast.Assign, ast.AugAssign)) and isinstance(tree.value, ast.Compare):
             for name in site.usable(k):  # a one-hot as the whole value: `dlogits += (logits == logit_maxes)`

@@ -120,7 +120,7 @@ def gradient_lines(child, g, owners):
                and max(st.index for st in owners[u]) < last}  # made before g's last line: an edit below may read it
     earlier |= {u for u in child.fillable if u != g and not owners.get(u) and u not in child.graded
                 and u in child.base}  # what the exercise hands in (exercise 3's dhpreact): any line may read it
-    right = [st for u in getattr(child, "right_now", ()) if u != g for st in owners.get(u, [])]
+    right = [st for u in getattr(child, "right_now", ()) if u != g for st in owners.get(u, []) if st not in own]
     read = set().union(*(child.all_reads[st] for st in right))
     kept = {st.index for st in helpers if st not in own and st.writes & read}  # a right gradient reads it: not edited
     theirs = set()  # the lines of the other wrong gradients, with the helper lines they read
@@ -253,9 +253,16 @@ class Probe:
         self.random = {**base, **{u: child.noise[u] for u in upstream}} if rnd_ref is not None else None
         self.upstream = upstream
         self.base = base
+        right = getattr(child, "right_now", set())
+        self.also = sorted({u for st in stmts for u in st.writes if u in right and u != g and u in child.answers})
         self.second = None
 
     def run(self, trees, ns0):
+        ns = self.namespace(trees, ns0)
+        return None if ns is None else ns.get(self.g)
+
+    def namespace(self, trees, ns0):
+        """The names after the candidate ran, or None when it raised, exited or ran too long."""
         touched = source_reads(trees) | self.reads  # only the arrays a candidate reads are copied: none is changed
         ns = {k: (v.copy() if isinstance(v, np.ndarray) and k in touched else v) for k, v in ns0.items()}
         ns[TICK] = ticks(LOOP_STEPS)
@@ -272,12 +279,15 @@ class Probe:
                         signal.setitimer(signal.ITIMER_REAL, 0)
         except BaseException:  # a candidate that raises, exits or runs too long is no fix
             return None
-        return ns.get(self.g)
+        return ns
 
     def right(self, trees, every=False):
         """Right in the true run; with every=True also with random upstream gradients and at the second shape."""
-        if not same(self.run(trees, self.true), self.child.answers[self.g]):
+        ns = self.namespace(trees, self.true)
+        if ns is None or not same(ns.get(self.g), self.child.answers[self.g]):
             return False
+        if any(not same(ns.get(u), self.child.answers[u]) for u in self.also):
+            return False  # a statement that makes a right gradient too (a tuple from a function) keeps it right
         if not every:
             return True
         reads = source_reads(trees) & self.child.fillable - {self.g}

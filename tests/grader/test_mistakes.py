@@ -193,11 +193,13 @@ def test_each_planted_mistake_gives_one_wrong_row_and_names_it(names_txt, name, 
 
 
 def test_a_layer_that_recomputes_the_variance_with_numpys_default_ddof_is_named(names_txt):
-    """np.var's ddof=0 in a layer-style backward: both gradients it returns are off, each named."""
+    """np.var's ddof=0 in a layer-style backward: both gradients it returns are off, and the one wrong line is one
+    row, the first gradient's; the other inherits it."""
     source = fixture("ex3_recomputed.py")
     rows = graded(source.replace("ddof=1, keepdims", "ddof=0, keepdims", 1), "ex3")
-    assert {g: r.status for g, r in rows.items()} == dict(dbngain="wrong", dbnbias="ok", dhprebn="wrong")
-    assert all("np.var's default, ddof=0" in rows[g].why for g in ("dbngain", "dhprebn"))
+    assert {g: r.status for g, r in rows.items()} == dict(dbngain="wrong", dbnbias="ok", dhprebn="inherits")
+    assert "divides by n where the forward's batch variance divides by n-1 (ddof=1)" in rows["dbngain"].why
+    assert rows["dbngain"].why.startswith("line 9: ") and "see dbngain" in rows["dhprebn"].why  # the var line
 
 
 def test_one_mistake_upstream_is_one_row_and_the_rows_below_inherit_it(names_txt):
