@@ -93,6 +93,10 @@ REPAIRS = [
      "torch's `torch.zeros_like` where numpy's `np.zeros_like` belongs"),  # no torch here: a NameError, searched
     ("ex1_lecture.py", "demb = dembcat.reshape(emb.shape)", "demb = dembcat.reshape(n, n_embd, block_size)", "demb",
      "arguments", "`n_embd` and `block_size` the other way round"),
+    ("ex3_recomputed.py", "m / (m - 1)", "m / m - 1", "dhprebn", "parentheses",
+     "parentheses around `m - 1` belong"),  # inside the learner's function, which makes the right dbngain too
+    ("ex3_recomputed.py", "np.sqrt(var + eps)", "np.sqrt(var)", "dbngain", "term",
+     "a term `EPS` is missing from `var`"),  # one wrong line of the function: dhprebn inherits it
     ("ex3_lecture.py", "dbngain = (bnraw * dhpreact)", "dbngain = (bnraw)", "dbngain", "term",
      "a factor `dhpreact` is missing from `bnraw`"),  # a gradient the exercise hands in; bnraw's sum is about 0
     ("ex1_lecture.py", "dlogits += np.eye(logits.shape[1])[logits.argmax(1)] * dlogit_maxes",
