@@ -336,6 +336,18 @@ def no_chain_rule(c):
     return None
 
 
+@mistake("value")
+def upstream_alone(c):
+    """The gradient from above, passed on as it is: the local derivative left out."""
+    body = ast.parse(answer_source(c.g)).body
+    for u in sorted((reads(body) & ALL_GRADIENTS) - {c.g}):
+        v = c.ctx.get(u)
+        if isinstance(v, np.ndarray) and v.shape == c.a.shape and c.same(np.asarray(v, dtype=np.float64)):
+            return f"{u}, the gradient from above, passed on alone: the chain rule multiplies it by the local " \
+                   "derivative"
+    return None
+
+
 MISTAKES = (
     not_an_array,        # a list, a number or None where an array is due
     integer_array,       # np.zeros(shape, dtype=int): -1/n stored as 0
@@ -351,6 +363,7 @@ MISTAKES = (
     constant_factor,     # the whole answer times -1, n, 1/n, (n-1)/n, n/(n-1), 2, 1/2
     scatter_overwrites,  # dC[Xb] += demb: one gradient per row of C, not one per use
     no_chain_rule,       # the local derivative alone, not times the gradient from above
+    upstream_alone,      # the gradient from above alone, not times the local derivative
 )
 
 

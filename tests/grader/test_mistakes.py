@@ -144,6 +144,8 @@ PLANTED = [
     ("ex1_alternative.py", "dbnvar = dbnvar_inv * (-0.5)", "dbnvar = dbnvar_inv.item() * (-0.5)", "dbnvar",
      "`dbnvar_inv.item()` where `dbnvar_inv` belongs"),
     ("ex1_alternative.py", "dh = np.dot(dlogits, W2.T)", "dh = np.dot(dlogits, W2)", "dh", "raises ValueError"),
+    ("ex1_lecture.py", "dprobs = (1.0 / probs) * dlogprobs", "dprobs = dlogprobs", "dprobs",
+     "dlogprobs, the gradient from above, passed on alone"),
     ("ex1_alternative.py", "(1 - np.tanh(hpreact) ** 2)", "(1 - np.tanh(hpreact) ** 3)", "dhpreact",
      "the power `3` where `2` belongs, in `np.tanh(hpreact) ** 3`: d x^p = p x^(p-1); h = tanh(hpreact)"),
     ("ex1_einsum.py", "dlogprobs = -Y1h / n", "dlogprobs = np.zeros(logprobs.shape, dtype=int)\n"
