@@ -500,7 +500,7 @@ def grader_checks(out, quick=False):
     fixtures = sorted(glob.glob(os.path.join(ROOT, "tests", "grader", "corpus", "ex[123]_*.py")))
     found = {}
     with tempfile.TemporaryDirectory(prefix="bench-grader-") as tmp:
-        for path in fixtures[:2] if quick else fixtures:
+        for path in fixtures[:1] if quick else fixtures:  # quick: one, a smoke test of the section
             text = open(path).read()
             lines = list(re.finditer(r"^(d\w+) = (.+)$", text, re.M))
             if lines:  # the last gradient line, times 1.7
