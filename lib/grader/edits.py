@@ -46,6 +46,7 @@ class Site:
     def __init__(self, g, stmts, ns, upstream, exercise, kept=(), made=None, focus=None):
         self.g, self.stmts, self.ns, self.exercise = g, stmts, ns, exercise
         self.focus = focus  # the indices of the only statements edited (a shared helper's first pass), or None
+        self.answer = None  # the gradient's right value (its shape tells what a missing factor may be)
         self.kept = set(kept)  # the indices of helper statements a right gradient reads too: never edited
         self.made = made or {}  # a graded gradient -> the index of its last statement: a line may read it after
         tensors = [k for k, v in ns.items() if isinstance(v, np.ndarray) and v.ndim >= 1 and k != g
@@ -894,6 +895,28 @@ def index(site):
                             "a matrix product does not commute: line the shapes up")
 
 
+def value_shape(site, node):
+    """The shape of an expression's value in the true run, or None when it cannot be told here (a function's local
+    name, a loop's variable)."""
+    try:
+        with np.errstate(all="ignore"):
+            value = eval(compile(ast.fix_missing_locations(ast.Expression(body=copy.deepcopy(node))), "<value>",
+                                 "eval"), dict(site.ns))
+    except Exception:
+        return None
+    return np.shape(value) if isinstance(value, (np.ndarray, np.generic, int, float)) else None
+
+
+def keeps_shape(shape, factor):
+    """Does a factor of this shape leave a value of `shape` its shape (a scalar value takes any)?"""
+    if shape is None or shape == ():
+        return True
+    try:
+        return np.broadcast_shapes(shape, factor) == shape
+    except ValueError:
+        return False
+
+
 def items(tup):
     return ", ".join(src(e) for e in tup.elts)
 
@@ -1155,7 +1178,12 @@ def term(site):
                         "n", "batch_size"))) or (
                     isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load) and isinstance(
                         node.value, (ast.Call, ast.Name)) and not isinstance(node.slice, ast.Constant)):
+                shape = value_shape(site, node)
+                if shape == ():  # a number: the factor it lacks makes the gradient's shape (n for n * dhpreact)
+                    shape = np.shape(site.answer) if site.answer is not None else None
                 for name in site.usable(k) + site.own_above(k) + (["n"] if "n" in site.ns else []):
+                    if not keeps_shape(shape, np.shape(site.ns.get(name, 0))):
+                        continue  # a factor that changes the shape of what it multiplies is not the one missing
                     new = ast.BinOp(left=copy.deepcopy(node), op=ast.Mult(), right=ast.Name(id=name, ctx=ast.Load()))
                     yield site.edit(k, replaced(st.node, node, new), f"a factor `{name}` is missing from `{src(node)}`",
                                     "")
@@ -1238,8 +1266,10 @@ def subexpression(site):
         for node, parent, *_ in nodes:
             if isinstance(node, (ast.Call, ast.BinOp, ast.Subscript, ast.Attribute)) and not (
                     isinstance(parent, ast.Call) and node is parent.func):
+                shape = value_shape(site, node)
                 for tname in site.usable(k):
-                    if tname != "Xb":
+                    if tname != "Xb" and (shape is None or np.shape(site.ns[tname]) == shape or
+                                          np.size(site.ns[tname]) == np.prod(shape)):  # the same numbers' shape
                         yield site.edit(k, replaced_all(st.node, node, ast.Name(id=tname, ctx=ast.Load())),
                                         f"`{src(node)}` where `{tname}` belongs", made_by(tname))
 

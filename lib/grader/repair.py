@@ -147,6 +147,8 @@ def searched(child, g, r, owners, final):
     # a helper line other wrong gradients read too is searched first: one wrong line, not a fix in each reader
     sites = [edits.Site(g, stmts, probe.true, upstream | earlier, child.job.exercise, kept, made, focus)
              for focus in ([shared] if shared else []) + [None]]
+    for site in sites:
+        site.answer = child.answers[g]
     for site, kind in ((site, kind) for site in sites for kind in edits.KINDS):
         for edit in candidates(kind, site):
             key = tuple(ast.dump(t) if t is not st.node else k for k, (t, st) in enumerate(zip(edit.trees, stmts)))
