@@ -907,12 +907,13 @@ def value_shape(site, node):
     return np.shape(value) if isinstance(value, (np.ndarray, np.generic, int, float)) else None
 
 
-def keeps_shape(shape, factor):
-    """Does a factor of this shape leave a value of `shape` its shape (a scalar value takes any)?"""
-    if shape is None or shape == ():
+def keeps_shape(shape, factor, target):
+    """Does a factor of this shape leave a value of `shape` its shape, or make the gradient's (target): n for
+    `n * dhpreact`, dbnraw for `bnvar_inv * dbnraw`?"""
+    if shape is None:
         return True
     try:
-        return np.broadcast_shapes(shape, factor) == shape
+        return np.broadcast_shapes(shape, factor) in (shape, target)
     except ValueError:
         return False
 
@@ -1179,10 +1180,9 @@ def term(site):
                     isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load) and isinstance(
                         node.value, (ast.Call, ast.Name)) and not isinstance(node.slice, ast.Constant)):
                 shape = value_shape(site, node)
-                if shape == ():  # a number: the factor it lacks makes the gradient's shape (n for n * dhpreact)
-                    shape = np.shape(site.answer) if site.answer is not None else None
+                target = np.shape(site.answer) if site.answer is not None else None
                 for name in site.usable(k) + site.own_above(k) + (["n"] if "n" in site.ns else []):
-                    if not keeps_shape(shape, np.shape(site.ns.get(name, 0))):
+                    if not keeps_shape(shape, np.shape(site.ns.get(name, 0)), target):
                         continue  # a factor that changes the shape of what it multiplies is not the one missing
                     new = ast.BinOp(left=copy.deepcopy(node), op=ast.Mult(), right=ast.Name(id=name, ctx=ast.Load()))
                     yield site.edit(k, replaced(st.node, node, new), f"a factor `{name}` is missing from `{src(node)}`",
