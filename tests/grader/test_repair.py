@@ -97,6 +97,8 @@ REPAIRS = [
      "parentheses around `m - 1` belong"),  # inside the learner's function, which makes the right dbngain too
     ("ex3_recomputed.py", "np.sqrt(var + eps)", "np.sqrt(var)", "dbngain", "term",
      "a term `EPS` is missing from `var`"),  # one wrong line of the function: dhprebn inherits it
+    ("ex1_lecture.py", "dbndiff = bnvar_inv * dbnraw", "dbndiff = bnvar_inv", "dbndiff", "term",
+     "a factor `dbnraw` is missing from `bnvar_inv`"),  # the factor that makes (1, H) the gradient's (n, H)
     ("ex3_lecture.py", "dbngain = (bnraw * dhpreact)", "dbngain = (bnraw)", "dbngain", "term",
      "a factor `dhpreact` is missing from `bnraw`"),  # a gradient the exercise hands in; bnraw's sum is about 0
     ("ex1_lecture.py", "dlogits += np.eye(logits.shape[1])[logits.argmax(1)] * dlogit_maxes",
