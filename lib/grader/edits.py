@@ -441,6 +441,18 @@ def call(site):
     """One function or method for its sibling (np.zeros_like for np.ones_like, max for argmax, np.sum for Python's
     sum), a torch spelling for numpy's, a keyword for its numpy spelling."""
     for k, st in site.statements():
+        for node, *_ in walk(st.node):  # torch's x.max(1).indices / .values: numpy's x.argmax(1) / x.max(1)
+            if isinstance(node, ast.Attribute) and node.attr in ("indices", "values") and isinstance(
+                    node.value, ast.Call) and method(node.value) in ("max", "min"):
+                new = copy.deepcopy(node.value)
+                if node.attr == "indices":
+                    new.func.attr = "arg" + new.func.attr
+                new.keywords = [ast.keyword(arg="axis" if kw.arg == "dim" else kw.arg, value=kw.value)
+                                for kw in new.keywords if kw.arg not in ("keepdim", "keepdims")] + [
+                    kw for kw in new.keywords if kw.arg == "keepdims" and node.attr == "values"]
+                yield site.edit(k, replaced(st.node, node, new), f"torch's `.{node.value.func.attr}(...).{node.attr}` "
+                                f"where numpy's `.{new.func.attr}(...)` belongs",
+                                "numpy's max gives the values, argmax the indices: no .values, .indices")
         factors = {id(n) for b in binops(st.node) if isinstance(b.op, (ast.Mult, ast.MatMult))
                    for n in (b.left, b.right)}
         for node in calls(st.node):
