@@ -453,6 +453,13 @@ def call(site):
                 yield site.edit(k, replaced(st.node, node, new), f"torch's `.{node.value.func.attr}(...).{node.attr}` "
                                 f"where numpy's `.{new.func.attr}(...)` belongs",
                                 "numpy's max gives the values, argmax the indices: no .values, .indices")
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and not on_numpy(node) and \
+                    node.func.attr in ("exp", "log", "tanh", "sqrt") and not node.args and not node.keywords:
+                new = ast.Call(func=ast.Attribute(value=ast.Name(id="np", ctx=ast.Load()), attr=node.func.attr,
+                                                  ctx=ast.Load()), args=[copy.deepcopy(node.func.value)], keywords=[])
+                yield site.edit(k, replaced(st.node, node, new), f"torch's `.{node.func.attr}()` where numpy's "
+                                f"`np.{node.func.attr}(...)` belongs", "an array has no such method: numpy's is a "
+                                "function")
         factors = {id(n) for b in binops(st.node) if isinstance(b.op, (ast.Mult, ast.MatMult))
                    for n in (b.left, b.right)}
         for node in calls(st.node):

@@ -49,6 +49,7 @@ UNSAFE_NUMPY = {"save", "savez", "savez_compressed", "savetxt", "load", "loadtxt
                 "show_config", "frompyfunc", "vectorize", "apply_along_axis", "apply_over_axes", "fromfunction",
                 "piecewise", "setbufsize", "random", "testing", "lib", "ctypeslib", "f2py"}
 TORCH_NAMES = {"torch", "F", "nn"}  # torch's modules, as the lecture imports them
+ARRAY_UNSAFE = {"tofile", "dump", "dumps", "setflags", "ctypes", "base", "data"}
 ARRAY_METHODS = (set(dir(np.ndarray)) - {"tofile", "dump", "dumps", "setflags"}) | {"append", "extend", "insert"}
 
 
@@ -236,6 +237,8 @@ def unsafe(node, functions, ns):
     if base is not None and base in ns and not isinstance(ns[base], (np.ndarray, np.generic, list, tuple, int,
                                                                      float)):
         return chain  # a module's function or another object's method (os.remove, shutil.rmtree, logging.info)
+    if base is not None and isinstance(ns.get(base), np.ndarray) and not set(chain.split(".")) & ARRAY_UNSAFE:
+        return ""  # an array's method, or none (torch's x.tanh(): an AttributeError, nothing runs)
     return "" if f.attr in ARRAY_METHODS else chain
 
 

@@ -91,6 +91,8 @@ REPAIRS = [
      "dbnvar", "power", "the power `1.5` where `3` belongs, in `bnvar_inv ** 1.5`: the forward made it: bnvar_inv ="),
     ("ex1_lecture.py", "np.eye(logits.shape[1])[logits.argmax(1)]", "np.eye(logits.shape[1])[logits.max(1).indices]",
      "dlogits", "call", "torch's `.max(...).indices` where numpy's `.argmax(...)` belongs"),
+    ("ex1_lecture.py", "dhpreact = (1.0 - h**2) * dh", "dhpreact = (1.0 - hpreact.tanh()**2) * dh", "dhpreact",
+     "call", "torch's `.tanh()` where numpy's `np.tanh(...)` belongs"),  # a method an array lacks: searched
     ("ex1_lecture.py", "dC = np.zeros_like(C)", "dC = torch.zeros_like(C)", "dC", "call",
      "torch's `torch.zeros_like` where numpy's `np.zeros_like` belongs"),  # no torch here: a NameError, searched
     ("ex1_lecture.py", "demb = dembcat.reshape(emb.shape)", "demb = dembcat.reshape(n, n_embd, block_size)", "demb",
