@@ -455,8 +455,7 @@ class Child:
         if r.error:
             return True
         a = self.answers[g]
-        if not isinstance(r.iso, (np.ndarray, np.generic, int, float)) or isinstance(r.iso, bool) or r.alias or \
-                r.victim_of:
+        if not isinstance(r.iso, (np.ndarray, np.generic, int, float)) or isinstance(r.iso, bool) or r.victim_of:
             return False  # no number at all (None, a list): its row says what it is
         if not mistakes.right(r.iso, a):
             return True
