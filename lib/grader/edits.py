@@ -1156,8 +1156,12 @@ def constant(site):
                         neutral(type(parent.op), parent.left, ast.Constant(c)) if node is parent.right else
                         neutral(type(parent.op), ast.Constant(c), parent.right))
                     if c != value and not dropping:  # a constant made neutral drops a term: the term kind says so
+                        start = isinstance(parent, ast.Call) and isinstance(parent.func, ast.Name) and \
+                            parent.func.id == "sum" and len(parent.args) == 2 and node is parent.args[1]
                         yield site.edit(k, replaced(st.node, node, ast.Constant(value=c)),
-                                        f"`{src(node)}` where `{c}` belongs")
+                                        f"`{src(node)}` where `{c}` belongs" + (
+                                            f" in `{src(parent)}`: Python's sum adds its second argument to the sum "
+                                            "(a start value, not an axis)" if start else ""))
             if value is not None and number(parent) is None and value not in (0, site.ns.get("n")) and "n" in site.ns:
                 yield site.edit(k, replaced(st.node, node, ast.Name(id="n", ctx=ast.Load())),
                                 f"`{src(node)}` where `n` belongs (the batch size)")
@@ -1171,8 +1175,12 @@ def constant(site):
                                 "Bessel's correction: the batch variance divides by n-1")
             if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Sub) and isinstance(node.left, ast.Name) \
                     and node.left.id in ("n", "batch_size") and isinstance(node.right, ast.Constant):
+                counts = isinstance(parent, ast.Call) and isinstance(parent.func, ast.Name) and \
+                    parent.func.id == "range"
                 yield site.edit(k, replaced(st.node, node, ast.Name(id=node.left.id, ctx=ast.Load())),
-                                f"`{src(node)}` where `{node.left.id}` belongs",
+                                f"`{src(node)}` where `{node.left.id}` belongs" + (" in the loop's range" if counts
+                                                                                  else ""),
+                                "one step per example of the batch: range(n) runs 0 to n-1 already" if counts else
                                 "only the variance has Bessel's n-1; the mean divides by n")
         tree = st.node
         if isinstance(tree, (ast.Assign, ast.AugAssign)) and not isinstance(tree.value, ast.UnaryOp):

@@ -115,8 +115,9 @@ def gradient_lines(child, g, owners):
                   for st in runnable if first < st.index < last for name in st.writes}
     dead = [st for st in runnable if first < st.index < last and st not in stmts and st.kind == "code" and not st.cell
             and st.writes and not st.writes & child.fillable and all(read_later[w] <= st.index for w in st.writes)]
-    stmts = sorted(set(stmts) | set(dead), key=lambda s: s.index)  # a line whose value nobody reads any more: the
-    # factor it made may be the one a line dropped (dbnvar_inv's, when `* dbnvar_inv` is missing)
+    for st in dead:  # a line whose value nobody reads any more, with the lines it reads: the factor it made may be
+        stmts = sorted(set(stmts) | {st} | set(child.upstream(g, [st])[1]), key=lambda s: s.index)  # the one
+    # a line dropped (dbnvar_inv's, when `* dbnvar_inv` is missing)
     earlier = {u for u in sorted(child.fillable) if u != g and owners.get(u)
                and max(st.index for st in owners[u]) < last}  # made before g's last line: an edit below may read it
     earlier |= {u for u in child.fillable if u != g and not owners.get(u) and u not in child.graded

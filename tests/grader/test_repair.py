@@ -110,6 +110,11 @@ REPAIRS = [
      "a factor `dlogit_maxes` is missing"),  # a gradient made above, no longer read by the line
     ("ex3_lecture.py", "(n*dhpreact - dhpreact.sum(0)", "(dhpreact - dhpreact.sum(0)", "dhprebn", "term",
      "a factor `n` is missing from `dhpreact`"),
+    ("ex1_lecture.py", "db2 = dlogits.sum(0)", "db2 = sum(dlogits, 1)", "db2", "constant",
+     "`1` where `0` belongs in `sum(dlogits, 1)`: Python's sum adds its second argument"),  # a start, not an axis
+    ("ex1_loops.py", "for i in range(batch_size):\n    for j in range(block_size):\n        dC",
+     "for i in range(batch_size - 1):\n    for j in range(block_size):\n        dC", "dC", "constant",
+     "`batch_size - 1` where `batch_size` belongs in the loop's range"),  # not Bessel's n-1
     ("ex1_loops.py", "        dC[Xb[i, j]] += demb[i, j]", "        dC[Xb[i, j]] += demb[i]", "dC", "index",
      "`demb[i]` takes a whole row where one entry belongs"),
     ("ex2_lecture.py", "dlogits[range(n), Yb] -= 1", "dlogits[range(n), dlogits.argmax(1)] -= 1", "dlogits",
